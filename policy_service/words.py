@@ -1,0 +1,131 @@
+"""Words for the agent: standard sentences, placeholders filled, numbers and money formatted per locale.
+
+Formatting follows CLDR through Babel (`1.234,50 €` in es, `€1,234.50` in en, `15 días`). A sentence
+whose placeholder has no value is left out rather than shown half-filled (SPEC §3.3). Formatting is
+memoised because Babel costs ~25 µs a call and the same few amounts recur all day.
+"""
+
+from __future__ import annotations
+
+import string
+from decimal import Decimal
+from functools import lru_cache
+from typing import Mapping
+
+from babel.numbers import format_currency, format_decimal
+from babel.units import format_unit
+
+from .model import Organization
+
+# Sentences the service ships. `su` keeps Spanish free of gendered articles ("su reembolso",
+# "su condonación de cargo"), whatever the organisation calls its actions.
+STANDARD_MESSAGES: dict[str, dict[str, str]] = {
+    "allow": {
+        "es": "Puedo aplicar ahora mismo su {action} de {amount}.",
+        "en": "I can apply your {action} of {amount} right now.",
+    },
+    "allow_flag": {
+        "es": "Puedo aplicar ahora mismo su {action}.",
+        "en": "I can apply your {action} right now.",
+    },
+    "escalate": {
+        "es": "Su {action} de {amount} necesita la aprobación del nivel {to_tier}; la solicito ahora mismo.",
+        "en": "Your {action} of {amount} needs {to_tier} approval; I am requesting it now.",
+    },
+    "escalate_flag": {
+        "es": "Su {action} necesita la aprobación del nivel {to_tier}; la solicito ahora mismo.",
+        "en": "Your {action} needs {to_tier} approval; I am requesting it now.",
+    },
+    "handoff": {
+        "es": "Su caso lo gestiona el equipo de {team}; le paso con ellos ahora mismo.",
+        "en": "Your case is handled by our {team} team; I am transferring you now.",
+    },
+    "deny_with_options": {
+        "es": "Su {action} de {amount} no es posible en este caso, pero sí puedo ofrecerle otra opción.",
+        "en": "Your {action} of {amount} is not possible in this case, but I can offer you an alternative.",
+    },
+    "deny": {
+        "es": "Su {action} de {amount} no es posible en este caso; dejo registrada su solicitud con los motivos para que pueda consultarla.",
+        "en": "Your {action} of {amount} is not possible in this case; I am recording your request and the reasons so you can refer to it.",
+    },
+    "deny_flag": {
+        "es": "Su {action} no es posible en este caso; dejo registrada su solicitud con los motivos para que pueda consultarla.",
+        "en": "Your {action} is not possible in this case; I am recording your request and the reasons so you can refer to it.",
+    },
+    "option": {
+        "es": "Puedo ofrecerle ahora mismo hasta {limit} de {action}.",
+        "en": "I can offer you up to {limit} in {action} right now.",
+    },
+    "option_flag": {
+        "es": "Puedo ofrecerle ahora mismo {action}.",
+        "en": "I can offer you {action} right now.",
+    },
+}
+
+
+def resolve_locale(requested: str | None, org: Organization) -> str:
+    """`es-MX` falls back to `es`; an unknown locale to the organisation's default (SPEC §4.5)."""
+    if requested:
+        normalised = requested.replace("_", "-")
+        if normalised in org.locales:
+            return normalised
+        language = normalised.split("-")[0].lower()
+        if language in org.locales:
+            return language
+    return org.default_locale
+
+
+def message(org: Organization, key: str, locale: str) -> str:
+    """The organisation's own sentence if it has one, else the shipped one, else the default locale's."""
+    own = org.messages.get(key, {})
+    shipped = STANDARD_MESSAGES[key]
+    language = locale.split("-")[0]
+    for candidate in (locale, language):
+        if candidate in own:
+            return own[candidate]
+        if candidate in shipped:
+            return shipped[candidate]
+    return own.get(org.default_locale) or shipped.get(org.default_locale) or shipped["en"]
+
+
+def fill(template: str, values: Mapping[str, str | None]) -> str | None:
+    """The template with its placeholders filled, or None when one of them has no value."""
+    parts = []
+    for literal, name, spec, conversion in string.Formatter().parse(template):
+        parts.append(literal)
+        if name is None:
+            continue
+        value = values.get(name)
+        if value is None:
+            return None
+        parts.append(value)
+    return "".join(parts)
+
+
+@lru_cache(maxsize=8192)
+def format_money(minor: int, currency: str, minor_digits: int, locale: str) -> str:
+    return format_currency(Decimal(minor).scaleb(-minor_digits), currency, locale=_babel(locale))
+
+
+@lru_cache(maxsize=4096)
+def format_quantity(amount: int, unit: str, locale: str) -> str:
+    if unit == "days":
+        return format_unit(amount, "duration-day", length="long", locale=_babel(locale))
+    return format_decimal(amount, locale=_babel(locale))
+
+
+def format_amount(org: Organization, unit: str, amount: int | None, locale: str) -> str | None:
+    """An amount in a unit, as shown to a person; None for a flag (it has no amount to show)."""
+    if amount is None or unit == "flag":
+        return None
+    if unit == "money":
+        return format_money(amount, org.currency, org.minor_digits, locale)
+    return format_quantity(amount, unit, locale)
+
+
+def label(texts: Mapping[str, str], locale: str, org: Organization, fallback: str) -> str:
+    return texts.get(locale) or texts.get(locale.split("-")[0]) or texts.get(org.default_locale) or fallback
+
+
+def _babel(locale: str) -> str:
+    return locale.replace("-", "_")
