@@ -58,7 +58,7 @@ class Agent:
     kind: Literal["human", "ai"] = "human"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity: used as a cache key
 class Organization:
     name: str
     currency: str
@@ -135,7 +135,7 @@ class Cap:
         return self.max_amount
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity: used as a cache key
 class Policy:
     id: str
     description: str
@@ -147,7 +147,7 @@ class Policy:
     file: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity: used as a cache key
 class PolicySet:
     organization: Organization
     agents: Mapping[str, Agent]

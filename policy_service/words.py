@@ -44,6 +44,10 @@ STANDARD_MESSAGES: dict[str, dict[str, str]] = {
         "es": "Su {action} de {amount} no es posible en este caso, pero sí puedo ofrecerle otra opción.",
         "en": "Your {action} of {amount} is not possible in this case, but I can offer you an alternative.",
     },
+    "deny_with_options_flag": {
+        "es": "Su {action} no es posible en este caso, pero sí puedo ofrecerle otra opción.",
+        "en": "Your {action} is not possible in this case, but I can offer you an alternative.",
+    },
     "deny": {
         "es": "Su {action} de {amount} no es posible en este caso; dejo registrada su solicitud con los motivos para que pueda consultarla.",
         "en": "Your {action} of {amount} is not possible in this case; I am recording your request and the reasons so you can refer to it.",

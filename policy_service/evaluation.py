@@ -1,0 +1,198 @@
+"""Outcome, options, escalation, hand-off and words (SPEC §4 steps 3–5), given the rules that fired.
+
+`evaluate` is a pure function of its arguments: the same situation gives the same Evaluation (SPEC
+§4.6), which is what lets `runtime` memoise it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from .limits import LimitContext, binds, caps_for, effective_limit
+from .model import PolicySet, Rule
+from .words import fill, format_amount, label, message, resolve_locale
+
+
+@dataclass(frozen=True)
+class Situation:
+    """The part of a request that evaluation reads besides the fired rules (hashable, for the memo)."""
+
+    tier: str
+    action: str
+    amount: int
+    order_value: int | None
+    usage: tuple[tuple[str, int, int], ...]  # (cap key, amount used, count used)
+    locale: str | None
+
+
+@dataclass(frozen=True)
+class Option:
+    action: str
+    unit: str
+    max: int
+    say: str | None
+    conditions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Escalation:
+    to_tier: str
+    label: str
+    say: str | None
+
+
+@dataclass(frozen=True)
+class Handoff:
+    team: str
+    label: str
+    contact: str | None
+
+
+@dataclass(frozen=True)
+class CapStatus:
+    key: str
+    unit: str
+    remaining: int | None  # amount left after this decision; None when the cap has no amount bound
+    remaining_count: int | None
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    outcome: str
+    action: str
+    unit: str
+    amount: int
+    tier: str
+    limit: int | None  # what this agent may grant of the proposed action now
+    options: tuple[Option, ...]
+    escalation: Escalation | None
+    handoff: Handoff | None
+    say: tuple[str, ...]
+    rules: tuple[str, ...]
+    conditions: tuple[str, ...]
+    caps: tuple[CapStatus, ...]
+    locale: str
+
+
+def is_reported(rule: Rule, action_id: str, policy_set: PolicySet) -> bool:
+    """A fired rule's words, offers, hand-off and conditions count for this proposal only when the
+    proposed action is governed by the rule's policy or named by one of its limit effects."""
+    policy = policy_set.policy_for(action_id)
+    return (policy is not None and policy.id == rule.policy_id) or action_id in rule.then.limit_actions()
+
+
+def evaluate(policy_set: PolicySet, fired: Sequence[Rule], situation: Situation) -> Evaluation:
+    org = policy_set.organization
+    locale = resolve_locale(situation.locale, org)
+    ctx = LimitContext(policy_set, fired, situation.tier, situation.order_value,
+                       {key: (amount, count) for key, amount, count in situation.usage})
+    action_id, tier_id, amount = situation.action, situation.tier, situation.amount
+    unit = org.actions[action_id].unit
+    own_limit = effective_limit(ctx, action_id, tier_id)
+    reported = [rule for rule in fired if is_reported(rule, action_id, policy_set)]
+    handoff_rule = next((r for r in reported if r.then.handoff), None)
+    handoff = None
+    if handoff_rule is not None:
+        team = org.teams[handoff_rule.then.handoff]  # type: ignore[index]
+        handoff = Handoff(team.id, label(team.label, locale, org, team.id), team.contact)
+
+    higher = [t for t in org.tiers if t.rank > org.tier_rank(tier_id)]
+    to_tier = None
+    if own_limit is not None and amount <= own_limit:
+        outcome = "allow"
+    elif to_tier := next((t for t in higher if (lim := effective_limit(ctx, action_id, t.id)) is not None and amount <= lim), None):
+        outcome = "escalate"
+    else:
+        outcome = "handoff" if handoff else "deny"
+
+    grantable = own_limit if own_limit else None  # a limit of zero grants nothing
+    values = {
+        "amount": format_amount(org, unit, amount, locale),
+        "limit": format_amount(org, unit, grantable, locale),
+        "action": label(org.actions[action_id].label, locale, org, action_id),
+        "tier": label(org.tier(tier_id).label, locale, org, tier_id),
+        "to_tier": label(to_tier.label, locale, org, to_tier.id) if to_tier else None,
+        "team": handoff.label if handoff else None,
+    }
+    for other in org.actions.values():
+        other_limit = effective_limit(ctx, other.id, tier_id) or None
+        values[f"limit[{other.id}]"] = format_amount(org, other.unit, other_limit, locale) if other.unit != "flag" else (
+            label(other.label, locale, org, other.id) if other_limit else None)
+    caps = _cap_statuses(ctx, action_id, amount if outcome == "allow" else 0, outcome == "allow")
+    tightest = min((c.remaining for c in caps if c.remaining is not None), default=None)
+    values["remaining"] = format_amount(org, unit, tightest, locale) if tightest is not None else None
+
+    condition_rules = [r for r in reported if r.then.conditions]
+    options = _options(policy_set, ctx, situation, outcome, own_limit, reported, condition_rules, locale)
+    escalation = None
+    if to_tier is not None:
+        escalation = Escalation(to_tier.id, values["to_tier"], fill(message(org, "escalate" + _flag(unit), locale), values))  # type: ignore[arg-type]
+
+    say = [text for rule in reported if rule.then.say
+           if (text := fill(_text(rule.then.say, locale, org.default_locale), values)) is not None]
+    standard = fill(message(org, _standard_key(outcome, unit, bool(options)), locale), values)
+    if standard is not None:
+        say.append(standard)
+    rules_shown = [r.key for r in fired if r in reported or any(o.action in r.then.limit_actions() for o in options)]
+    return Evaluation(
+        outcome=outcome, action=action_id, unit=unit, amount=amount, tier=tier_id, limit=own_limit,
+        options=tuple(options), escalation=escalation, handoff=handoff, say=tuple(say), rules=tuple(rules_shown),
+        conditions=tuple(_text(r.then.conditions, locale, org.default_locale) for r in condition_rules),
+        caps=tuple(caps), locale=locale,
+    )
+
+
+def _options(policy_set: PolicySet, ctx: LimitContext, situation: Situation, outcome: str, own_limit: int | None,
+             reported: list[Rule], condition_rules: list[Rule], locale: str) -> list[Option]:
+    """Alternatives this agent may grant now (SPEC §4 step 4), each action at most once, in order."""
+    org = policy_set.organization
+    candidates: list[str] = []
+    if own_limit and own_limit < situation.amount:
+        candidates.append(situation.action)
+    candidates += [a for rule in reported for a in rule.then.offer if a != situation.action]
+    policy = policy_set.policy_for(situation.action)
+    if outcome != "allow" and policy is not None:
+        candidates += [a for a in policy.actions if a != situation.action]
+    options: list[Option] = []
+    for action_id in dict.fromkeys(candidates):
+        limit = effective_limit(ctx, action_id, situation.tier)
+        if not limit:
+            continue
+        action = org.actions[action_id]
+        values = {"limit": format_amount(org, action.unit, limit, locale), "action": label(action.label, locale, org, action_id)}
+        governing = policy_set.policy_for(action_id)
+        conditions = tuple(_text(r.then.conditions, locale, org.default_locale) for r in condition_rules
+                           if governing is not None and r.policy_id == governing.id)
+        options.append(Option(action_id, action.unit, limit, fill(message(org, "option" + _flag(action.unit), locale), values), conditions))
+    return options
+
+
+def _cap_statuses(ctx: LimitContext, action_id: str, spent: int, counts: bool) -> list[CapStatus]:
+    """Every cap on the proposed action for this customer and agent, with what is left after it."""
+    statuses = []
+    unit = ctx.policy_set.organization.actions[action_id].unit
+    for cap in caps_for(ctx.policy_set, action_id):
+        if cap.per == "agent" and not binds(cap, ctx.requester_tier, ctx):
+            continue
+        used_amount, used_count = ctx.usage.get(cap.key, (0, 0))
+        ceiling = cap.max_amount_for(ctx.requester_tier)
+        remaining = max(ceiling - used_amount - spent, 0) if ceiling is not None else None
+        remaining_count = max(cap.max_count - used_count - int(counts), 0) if cap.max_count is not None else None
+        statuses.append(CapStatus(cap.key, unit, remaining, remaining_count))
+    return statuses
+
+
+def _standard_key(outcome: str, unit: str, has_options: bool) -> str:
+    if outcome == "deny":
+        return "deny_with_options" + _flag(unit) if has_options else "deny" + _flag(unit)
+    return outcome if outcome == "handoff" else outcome + _flag(unit)
+
+
+def _flag(unit: str) -> str:
+    return "_flag" if unit == "flag" else ""
+
+
+def _text(texts: dict[str, str] | object, locale: str, default: str) -> str:
+    mapping = texts if isinstance(texts, dict) else dict(texts)  # type: ignore[call-overload]
+    return mapping.get(locale) or mapping.get(locale.split("-")[0]) or mapping.get(default) or next(iter(mapping.values()))
