@@ -118,9 +118,15 @@ def _object_schema(org: Organization, prefix: str, extra: dict[str, fields.Field
 
 
 @lru_cache(maxsize=16)
-def request_schema(org: Organization) -> Schema:
-    """The POST /v1/decisions body schema for this organisation (cached: building it is slow)."""
-    agent = _object_schema(org, "agent", {"id": fields.String(validate=validate.Length(min=1, max=200))})
+def request_schema(policy_set: PolicySet) -> Schema:
+    """The POST /v1/decisions body schema for this policy set (cached: building it is slow)."""
+    org = policy_set.organization
+
+    def known_agent(agent_id: str) -> None:
+        if agent_id not in policy_set.agents:
+            raise ValidationError(f'unknown agent "{agent_id}": not in the agent directory')
+
+    agent = _object_schema(org, "agent", {"id": fields.String(validate=[validate.Length(min=1, max=200), known_agent])})
     customer = _object_schema(org, "customer", {"id": fields.String(validate=validate.Length(min=1, max=200))})
     case = _object_schema(org, "case", {"id": fields.String(validate=validate.Length(min=1, max=200))})
     proposal = Schema.from_dict({
@@ -146,7 +152,7 @@ def build_request(body: Any, policy_set: PolicySet, *, trusted_tier: bool, usage
     org = policy_set.organization
     if not isinstance(body, dict):
         raise ValidationError({"_schema": ["the body must be a JSON object"]})
-    data = request_schema(org).load(body)
+    data = request_schema(policy_set).load(body)
     agent_data = data["agent"]
     tier = _agent_tier(agent_data, policy_set, trusted_tier)
     action = org.actions[data["proposal"]["action"]]
@@ -185,10 +191,7 @@ def _agent_tier(agent: Mapping[str, Any], policy_set: PolicySet, trusted_tier: b
         return str(agent["tier"])
     if "id" not in agent:
         raise ValidationError({"agent": {"id": ["Missing data for required field."]}})
-    known = policy_set.agents.get(agent["id"])
-    if known is None:
-        raise ValidationError({"agent": {"id": [f"unknown agent \"{agent['id']}\": not in the agent directory"]}})
-    return known.tier
+    return policy_set.agents[agent["id"]].tier  # the schema has checked that the agent exists
 
 
 def _proposal_amount(proposal: Mapping[str, Any], unit: str, org: Organization) -> int:

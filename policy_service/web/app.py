@@ -1,0 +1,30 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+
+from ..store import default_database_url
+from . import decisions, errors, health, state
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask("policy_service")
+    app.config.from_mapping(
+        POLICIES=os.environ.get("POLICY_SERVICE_POLICIES", "policies"),
+        DATABASE_URL=os.environ.get("POLICY_SERVICE_DATABASE_URL") or default_database_url(),
+        DEV=os.environ.get("POLICY_SERVICE_DEV") == "1",
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+    )
+    if test_config:
+        app.config.update(test_config)
+    errors.init_app(app)
+    state.init_app(app)
+    app.register_blueprint(health.blueprint)
+    app.register_blueprint(decisions.blueprint)
+    return app

@@ -1,0 +1,68 @@
+"""Every error leaves as application/problem+json through one handler (SPEC §5)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Mapping
+
+from flask import Flask, Response
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from ..store import StoreError
+
+log = logging.getLogger(__name__)
+
+
+class ProblemError(Exception):
+    def __init__(self, status: int, title: str, detail: str, errors: Mapping[str, list[str]] | None = None) -> None:
+        super().__init__(detail)
+        self.status, self.title, self.detail, self.errors = status, title, detail, dict(errors or {})
+
+
+def problem(status: int, title: str, detail: str, errors: Mapping[str, list[str]] | None = None) -> Response:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, "errors": dict(errors or {})}
+    return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/problem+json")
+
+
+def field_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested messages as {"proposal.amount": [...]} (the body itself is "body")."""
+    if isinstance(messages, list):
+        return {prefix or "body": [str(m) for m in messages]}
+    flat: dict[str, list[str]] = {}
+    for key, value in messages.items():
+        path = prefix if key == "_schema" else (f"{prefix}.{key}" if prefix else str(key))
+        if isinstance(value, dict):
+            flat.update(field_errors(value, path))
+        else:
+            items = value if isinstance(value, list) else [value]
+            flat.setdefault(path or "body", []).extend("unknown field" if m == "Unknown field." else str(m) for m in items)
+    return flat
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(ProblemError)
+    def _problem(error: ProblemError) -> Response:
+        return problem(error.status, error.title, error.detail, error.errors)
+
+    @app.errorhandler(ValidationError)
+    def _invalid(error: ValidationError) -> Response:
+        errors = field_errors(error.messages)
+        fields = ", ".join(sorted(errors))
+        return problem(422, "Invalid request", f"the request breaks the schema at: {fields}", errors)
+
+    @app.errorhandler(StoreError)
+    def _store(error: StoreError) -> Response:
+        log.error("decision log unavailable: %s", error)
+        return problem(503, "Decision log unavailable", "the decision could not be recorded, so it was not made; retry shortly")
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException) -> Response:
+        detail = "the body is larger than 64 KiB" if error.code == 413 else (error.description or error.name)
+        return problem(error.code or 500, error.name, detail)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        log.exception("unexpected error")
+        return problem(500, "Internal Server Error", "an unexpected error occurred; it has been logged")
