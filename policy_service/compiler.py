@@ -132,6 +132,9 @@ def _emit_test(test: Test, plan: FactPlan) -> dict[str, Any]:
             return _and([{flag: 1}, _or([{column: v} for v in values])])
         return _or([{flag: 0}, _and([{"$neq": {column: v}} for v in values])])
     value = _number(test.value)
+    if op.startswith("not_"):  # negated comparison: absent, or the opposite comparison holds
+        opposite = {"lt": "gte", "lte": "gt", "gt": "lte", "gte": "lt"}[op[4:]]
+        return _or([{flag: 0}, {f"${opposite}": {column: value}}])
     if op == "eq":
         return _and([{flag: 1}, {column: value}])
     if op == "ne":

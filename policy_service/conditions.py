@@ -18,11 +18,14 @@ Facts = Mapping[str, object]
 
 COMPARISONS = ("lt", "lte", "gt", "gte")
 OPERATORS = ("eq", "ne", *COMPARISONS, "in", "not_in", "contains", "exists")
-# Complements used by to_nnf. `not_contains` exists only after negation; it is not in the file format.
+# Exact complements under the missing-field rule, used by to_nnf. `not x < v` is NOT `x >= v`: on a
+# missing field the first holds and the second does not. So negated comparisons get their own
+# operators, "absent, or not (x op v)"; they and `not_contains` exist only after negation.
 _COMPLEMENT = {
-    "eq": "ne", "ne": "eq", "lt": "gte", "gte": "lt", "gt": "lte", "lte": "gt",
-    "in": "not_in", "not_in": "in", "contains": "not_contains", "not_contains": "contains",
+    "eq": "ne", "ne": "eq", "in": "not_in", "not_in": "in", "contains": "not_contains", "not_contains": "contains",
+    **{op: f"not_{op}" for op in COMPARISONS}, **{f"not_{op}": op for op in COMPARISONS},
 }
+_HOLD_WHEN_MISSING = ("ne", "not_in", "not_contains", *(f"not_{op}" for op in COMPARISONS))
 
 
 @dataclass(frozen=True)
@@ -66,9 +69,11 @@ def _test_holds(test: Test, facts: Facts) -> bool:
     if test.op == "exists":
         return present == test.value
     if not present:
-        return test.op in ("ne", "not_in", "not_contains")
+        return test.op in _HOLD_WHEN_MISSING
     actual = facts[test.field]
     op, expected = test.op, test.value
+    if op.startswith("not_") and op[4:] in COMPARISONS:
+        return not _test_holds(Test(test.field, op[4:], expected), facts)
     if op == "eq":
         return actual == expected
     if op == "ne":

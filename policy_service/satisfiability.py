@@ -78,6 +78,8 @@ def _compare(op: str, actual: object, expected: object) -> bool:
         return actual in expected  # type: ignore[operator]
     if op == "not_in":
         return actual not in expected  # type: ignore[operator]
+    if op.startswith("not_"):
+        return not _compare(op[4:], actual, expected)
     table = {"lt": actual < expected, "lte": actual <= expected, "gt": actual > expected, "gte": actual >= expected}  # type: ignore[operator]
     return table[op]
 
