@@ -1,0 +1,58 @@
+"""The command line through click's CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from policy_service.cli import main
+from conftest import EXAMPLE_POLICIES
+
+
+def test_validate_passes_on_the_examples() -> None:
+    result = CliRunner().invoke(main, ["validate", str(EXAMPLE_POLICIES)])
+    assert result.exit_code == 0, result.output
+    assert "ok: 4 policies" in result.output
+
+
+def test_validate_fails_with_positions_on_a_broken_file(policies_copy: Path) -> None:
+    refunds = policies_copy / "refunds.yaml"
+    refunds.write_text(refunds.read_text().replace("customer.tier: {in:", "customer.teir: {in:"))
+    result = CliRunner().invoke(main, ["validate", str(policies_copy)])
+    assert result.exit_code == 1
+    assert 'refunds.yaml:28:12: error[PS020]: unknown field "customer.teir"' in result.output
+
+
+def test_validate_json_output(policies_copy: Path) -> None:
+    (policies_copy / "fees.yaml").write_text((policies_copy / "fees.yaml").read_text().replace("handoff: billing", "handoff: biling"))
+    result = CliRunner().invoke(main, ["validate", "--format", "json", str(policies_copy)])
+    report = json.loads(result.output)
+    assert result.exit_code == 1 and report["errors"] == 1
+    assert report["diagnostics"][0]["code"] == "PS015" and report["diagnostics"][0]["hint"] == 'did you mean "billing"?'
+
+
+def test_strict_fails_on_warnings(policies_copy: Path) -> None:
+    path = policies_copy / "refunds.yaml"
+    path.write_text(path.read_text().replace("{case.days_since_purchase: {gt: 30}}", "{case.days_since_purchase: {gt: 30, lt: 5}}"))
+    assert CliRunner().invoke(main, ["validate", str(policies_copy)]).exit_code == 0
+    assert CliRunner().invoke(main, ["validate", "--strict", str(policies_copy)]).exit_code == 1
+
+
+def test_test_command_passes_on_the_examples(tmp_path: Path) -> None:
+    junit = tmp_path / "junit.xml"
+    result = CliRunner().invoke(main, ["test", str(EXAMPLE_POLICIES), "--junit", str(junit)])
+    assert result.exit_code == 0, result.output
+    assert "0 failed" in result.output
+    assert "<testsuite name=\"refunds_test.yaml\"" in junit.read_text()
+
+
+def test_a_failing_case_exits_1_and_shows_expected_and_actual(policies_copy: Path) -> None:
+    suite = policies_copy / "fees_test.yaml"
+    suite.write_text(suite.read_text().replace("amount: 10}\n    expect: {outcome: allow}", "amount: 10}\n    expect: {outcome: deny}", 1))
+    result = CliRunner().invoke(main, ["test", str(policies_copy)])
+    assert result.exit_code == 1
+    assert "FAIL fees_test.yaml:5 un asesor condona un cargo de 10 €" in result.output
+    assert "outcome: expected deny, got allow" in result.output
+    assert '"outcome": "allow"' in result.output

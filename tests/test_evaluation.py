@@ -1,0 +1,117 @@
+"""Evaluation (SPEC §4) through PolicyRuntime.decide: properties and worked examples."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from policy_service.limits import LimitContext, effective_limit
+from policy_service.request import build_request
+from policy_service.runtime import PolicyRuntime
+
+TIERS = ["virtual_agent", "agent", "senior_agent", "supervisor", "manager"]
+MONEY_ACTIONS = ["refund", "store_credit", "delivery_compensation", "fee_waiver"]
+
+requests = st.fixed_dictionaries(
+    {"agent": st.fixed_dictionaries({"tier": st.sampled_from(TIERS)})},
+    optional={
+        "customer": st.fixed_dictionaries({}, optional={
+            "tier": st.sampled_from(["standard", "gold", "platinum"]),
+            "tenure_months": st.integers(0, 120),
+            "lifetime_value": st.integers(0, 10000),
+            "flags": st.lists(st.sampled_from(["fraud_review", "vip"]), max_size=2),
+        }),
+        "case": st.fixed_dictionaries({}, optional={
+            "days_since_purchase": st.integers(0, 90),
+            "order_value": st.integers(1, 3000),
+            "fault": st.sampled_from(["company", "carrier", "customer", "unknown"]),
+            "reason": st.sampled_from(["late_delivery", "lost_parcel", "billing_error", "changed_mind", "hardship"]),
+        }),
+    },
+)
+
+
+def decide(runtime: PolicyRuntime, body: dict[str, Any]) -> Any:
+    request, _ = build_request(body, runtime.policy_set, trusted_tier=True)
+    return runtime.decide(request)
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=requests, action=st.sampled_from(MONEY_ACTIONS), amount=st.integers(1, 300000))
+def test_raising_the_amount_never_turns_escalate_into_allow(runtime: PolicyRuntime, body: dict[str, Any], action: str, amount: int) -> None:
+    """If an amount escalates, any larger amount does not become allowed."""
+    first = decide(runtime, {**body, "proposal": {"action": action, "amount": str(amount / 100)}})
+    larger = decide(runtime, {**body, "proposal": {"action": action, "amount": str((amount + 1000) / 100)}})
+    if first.outcome == "escalate":
+        assert larger.outcome != "allow"
+
+
+@settings(max_examples=200, deadline=None)
+@given(body=requests, action=st.sampled_from(MONEY_ACTIONS + ["payment_extension", "free_shipping"]))
+def test_a_higher_tier_never_gets_less_than_a_lower_one(runtime: PolicyRuntime, body: dict[str, Any], action: str) -> None:
+    """With the example matrix (limits rise with tiers), effective limits never fall as tiers rise."""
+    request, _ = build_request({**body, "proposal": {"action": "refund", "amount": "1"}}, runtime.policy_set, trusted_tier=True)
+    fired = [r for r in runtime.policy_set.rules if r.key in runtime.fired_rules(request)]
+    order_value = request.values.get("case.order_value")
+    ctx = LimitContext(runtime.policy_set, fired, request.tier, order_value if isinstance(order_value, int) else None, {})
+    limits = [effective_limit(ctx, action, tier) for tier in TIERS]
+    granted = [limit for limit in limits if limit is not None]
+    assert granted == sorted(granted)
+    first = next((i for i, limit in enumerate(limits) if limit is not None), len(limits))
+    assert all(limit is not None for limit in limits[first:])
+
+
+@settings(max_examples=100, deadline=None)
+@given(body=requests, amount=st.integers(1, 100000))
+def test_the_same_input_gives_the_same_decision(runtime: PolicyRuntime, body: dict[str, Any], amount: int) -> None:
+    """A fresh runtime (no memo) and the long-lived one agree (SPEC §4.6)."""
+    full = {**body, "proposal": {"action": "refund", "amount": str(amount / 100)}}
+    fresh = PolicyRuntime(runtime.policy_set)
+    assert decide(fresh, full) == decide(runtime, full)
+    fresh.close()
+
+
+def test_spec_worked_example(runtime: PolicyRuntime) -> None:
+    """The SPEC §5 example: a gold customer, 45 days, 120 € refund by an agent."""
+    result = decide(runtime, {
+        "agent": {"id": "ag-101"}, "customer": {"id": "cu-88", "tier": "gold"},
+        "case": {"days_since_purchase": 45, "order_value": 180},
+        "proposal": {"action": "refund", "amount": "120.00", "currency": "EUR"}, "locale": "es",
+    })
+    assert result.outcome == "escalate" and result.escalation.to_tier == "supervisor"
+    assert [(o.action, o.max) for o in result.options] == [("store_credit", 11250)]
+    assert result.options[0].say == "Puedo ofrecerle ahora mismo hasta 112,50\u00a0€ de crédito en tienda."
+    assert result.say[0].startswith("Como la compra tiene más de 30 días, puedo abonarle 112,50\u00a0€")
+
+
+def test_money_is_compared_to_the_minor_unit(runtime: PolicyRuntime) -> None:
+    """50.00 against a limit of 50 is allowed; 50.01 is not; 10.500 is 10.50."""
+    base = {"agent": {"tier": "agent"}}
+    assert decide(runtime, {**base, "proposal": {"action": "refund", "amount": "50.00"}}).outcome == "allow"
+    assert decide(runtime, {**base, "proposal": {"action": "refund", "amount": "50.01"}}).outcome == "escalate"
+    assert decide(runtime, {**base, "proposal": {"action": "refund", "amount": "10.500"}}).amount == 1050
+
+
+def test_es_mx_falls_back_to_es_texts_and_formats(runtime: PolicyRuntime) -> None:
+    result = decide(runtime, {"agent": {"tier": "agent"}, "proposal": {"action": "refund", "amount": "1234.5"}, "locale": "es-MX"})
+    assert result.locale == "es"
+    assert "1.234,50\u00a0€" in result.say[-1]
+
+
+def test_unknown_locale_uses_the_organisation_default(runtime: PolicyRuntime) -> None:
+    result = decide(runtime, {"agent": {"tier": "agent"}, "proposal": {"action": "refund", "amount": 10}, "locale": "fr"})
+    assert result.locale == "es"
+
+
+def test_english_formats_money_the_english_way(runtime: PolicyRuntime) -> None:
+    result = decide(runtime, {"agent": {"tier": "agent"}, "proposal": {"action": "refund", "amount": "1234.5"}, "locale": "en"})
+    assert "€1,234.50" in result.say[-1]
+
+
+def test_a_deny_is_never_a_bare_refusal(runtime: PolicyRuntime) -> None:
+    """Even with nothing to offer, the words say what happens next."""
+    result = decide(runtime, {"agent": {"tier": "agent"}, "customer": {"flags": ["fraud_review"]},
+                              "proposal": {"action": "store_credit", "amount": 10000}})
+    assert result.say and all(text.strip() for text in result.say)

@@ -1,0 +1,111 @@
+"""Policy loading: every problem at once, positioned, with stable codes (golden wording)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from policy_service.diagnostics import render_text
+from policy_service.loader import load_policy_set
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_example_policies_load_without_problems(policies_copy: Path) -> None:
+    """The example organisation loads with no error and no warning, and gets a content revision."""
+    result = load_policy_set(policies_copy)
+    assert result.ok and result.diagnostics == ()
+    assert result.policy_set is not None and result.policy_set.revision.startswith("sha256:")
+
+
+def test_revision_depends_on_content_only(policies_copy: Path) -> None:
+    """Same files, same revision; one changed limit, another revision."""
+    first = load_policy_set(policies_copy).policy_set
+    again = load_policy_set(policies_copy).policy_set
+    edit(policies_copy / "refunds.yaml", "agent: 50,", "agent: 60,")
+    changed = load_policy_set(policies_copy).policy_set
+    assert first and again and changed
+    assert first.revision == again.revision != changed.revision
+
+
+GOLDEN = """\
+bad.yaml:4:6: error[PS001]: invalid YAML: mapping values are not allowed here
+fees.yaml:9:41: warning[PS040]: agent may grant less than virtual_agent, a lower tier
+  hint: limits usually rise with authority
+refunds.yaml:9:48: error[PS013]: unknown tier "supervisr"
+  hint: did you mean "supervisor"?
+refunds.yaml:23:13: error[PS005]: "window": must be a number of days or hours, such as "90d" or "24h"
+refunds.yaml:24:5: error[PS004]: unknown key "maxcount"
+  hint: did you mean "max_count"?
+refunds.yaml:29:12: error[PS020]: unknown field "customer.teir"
+  hint: did you mean "customer.tier"?
+refunds.yaml:32:43: error[PS022]: case.days_since_purchase is a whole number; got '30'
+refunds.yaml:32:71: error[PS024]: "gld" is not a value of customer.tier
+  hint: did you mean "gold"?
+refunds.yaml:37:13: error[PS030]: unknown placeholder "{limt}"
+  hint: did you mean "limit"?
+refunds.yaml:60:16: error[PS015]: unknown team "frau"
+  hint: did you mean "fraud"?
+9 error(s), 1 warning(s)"""
+
+
+def test_every_problem_is_reported_at_once_with_positions(policies_copy: Path) -> None:
+    """A set broken in nine places reports all nine, sorted, as file:line:col with codes and hints."""
+    refunds = policies_copy / "refunds.yaml"
+    edit(refunds, "when: {customer.tier: {in: [gold, platinum]}}", "when: {customer.teir: {in: [gold, platinum]}}")
+    edit(refunds, "{case.days_since_purchase: {gt: 30}}", '{case.days_since_purchase: {gt: "30"}, customer.tier: {in: [gld]}}')
+    edit(refunds, "supervisor: 500,", "supervisr: 500,")
+    edit(refunds, "handoff: fraud", "handoff: frau")
+    edit(refunds, "{limit[store_credit]} en crédito", "{limt} en crédito")
+    edit(refunds, "window: 24h", "window: 24x\n    maxcount: 3")
+    edit(policies_copy / "fees.yaml", "fee_waiver: {virtual_agent: 5, agent: 15", "fee_waiver: {virtual_agent: 5, agent: 1")
+    (policies_copy / "bad.yaml").write_text("apiVersion: policy-service/v1\nkind: Policy\nid: x\n  bad: [\n")
+    result = load_policy_set(policies_copy)
+    assert not result.ok
+    assert render_text(result.diagnostics) == GOLDEN
+
+
+def test_yaml_1_2_keeps_spanish_words_as_words(policies_copy: Path) -> None:
+    """`no` and `si` stay strings (YAML 1.1 would read them as booleans)."""
+    edit(policies_copy / "organization.yaml", "values: [standard, gold, platinum]", "values: [standard, gold, platinum, no, si]")
+    edit(policies_copy / "refunds.yaml", "when: {customer.tier: {in: [gold, platinum]}}", "when: {customer.tier: {in: [gold, platinum, si]}}")
+    result = load_policy_set(policies_copy)
+    assert result.ok, render_text(result.diagnostics)
+
+
+def test_limits_of_an_action_governed_twice_are_refused(policies_copy: Path) -> None:
+    edit(policies_copy / "fees.yaml", "actions: [fee_waiver]", "actions: [fee_waiver, refund]")
+    text = render_text(load_policy_set(policies_copy).diagnostics)
+    assert 'refunds.yaml:6:11: error[PS012]: action "refund" is already governed by policy fees' in text
+
+
+def test_a_rule_that_can_never_match_is_a_warning(policies_copy: Path) -> None:
+    edit(policies_copy / "refunds.yaml", "when: {case.days_since_purchase: {gt: 30}}", "when: {case.days_since_purchase: {gt: 30, lt: 10}}")
+    result = load_policy_set(policies_copy)
+    assert result.ok
+    assert [d.code for d in result.diagnostics] == ["PS041"]
+    assert 'rule "outside_return_window" can never match' in result.diagnostics[0].message
+
+
+def test_money_with_too_many_decimals_is_a_load_error(policies_copy: Path) -> None:
+    edit(policies_copy / "refunds.yaml", "refund:       {agent: 50,", "refund:       {agent: 50.005,")
+    diagnostics = load_policy_set(policies_copy).diagnostics
+    assert [(d.code, d.line) for d in diagnostics] == [("PS022", 9)]
+    assert "more decimals than EUR allows (2)" in diagnostics[0].message
+
+
+def test_a_missing_organization_is_reported(policies_copy: Path) -> None:
+    (policies_copy / "organization.yaml").unlink()
+    result = load_policy_set(policies_copy)
+    assert not result.ok and result.diagnostics[0].code == "PS010"
+
+
+def test_skipped_files_are_not_read(policies_copy: Path) -> None:
+    """Files starting with _ or . and *.md are not policy files."""
+    (policies_copy / "_draft.yaml").write_text("not: [valid")
+    (policies_copy / ".hidden.yaml").write_text("not: [valid")
+    (policies_copy / "README.md").write_text("# notes")
+    assert load_policy_set(policies_copy).ok
