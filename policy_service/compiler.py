@@ -5,6 +5,7 @@ The shapes emitted here are the only ones ENGINE_NOTES found safe:
 - every field a rule reads is in every fact, with a typed placeholder when the request lacks it and a
   presence flag beside it: `exists` reads the flag; `ne`/`not_in` hold when the flag is 0; every other
   test is `$and` of flag 1 and the test (SPEC §3.3's missing-field rule, expressed without `$nex`);
+  the two branches of `ne` exclude each other, because the engine fires a rule once per true branch;
 - `not` is pushed down to complementary tests (the engine has no negation);
 - a list field becomes one 0/1 membership column per value a rule asks about;
 - numbers are numbers (money in minor units) and booleans are 1/0.
@@ -130,15 +131,15 @@ def _emit_test(test: Test, plan: FactPlan) -> dict[str, Any]:
         values = [_number(v) for v in test.value]  # type: ignore[union-attr]
         if op == "in":
             return _and([{flag: 1}, _or([{column: v} for v in values])])
-        return _or([{flag: 0}, _and([{"$neq": {column: v}} for v in values])])
+        return _or([{flag: 0}, _and([{flag: 1}, *[{"$neq": {column: v}} for v in values]])])
     value = _number(test.value)
     if op.startswith("not_"):  # negated comparison: absent, or the opposite comparison holds
         opposite = {"lt": "gte", "lte": "gt", "gt": "lte", "gte": "lt"}[op[4:]]
-        return _or([{flag: 0}, {f"${opposite}": {column: value}}])
+        return _or([{flag: 0}, _and([{flag: 1}, {f"${opposite}": {column: value}}])])
     if op == "eq":
         return _and([{flag: 1}, {column: value}])
     if op == "ne":
-        return _or([{flag: 0}, {"$neq": {column: value}}])
+        return _or([{flag: 0}, _and([{flag: 1}, {"$neq": {column: value}}])])
     return _and([{flag: 1}, {f"${op}": {column: value}}])
 
 

@@ -7,11 +7,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from functools import partial
+from typing import Callable, Sequence
 
 from .limits import LimitContext, binds, caps_for, effective_limit
-from .model import PolicySet, Rule
-from .words import fill, format_amount, label, message, resolve_locale
+from .model import Action, Organization, PolicySet, Rule
+from .words import LazyValues, fill, format_amount, label, message, resolve_locale
 
 
 @dataclass(frozen=True)
@@ -106,28 +107,25 @@ def evaluate(policy_set: PolicySet, fired: Sequence[Rule], situation: Situation)
     else:
         outcome = "handoff" if handoff else "deny"
 
-    grantable = own_limit if own_limit else None  # a limit of zero grants nothing
-    values = {
-        "amount": format_amount(org, unit, amount, locale),
-        "limit": format_amount(org, unit, grantable, locale),
-        "action": label(org.actions[action_id].label, locale, org, action_id),
-        "tier": label(org.tier(tier_id).label, locale, org, tier_id),
-        "to_tier": label(to_tier.label, locale, org, to_tier.id) if to_tier else None,
-        "team": handoff.label if handoff else None,
+    caps = _cap_statuses(ctx, action_id, amount if outcome == "allow" else 0, outcome == "allow")
+    factories: dict[str, Callable[[], str | None]] = {
+        "amount": lambda: format_amount(org, unit, amount, locale),
+        "limit": lambda: format_amount(org, unit, own_limit or None, locale),  # a limit of zero grants nothing
+        "action": lambda: label(org.actions[action_id].label, locale, org, action_id),
+        "tier": lambda: label(org.tier(tier_id).label, locale, org, tier_id),
+        "to_tier": lambda: label(to_tier.label, locale, org, to_tier.id) if to_tier else None,
+        "team": lambda: handoff.label if handoff else None,
+        "remaining": lambda: _tightest_remaining(org, unit, caps, locale),
     }
     for other in org.actions.values():
-        other_limit = effective_limit(ctx, other.id, tier_id) or None
-        values[f"limit[{other.id}]"] = format_amount(org, other.unit, other_limit, locale) if other.unit != "flag" else (
-            label(other.label, locale, org, other.id) if other_limit else None)
-    caps = _cap_statuses(ctx, action_id, amount if outcome == "allow" else 0, outcome == "allow")
-    tightest = min((c.remaining for c in caps if c.remaining is not None), default=None)
-    values["remaining"] = format_amount(org, unit, tightest, locale) if tightest is not None else None
+        factories[f"limit[{other.id}]"] = partial(_limit_text, ctx, other, tier_id, locale)
+    values = LazyValues(factories)
 
     condition_rules = [r for r in reported if r.then.conditions]
     options = _options(policy_set, ctx, situation, outcome, own_limit, reported, condition_rules, locale)
     escalation = None
     if to_tier is not None:
-        escalation = Escalation(to_tier.id, values["to_tier"], fill(message(org, "escalate" + _flag(unit), locale), values))  # type: ignore[arg-type]
+        escalation = Escalation(to_tier.id, values.get("to_tier") or to_tier.id, fill(message(org, "escalate" + _flag(unit), locale), values))  # type: ignore[arg-type]
 
     say = [text for rule in reported if rule.then.say
            if (text := fill(_text(rule.then.say, locale, org.default_locale), values)) is not None]
@@ -141,6 +139,20 @@ def evaluate(policy_set: PolicySet, fired: Sequence[Rule], situation: Situation)
         conditions=tuple(_text(r.then.conditions, locale, org.default_locale) for r in condition_rules),
         caps=tuple(caps), locale=locale,
     )
+
+
+def _limit_text(ctx: LimitContext, action: Action, tier_id: str, locale: str) -> str | None:
+    """`{limit[x]}`: what this agent may grant of x now; a flag shows its label; None if nothing."""
+    org = ctx.policy_set.organization
+    limit = effective_limit(ctx, action.id, tier_id) or None
+    if action.unit == "flag":
+        return label(action.label, locale, org, action.id) if limit else None
+    return format_amount(org, action.unit, limit, locale)
+
+
+def _tightest_remaining(org: Organization, unit: str, caps: list[CapStatus], locale: str) -> str | None:
+    tightest = min((c.remaining for c in caps if c.remaining is not None), default=None)
+    return format_amount(org, unit, tightest, locale)
 
 
 def _options(policy_set: PolicySet, ctx: LimitContext, situation: Situation, outcome: str, own_limit: int | None,

@@ -10,9 +10,10 @@ from __future__ import annotations
 import string
 from decimal import Decimal
 from functools import lru_cache
-from typing import Mapping
+from typing import Callable, Mapping
 
-from babel.numbers import format_currency, format_decimal
+from babel import Locale
+from babel.numbers import format_decimal
 from babel.units import format_unit
 
 from .model import Organization
@@ -92,6 +93,23 @@ def message(org: Organization, key: str, locale: str) -> str:
     return own.get(org.default_locale) or shipped.get(org.default_locale) or shipped["en"]
 
 
+class LazyValues(dict[str, "str | None"]):
+    """Placeholder values computed on first use: most templates read two or three of them, and
+    each `limit[...]` costs an effective-limit computation and a formatting."""
+
+    def __init__(self, factories: Mapping[str, Callable[[], str | None]]) -> None:
+        super().__init__()
+        self._factories = factories
+
+    def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        if name not in self:
+            factory = self._factories.get(name)
+            if factory is None:
+                return default
+            self[name] = factory()
+        return dict.get(self, name)
+
+
 def fill(template: str, values: Mapping[str, str | None]) -> str | None:
     """The template with its placeholders filled, or None when one of them has no value."""
     parts = []
@@ -108,7 +126,14 @@ def fill(template: str, values: Mapping[str, str | None]) -> str | None:
 
 @lru_cache(maxsize=8192)
 def format_money(minor: int, currency: str, minor_digits: int, locale: str) -> str:
-    return format_currency(Decimal(minor).scaleb(-minor_digits), currency, locale=_babel(locale))
+    babel_locale = _locale(locale)
+    pattern = babel_locale.currency_formats["standard"]  # what format_currency looks up on every call
+    return pattern.apply(Decimal(minor).scaleb(-minor_digits), babel_locale, currency=currency, currency_digits=True)
+
+
+@lru_cache(maxsize=64)
+def _locale(locale: str) -> Locale:
+    return Locale.parse(_babel(locale))
 
 
 @lru_cache(maxsize=4096)

@@ -28,7 +28,7 @@ def test_in_becomes_an_or_of_equalities_guarded_by_presence() -> None:
 
 
 def test_ne_holds_when_the_flag_says_absent() -> None:
-    assert compiled(FieldTest("case.days", "ne", 3)) == '{"$or": [{"p0": 0}, {"$neq": {"v0": 3}}]}'
+    assert compiled(FieldTest("case.days", "ne", 3)) == '{"$or": [{"p0": 0}, {"$and": [{"p0": 1}, {"$neq": {"v0": 3}}]}]}'
 
 
 def test_exists_reads_only_the_presence_flag() -> None:
@@ -37,7 +37,7 @@ def test_exists_reads_only_the_presence_flag() -> None:
 
 
 def test_negated_comparison_is_absent_or_the_opposite() -> None:
-    assert compiled(Not(FieldTest("case.days", "gt", 30))) == '{"$or": [{"p0": 0}, {"$lte": {"v0": 30}}]}'
+    assert compiled(Not(FieldTest("case.days", "gt", 30))) == '{"$or": [{"p0": 0}, {"$and": [{"p0": 1}, {"$lte": {"v0": 30}}]}]}'
 
 
 def test_booleans_are_numbers_and_lists_are_membership_columns() -> None:
