@@ -1,6 +1,6 @@
 """The HTTP baseline: a bare Flask JSON endpoint that parses the body and answers 201 with JSON.
 
-Served under the same gunicorn settings as the service, in the same run (bench/http.py)."""
+Served under the same gunicorn settings as the service, in the same run (bench/http_api.py)."""
 
 from flask import Flask, jsonify, request
 

@@ -44,6 +44,9 @@ _SQLITE_GUARDS = [
 ]
 
 
+_INSERT = insert(decisions)
+
+
 class StoreError(RuntimeError):
     """The log could not record or read; callers answer 503, never a made-up success."""
 
@@ -96,7 +99,7 @@ class DecisionStore:
         }
         try:
             with self.engine.begin() as connection:
-                connection.execute(insert(decisions).values(**row))
+                connection.execute(_INSERT, row)  # one statement, bound parameters: compiled once
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot record the decision: {exc.__class__.__name__}") from exc
 

@@ -1,0 +1,94 @@
+"""HTTP decisions/s: the service against a bare Flask JSON endpoint, same gunicorn settings, same run.
+
+    python bench/http_api.py [--seconds 10] [--workers 2] [--connections 16]
+
+Needs `wrk` (Debian: apt-get install wrk). Both servers run on 127.0.0.1 with sync workers; the
+service records every decision in a fresh SQLite log. Prints requests/s and latency percentiles
+(wrk's) for each, and the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BODY = {
+    "agent": {"id": "ag-101"},
+    "customer": {"id": "cu-88", "tier": "gold", "tenure_months": 26, "lifetime_value": 4300, "flags": []},
+    "case": {"id": "tk-5521", "reason": "late_delivery", "channel": "phone", "order_value": 180,
+             "days_since_purchase": 45, "fault": "carrier", "contact_count": 2},
+    "proposal": {"action": "refund", "amount": "120.00", "currency": "EUR"},
+    "locale": "es",
+}
+
+
+def start(app: str, port: int, workers: int, env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-w", str(workers), "-k", "sync",
+         "--log-level", "warning", app],
+        cwd=cwd, env={**os.environ, **env}, start_new_session=True)
+    for _ in range(100):
+        try:
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/decisions", data=json.dumps(BODY).encode(),
+                                             headers={"Content-Type": "application/json"})
+            urllib.request.urlopen(request, timeout=1)
+            return process
+        except Exception:
+            time.sleep(0.2)
+    raise SystemExit(f"{app} did not start")
+
+
+def load(port: int, seconds: int, connections: int, script: Path) -> dict[str, float]:
+    output = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
+                             f"http://127.0.0.1:{port}/v1/decisions"], capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    latency = {p: re.search(rf"\s{p}%\s+([\d.]+\w+)", output).group(1) for p in ("50", "99")}  # type: ignore[union-attr]
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {"rate": rate, "p50": latency["50"], "p99": latency["99"], "errors": int(non_2xx.group(1)) if non_2xx else 0}  # type: ignore[dict-item]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=16)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    work = Path(tempfile.mkdtemp())
+    script = work / "post.lua"
+    script.write_text('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+                      f"wrk.body = {json.dumps(json.dumps(BODY))}\n")
+    results = {}
+    for name, app, env, port in [
+        ("bare Flask endpoint", "bare_app:create_app()", {"PYTHONPATH": str(ROOT / "bench")}, 18081),
+        ("policy-service POST /v1/decisions", "policy_service:create_app()",
+         {"POLICY_SERVICE_POLICIES": str(ROOT / "policies"), "POLICY_SERVICE_DEV": "1",
+          "POLICY_SERVICE_DATABASE_URL": f"sqlite:///{work / 'bench.db'}"}, 18082),
+    ]:
+        process = start(app, port, args.workers, env, ROOT)
+        try:
+            load(port, 2, args.connections, script)  # warm-up
+            results[name] = load(port, args.seconds, args.connections, script)
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait()
+    for name, r in results.items():
+        print(f"{name:<36} {r['rate']:8.0f} req/s   p50 {r['p50']:>8}   p99 {r['p99']:>8}   non-2xx {r['errors']}")
+    bare, service = results["bare Flask endpoint"]["rate"], results["policy-service POST /v1/decisions"]["rate"]
+    print(f"service / bare = {service / bare:.0%}  ({args.workers} sync workers, {args.connections} connections, {args.seconds}s)")
+
+
+if __name__ == "__main__":
+    main()
