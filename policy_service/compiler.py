@@ -14,6 +14,7 @@ Fact keys are positional (`v3`, `p3`, `m0`), so no field name or value can colli
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Mapping, Sequence
@@ -25,7 +26,8 @@ CONSTANT = "k"  # every fact carries k=1: the catch-all rule and literal true/fa
 TRUE: dict[str, Any] = {CONSTANT: 1}
 FALSE: dict[str, Any] = {CONSTANT: 0}
 CATCH_ALL = "catch_all"
-_PLACEHOLDER = {"string": "", "integer": 0, "money": 0, "boolean": 0}
+_UNNAMED = ("unnamed",)  # the class of every string no test names
+_PLACEHOLDER = {"string": "", "integer": 0, "money": 0, "boolean": 0, "list": 0}
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class FactPlan:
 
     fields: tuple[FieldSpec, ...]  # scalar fields, each with a value column and a presence column
     members: tuple[tuple[str, str], ...]  # (list field, value) pairs, one 0/1 column each
+    mentioned: tuple[tuple[object, ...], ...] = ()  # per field: the sorted values its tests compare with
 
     def value_key(self, name: str) -> str:
         return f"v{self._field_index[name]}"
@@ -57,9 +60,35 @@ class FactPlan:
             if value is None:
                 key.append(0)
                 key.append(_PLACEHOLDER[spec.type])
+            elif spec.type == "list":  # only `exists` reads a list's presence; its value column stays 0
+                key.append(1)
+                key.append(0)
             else:
                 key.append(1)
                 key.append(int(value) if spec.type == "boolean" else value)
+        for name, member in self.members:
+            present = values.get(name)
+            key.append(1 if present is not None and member in present else 0)  # type: ignore[operator]
+        return tuple(key)
+
+    def class_key(self, values: Mapping[str, object]) -> tuple[object, ...]:
+        """A coarser memo key with the same verdict: a number only matters by where it falls among the
+        numbers the tests compare it with, and a string no test names behaves like any other such
+        string. So 120.37 € and 120.38 € share a key when no rule's threshold lies between them."""
+        key: list[object] = []
+        for spec, mentioned in zip(self.fields, self.mentioned):
+            value = values.get(spec.name)
+            if value is None:
+                key.append(None)
+            elif spec.type == "list":
+                key.append(1)
+            elif spec.type in ("integer", "money"):
+                position = bisect_left(mentioned, value)  # type: ignore[arg-type]
+                key.append(2 * position + (position < len(mentioned) and mentioned[position] == value))
+            elif spec.type == "string":
+                key.append(value if value in mentioned else _UNNAMED)
+            else:
+                key.append(int(value))  # type: ignore[call-overload]
         for name, member in self.members:
             present = values.get(name)
             key.append(1 if present is not None and member in present else 0)  # type: ignore[operator]
@@ -92,9 +121,18 @@ def plan_for(conditions: Sequence[Condition], fields: Mapping[str, FieldSpec]) -
                 members.add((test.field, str(test.value)))
             else:
                 scalar.add(test.field)
-    # A list field tested with `exists` reads only its presence flag; its value column stays 0.
-    specs = tuple(fields[name] if fields[name].type != "list" else FieldSpec(name, "integer") for name in sorted(scalar))
-    return FactPlan(specs, tuple(sorted(members)))
+    specs = tuple(fields[name] for name in sorted(scalar))
+    compared: dict[str, set[object]] = {name: set() for name in scalar}
+    for condition in conditions:
+        for test in tests_in(condition):
+            if test.field in compared and test.op != "exists":
+                compared[test.field].update(test.value if isinstance(test.value, tuple) else (test.value,))
+    mentioned = tuple(tuple(sorted(compared[spec.name], key=_sort_key)) for spec in specs)
+    return FactPlan(specs, tuple(sorted(members)), mentioned)
+
+
+def _sort_key(value: object) -> tuple[str, object]:
+    return (type(value).__name__, value)
 
 
 def compile_rules(rules: Sequence[Rule], fields: Mapping[str, FieldSpec]) -> CompiledRuleset:

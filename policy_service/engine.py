@@ -26,7 +26,7 @@ import itertools
 import json
 import threading
 import weakref
-from functools import lru_cache
+from typing import Mapping
 import durable_rules_engine as _engine
 
 from .compiler import CATCH_ALL, CompiledRuleset
@@ -56,7 +56,24 @@ class RuleEngine:
             self._handle = _engine.create_ruleset(self.name, definition)
         self._sids = itertools.count(1)
         self._finalizer = weakref.finalize(self, _delete_ruleset, self._handle)
-        self.fired = lru_cache(maxsize=MEMO_SIZE)(self.fired_uncached)
+        self._memo: dict[tuple[object, ...], frozenset[str]] = {}
+
+    def fired(self, values: Mapping[str, object]) -> frozenset[str]:
+        """Memoised on the request's class key (see FactPlan.class_key); a miss asks the engine with
+        the request's own values, which belong to that class."""
+        plan = self.compiled.plan
+        class_key = plan.class_key(values)
+        verdict = self._memo.get(class_key)
+        if verdict is None:
+            verdict = self.fired_uncached(plan.key(values))
+            if len(self._memo) >= MEMO_SIZE:
+                self._memo.clear()  # crude but bounded; a revision's classes rarely come near it
+            self._memo[class_key] = verdict
+        return verdict
+
+    @property
+    def memo_size(self) -> int:
+        return len(self._memo)
 
     def close(self) -> None:
         self._finalizer()

@@ -45,7 +45,7 @@ class PolicyRuntime:
         return self._engine
 
     def fired_rules(self, request: DecisionRequest) -> frozenset[str]:
-        return self.engine.fired(self.compiled.plan.key(request.values))
+        return self.engine.fired(request.values)
 
     def decide(self, request: DecisionRequest) -> Evaluation:
         order_value = request.values.get("case.order_value")

@@ -87,14 +87,15 @@ def main(seed: int, rulesets: int, rules_per_set: int, requests_per_set: int) ->
         engine = RuleEngine(compiled, f"fuzz-{seed}-{n}")
         for _ in range(requests_per_set):
             request = random_request(rng)
-            fired = engine.fired_uncached(compiled.plan.key(request))
-            for rule in rules:
-                pairs += 1
-                expected = holds(rule.when, request)
-                if (rule.key in fired) != expected and len(wrong) < 5:
-                    wrong.append({"condition": repr(rule.when), "request": repr(request), "expected": expected})
-                elif (rule.key in fired) != expected:
-                    wrong.append({})
+            # Both paths: the engine itself, and the memo (whose hits come from other requests' calls).
+            for fired in (engine.fired_uncached(compiled.plan.key(request)), engine.fired(request)):
+                for rule in rules:
+                    pairs += 1
+                    expected = holds(rule.when, request)
+                    if (rule.key in fired) != expected and len(wrong) < 5:
+                        wrong.append({"condition": repr(rule.when), "request": repr(request), "expected": expected})
+                    elif (rule.key in fired) != expected:
+                        wrong.append({})
         engine.close()
     print(json.dumps({"pairs": pairs, "disagreements": len(wrong), "examples": wrong[:5]}))
 

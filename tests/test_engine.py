@@ -102,14 +102,12 @@ def test_requests_that_match_no_rule_leave_no_session_behind() -> None:
         assert engine.fired_uncached(key) == frozenset()
 
 
-def test_verdicts_are_memoised_on_the_fact_key() -> None:
-    """The second evaluation of the same field values does not reach the engine."""
+def test_verdicts_are_memoised_on_what_the_conditions_can_tell_apart() -> None:
+    """Days 40 and 41 (both past the only threshold, 30) share one engine call; 20 needs another."""
     engine = make_engine()
-    key = engine.compiled.plan.key({"customer.tier": "gold"})
-    engine.fired(key)
-    engine.fired(key)
-    info = engine.fired.cache_info()
-    assert (info.hits, info.misses) == (1, 1)
+    for days in (40, 41, 59, 20):
+        engine.fired({"case.days": days})
+    assert engine.memo_size == 2
 
 
 def test_rulesets_are_dropped_so_memory_stays_flat() -> None:
