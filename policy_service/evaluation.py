@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
-from .limits import LimitContext, binds, caps_for, effective_limit
+from .limits import ActionLimits, LimitContext, binds, caps_for, effective_limit
 from .model import Action, Organization, PolicySet, Rule
 from .words import LazyValues, fill, format_amount, label, message, resolve_locale
 
@@ -80,19 +80,45 @@ def is_reported(rule: Rule, action_id: str, policy_set: PolicySet) -> bool:
     """A fired rule's words, offers, hand-off and conditions count for this proposal only when the
     proposed action is governed by the rule's policy or named by one of its limit effects."""
     policy = policy_set.policy_for(action_id)
-    return (policy is not None and policy.id == rule.policy_id) or action_id in rule.then.limit_actions()
+    return (policy is not None and policy.id == rule.policy_id) or action_id in rule.then.limit_actions
 
 
-def evaluate(policy_set: PolicySet, fired: Sequence[Rule], situation: Situation) -> Evaluation:
+@dataclass(frozen=True)
+class Prepared:
+    """What a decision takes from its fired rules for one proposed action. It depends on nothing else,
+    so it is built once per (fired set, action) and shared by every request that matches it."""
+
+    fired: tuple[Rule, ...]  # path order, file order
+    table: Mapping[str, ActionLimits]
+    reported: tuple[Rule, ...]
+    condition_rules: tuple[Rule, ...]
+    handoff_rule: Rule | None
+    option_candidates: tuple[str, ...]  # offered by reported rules, in order (the proposal excluded)
+    policy_others: tuple[str, ...]  # the other actions of the proposal's policy
+
+
+def prepare(policy_set: PolicySet, fired: Sequence[Rule], action_id: str, table: Mapping[str, ActionLimits]) -> Prepared:
+    reported = tuple(rule for rule in fired if is_reported(rule, action_id, policy_set))
+    policy = policy_set.policy_for(action_id)
+    return Prepared(
+        fired=tuple(fired), table=table, reported=reported,
+        condition_rules=tuple(r for r in reported if r.then.conditions),
+        handoff_rule=next((r for r in reported if r.then.handoff), None),
+        option_candidates=tuple(dict.fromkeys(a for r in reported for a in r.then.offer if a != action_id)),
+        policy_others=tuple(a for a in policy.actions if a != action_id) if policy else (),
+    )
+
+
+def evaluate(policy_set: PolicySet, prepared: Prepared, situation: Situation) -> Evaluation:
     org = policy_set.organization
     locale = resolve_locale(situation.locale, org)
-    ctx = LimitContext(policy_set, fired, situation.tier, situation.order_value,
+    ctx = LimitContext(policy_set, prepared.table, situation.tier, situation.order_value,
                        {key: (amount, count) for key, amount, count in situation.usage})
     action_id, tier_id, amount = situation.action, situation.tier, situation.amount
     unit = org.actions[action_id].unit
     own_limit = effective_limit(ctx, action_id, tier_id)
-    reported = [rule for rule in fired if is_reported(rule, action_id, policy_set)]
-    handoff_rule = next((r for r in reported if r.then.handoff), None)
+    fired, reported, condition_rules = prepared.fired, prepared.reported, prepared.condition_rules
+    handoff_rule = prepared.handoff_rule
     handoff = None
     if handoff_rule is not None:
         team = org.teams[handoff_rule.then.handoff]  # type: ignore[index]
@@ -121,8 +147,7 @@ def evaluate(policy_set: PolicySet, fired: Sequence[Rule], situation: Situation)
         factories[f"limit[{other.id}]"] = partial(_limit_text, ctx, other, tier_id, locale)
     values = LazyValues(factories)
 
-    condition_rules = [r for r in reported if r.then.conditions]
-    options = _options(policy_set, ctx, situation, outcome, own_limit, reported, condition_rules, locale)
+    options = _options(policy_set, ctx, situation, outcome, own_limit, prepared, locale)
     escalation = None
     if to_tier is not None:
         escalation = Escalation(to_tier.id, values.get("to_tier") or to_tier.id, fill(message(org, "escalate" + _flag(unit), locale), values))  # type: ignore[arg-type]
@@ -132,7 +157,7 @@ def evaluate(policy_set: PolicySet, fired: Sequence[Rule], situation: Situation)
     standard = fill(message(org, _standard_key(outcome, unit, bool(options)), locale), values)
     if standard is not None:
         say.append(standard)
-    rules_shown = [r.key for r in fired if r in reported or any(o.action in r.then.limit_actions() for o in options)]
+    rules_shown = [r.key for r in fired if r in reported or any(o.action in r.then.limit_actions for o in options)]
     return Evaluation(
         outcome=outcome, action=action_id, unit=unit, amount=amount, tier=tier_id, limit=own_limit,
         options=tuple(options), escalation=escalation, handoff=handoff, say=tuple(say), rules=tuple(rules_shown),
@@ -156,16 +181,16 @@ def _tightest_remaining(org: Organization, unit: str, caps: list[CapStatus], loc
 
 
 def _options(policy_set: PolicySet, ctx: LimitContext, situation: Situation, outcome: str, own_limit: int | None,
-             reported: list[Rule], condition_rules: list[Rule], locale: str) -> list[Option]:
+             prepared: Prepared, locale: str) -> list[Option]:
     """Alternatives this agent may grant now (SPEC §4 step 4), each action at most once, in order."""
     org = policy_set.organization
+    condition_rules = prepared.condition_rules
     candidates: list[str] = []
     if own_limit and own_limit < situation.amount:
         candidates.append(situation.action)
-    candidates += [a for rule in reported for a in rule.then.offer if a != situation.action]
-    policy = policy_set.policy_for(situation.action)
-    if outcome != "allow" and policy is not None:
-        candidates += [a for a in policy.actions if a != situation.action]
+    candidates += prepared.option_candidates
+    if outcome != "allow":
+        candidates += prepared.policy_others
     options: list[Option] = []
     for action_id in dict.fromkeys(candidates):
         limit = effective_limit(ctx, action_id, situation.tier)

@@ -74,11 +74,15 @@ class Organization:
     def default_locale(self) -> str:
         return self.locales[0]
 
+    @cached_property
+    def _tiers_by_id(self) -> dict[str, Tier]:
+        return {t.id: t for t in self.tiers}
+
     def tier_rank(self, tier_id: str) -> int:
-        return next(t.rank for t in self.tiers if t.id == tier_id)
+        return self._tiers_by_id[tier_id].rank
 
     def tier(self, tier_id: str) -> Tier:
-        return next(t for t in self.tiers if t.id == tier_id)
+        return self._tiers_by_id[tier_id]
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,7 @@ class Effects:
     say: Text = field(default_factory=dict)
     conditions: Text = field(default_factory=dict)
 
+    @cached_property
     def limit_actions(self) -> frozenset[str]:
         """Actions named by a limit effect: they make the rule reported for those actions."""
         return frozenset(
@@ -163,8 +168,19 @@ class PolicySet:
     def caps(self) -> tuple[Cap, ...]:
         return tuple(cap for policy in self.policies for cap in policy.caps)
 
+    @cached_property
+    def _policy_by_action(self) -> dict[str, Policy]:
+        return {action: p for p in reversed(self.policies) for action in p.actions}
+
+    @cached_property
+    def _caps_by_action(self) -> dict[str, tuple[Cap, ...]]:
+        return {a: tuple(c for c in self.caps if a in c.actions) for a in self.organization.actions}
+
     def policy_for(self, action_id: str) -> Policy | None:
-        return next((p for p in self.policies if action_id in p.actions), None)
+        return self._policy_by_action.get(action_id)
+
+    def caps_for(self, action_id: str) -> tuple[Cap, ...]:
+        return self._caps_by_action.get(action_id, ())
 
     def policy(self, policy_id: str) -> Policy | None:
         return next((p for p in self.policies if p.id == policy_id), None)

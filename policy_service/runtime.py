@@ -13,7 +13,8 @@ from pathlib import Path
 
 from .compiler import CompiledRuleset, compile_rules
 from .engine import RuleEngine
-from .evaluation import Evaluation, Situation, evaluate
+from .evaluation import Evaluation, Prepared, Situation, evaluate, prepare
+from .limits import ActionLimits, compile_limits
 from .loader import LoadResult, load_policy_set
 from .model import PolicySet, Rule
 from .request import DecisionRequest
@@ -30,6 +31,8 @@ class PolicyRuntime:
         self._engine: RuleEngine | None = None
         self._engine_guard = threading.Lock()
         self._evaluate = lru_cache(maxsize=MEMO_SIZE)(self._evaluate_uncached)
+        self._limit_tables = lru_cache(maxsize=4096)(self._limit_table_uncached)
+        self._prepared = lru_cache(maxsize=16384)(self._prepare_uncached)
 
     @property
     def revision(self) -> str:
@@ -58,8 +61,20 @@ class PolicyRuntime:
         return self._evaluate(self.fired_rules(request), situation)
 
     def _evaluate_uncached(self, fired: frozenset[str], situation: Situation) -> Evaluation:
-        ordered = sorted(fired, key=self._rule_order.__getitem__)  # path order, then file order
-        return evaluate(self.policy_set, [self._rules_by_key[key] for key in ordered], situation)
+        return evaluate(self.policy_set, self._prepared(fired, situation.action), situation)
+
+    def ordered_rules(self, fired: frozenset[str]) -> list[Rule]:
+        """Fired rules in path order, then file order (the order words and offers are reported in)."""
+        return [self._rules_by_key[key] for key in sorted(fired, key=self._rule_order.__getitem__)]
+
+    def limit_table(self, fired: frozenset[str]) -> dict[str, ActionLimits]:
+        return self._limit_tables(fired)
+
+    def _limit_table_uncached(self, fired: frozenset[str]) -> dict[str, ActionLimits]:
+        return compile_limits(self.policy_set, self.ordered_rules(fired))
+
+    def _prepare_uncached(self, fired: frozenset[str], action_id: str) -> Prepared:
+        return prepare(self.policy_set, self.ordered_rules(fired), action_id, self._limit_tables(fired))
 
     def close(self) -> None:
         if self._engine is not None:

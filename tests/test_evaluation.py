@@ -53,9 +53,9 @@ def test_raising_the_amount_never_turns_escalate_into_allow(runtime: PolicyRunti
 def test_a_higher_tier_never_gets_less_than_a_lower_one(runtime: PolicyRuntime, body: dict[str, Any], action: str) -> None:
     """With the example matrix (limits rise with tiers), effective limits never fall as tiers rise."""
     request, _ = build_request({**body, "proposal": {"action": "refund", "amount": "1"}}, runtime.policy_set, trusted_tier=True)
-    fired = [r for r in runtime.policy_set.rules if r.key in runtime.fired_rules(request)]
+    table = runtime.limit_table(runtime.fired_rules(request))
     order_value = request.values.get("case.order_value")
-    ctx = LimitContext(runtime.policy_set, fired, request.tier, order_value if isinstance(order_value, int) else None, {})
+    ctx = LimitContext(runtime.policy_set, table, request.tier, order_value if isinstance(order_value, int) else None, {})
     limits = [effective_limit(ctx, action, tier) for tier in TIERS]
     granted = [limit for limit in limits if limit is not None]
     assert granted == sorted(granted)
