@@ -1,0 +1,41 @@
+"""Words: CLDR formatting (checked against Babel itself), placeholders, locale fallback."""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+
+import pytest
+from babel.numbers import format_currency, get_currency_precision
+
+from policy_service.words import fill, format_money, format_quantity
+
+LOCALES = ["es", "en", "pt", "fr", "de", "de_CH", "hi", "ja", "ar", "nl", "it", "es_MX"]
+CURRENCIES = ["EUR", "USD", "JPY", "CLP", "KWD", "MXN", "INR"]
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("currency", CURRENCIES)
+def test_money_is_formatted_exactly_as_babel_does(locale: str, currency: str) -> None:
+    """The fast formatter and Babel's format_currency agree on 300 random amounts per locale/currency."""
+    digits = get_currency_precision(currency)
+    rng = random.Random(f"{locale}{currency}")
+    amounts = [0, 1, 10**digits, 123456789] + [rng.randint(0, 10 ** rng.randint(1, 13)) for _ in range(300)]
+    for minor in amounts:
+        expected = format_currency(Decimal(minor).scaleb(-digits), currency, locale=locale)
+        assert format_money(minor, currency, digits, locale.replace("_", "-")) == expected, (minor, locale, currency)
+
+
+def test_spanish_and_english_money_as_the_spec_shows() -> None:
+    assert format_money(123450, "EUR", 2, "es") == "1.234,50\u00a0€"
+    assert format_money(123450, "EUR", 2, "en") == "€1,234.50"
+
+
+def test_days_are_written_out_per_locale() -> None:
+    assert format_quantity(15, "days", "es") == "15 días"
+    assert format_quantity(1, "days", "en") == "1 day"
+
+
+def test_a_sentence_with_a_missing_placeholder_is_left_out() -> None:
+    assert fill("hasta {limit} ahora", {"limit": "5,00 €"}) == "hasta 5,00 € ahora"
+    assert fill("lo aprueba {to_tier}", {"to_tier": None}) is None
