@@ -7,6 +7,7 @@ and no decision id, so nothing claims to be decided.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from datetime import datetime, timezone
@@ -84,15 +85,19 @@ def decision_body(evaluation: Evaluation, runtime: PolicyRuntime, decision_id: s
 
 
 def decide_and_record(runtime: PolicyRuntime, store: DecisionStore, body: Any, *, caller: str | None,
-                      trusted_tier: bool) -> dict[str, Any]:
-    """Raises marshmallow.ValidationError for a bad body and StoreError when the log cannot record."""
+                      trusted_tier: bool) -> str:
+    """The decision as the JSON text the caller receives, recorded byte for byte before it is returned.
+
+    Raises marshmallow.ValidationError for a bad body and StoreError when the log cannot record.
+    """
     request, _validated = build_request(body, runtime.policy_set, trusted_tier=trusted_tier)
     evaluation = runtime.decide(request)
     created_at = datetime.now(timezone.utc)
     response = decision_body(evaluation, runtime, new_decision_id(), created_at, request.agent_id)
+    response_text = json.dumps(response, ensure_ascii=False)
     store.record(Entry(
         id=response["decision_id"], kind="decision", created_at=created_at, caller=caller,
         agent_id=request.agent_id, customer_id=request.customer_id, outcome=evaluation.outcome,
-        action=evaluation.action, policy_revision=runtime.revision, request=body, response=response,
+        action=evaluation.action, policy_revision=runtime.revision, request=body, response_text=response_text,
     ))
-    return response
+    return response_text

@@ -61,7 +61,7 @@ class Entry:
     action: str
     policy_revision: str
     request: dict[str, Any]
-    response: dict[str, Any]
+    response_text: str  # exactly the JSON the caller received
 
 
 def default_database_url(cwd: Path | None = None) -> str:
@@ -100,7 +100,7 @@ class DecisionStore:
             "id": entry.id, "kind": entry.kind, "created_at": entry.created_at, "caller": entry.caller,
             "agent_id": entry.agent_id, "customer_id": entry.customer_id, "outcome": entry.outcome,
             "action": entry.action, "policy_revision": entry.policy_revision,
-            "request": _dumps(entry.request), "response": _dumps(entry.response),
+            "request": _dumps(entry.request), "response": entry.response_text,
         }
         # The hot path of every decision. SQLAlchemy compiles the statement and converts the values
         # (its own type processors); the insert goes through one DB-API connection kept per worker
