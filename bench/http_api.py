@@ -1,10 +1,11 @@
 """HTTP decisions/s: the service against a bare Flask JSON endpoint, same gunicorn settings, same run.
 
-    python bench/http_api.py [--seconds 10] [--workers 2] [--connections 16]
+    python bench/http_api.py [--seconds 10] [--rounds 3] [--workers 2] [--connections 16]
 
 Needs `wrk` (Debian: apt-get install wrk). Both servers run on 127.0.0.1 with sync workers; the
-service records every decision in a fresh SQLite log. Prints requests/s and latency percentiles
-(wrk's) for each, and the ratio.
+service records every decision in a fresh SQLite log. The two are loaded in alternation for several
+rounds (a shared 2-core machine drifts by 10-20 % between runs) and the medians are reported: requests/s,
+latency percentiles (wrk's), and the ratio of the medians.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -70,24 +72,32 @@ def main() -> None:
     script = work / "post.lua"
     script.write_text('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
                       f"wrk.body = {json.dumps(json.dumps(BODY))}\n")
-    results = {}
-    for name, app, env, port in [
+    servers = [
         ("bare Flask endpoint", "bare_app:create_app()", {"PYTHONPATH": str(ROOT / "bench")}, 18081),
         ("policy-service POST /v1/decisions", "policy_service:create_app()",
          {"POLICY_SERVICE_POLICIES": str(ROOT / "policies"), "POLICY_SERVICE_DEV": "1",
           "POLICY_SERVICE_DATABASE_URL": f"sqlite:///{work / 'bench.db'}"}, 18082),
-    ]:
-        process = start(app, port, args.workers, env, ROOT)
-        try:
+    ]
+    processes = {name: start(app, port, args.workers, env, ROOT) for name, app, env, port in servers}
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name, *_ in servers}
+    try:
+        for name, _, _, port in servers:
             load(port, 2, args.connections, script)  # warm-up
-            results[name] = load(port, args.seconds, args.connections, script)
-        finally:
+        for _ in range(args.rounds):
+            for name, _, _, port in servers:
+                runs[name].append(load(port, args.seconds, args.connections, script))
+    finally:
+        for process in processes.values():
             os.killpg(process.pid, signal.SIGTERM)
             process.wait()
+    results = {name: sorted(rounds, key=lambda r: r["rate"])[len(rounds) // 2] for name, rounds in runs.items()}
     for name, r in results.items():
         print(f"{name:<36} {r['rate']:8.0f} req/s   p50 {r['p50']:>8}   p99 {r['p99']:>8}   non-2xx {r['errors']}")
     bare, service = results["bare Flask endpoint"]["rate"], results["policy-service POST /v1/decisions"]["rate"]
-    print(f"service / bare = {service / bare:.0%}  ({args.workers} sync workers, {args.connections} connections, {args.seconds}s)")
+    print(f"service / bare = {service / bare:.0%}  (medians of {args.rounds} alternating rounds of {args.seconds}s; "
+          f"{args.workers} sync workers, {args.connections} connections)")
+    for name, rounds in runs.items():
+        print(f"  {name}: " + ", ".join(f"{r['rate']:.0f}" for r in rounds) + " req/s")
 
 
 if __name__ == "__main__":
