@@ -105,8 +105,3 @@ def binds(cap: Cap, tier_id: str, ctx: LimitContext) -> bool:
         return False
     return cap.per == "customer" or tier_id == ctx.requester_tier
 
-
-def limits_table(ctx: LimitContext) -> dict[str, dict[str, int | None]]:
-    """Every action's effective limit for every tier (the empowerment matrix under these rules)."""
-    org = ctx.policy_set.organization
-    return {a: {t.id: effective_limit(ctx, a, t.id) for t in org.tiers} for a in org.actions}

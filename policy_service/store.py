@@ -146,10 +146,6 @@ class DecisionStore:
             raise StoreError(f"cannot read the decision log: {exc.__class__.__name__}") from exc
         return json.loads(row.response) if row else None
 
-    def count(self) -> int:
-        with self.engine.connect() as connection:
-            return int(connection.execute(text("SELECT count(*) FROM decisions")).scalar_one())
-
     def ping(self) -> bool:
         try:
             with self.engine.connect() as connection:
