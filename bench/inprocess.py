@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import random
 import statistics
 import sys
@@ -78,7 +77,7 @@ def main() -> None:
     runtime, result = load_runtime(ROOT / "policies")
     assert runtime is not None, result.diagnostics
     rng = random.Random(42)
-    distinct = [build_request(b, runtime.policy_set, trusted_tier=False)[0] for b in distinct_bodies(args.n, rng)]
+    distinct = [build_request(b, runtime.policy_set, trusted_tier=False) for b in distinct_bodies(args.n, rng)]
     shapes = distinct[:200]
     repeated = [shapes[i % 200] for i in range(args.n)]
 

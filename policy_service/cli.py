@@ -31,14 +31,13 @@ def main() -> None:
 def validate(directory: str | None, policies_option: str | None, output: str, strict: bool) -> None:
     """Check every policy file and test suite; exit 1 on errors."""
     from .loader import load_policy_set
-    from .runtime import PolicyRuntime
     from .testing import collect_cases
 
     path = _policies_dir(directory or policies_option)
     result = load_policy_set(path)
     diagnostics = list(result.diagnostics)
     if result.policy_set is not None:
-        diagnostics += collect_cases(path, PolicyRuntime(result.policy_set).policy_set)[1]
+        diagnostics += collect_cases(path, result.policy_set)[1]
     click.echo(render_json(diagnostics) if output == "json" else render_text(diagnostics))
     failed = has_errors(diagnostics) or (strict and bool(diagnostics))
     if output == "text" and not failed and result.policy_set is not None:
@@ -67,7 +66,8 @@ def test(directory: str | None, policies_option: str | None, junit: str | None) 
     click.echo(render_results(results))
     if junit:
         Path(junit).write_text(junit_xml(results), encoding="utf-8")
-    sys.exit(1 if problems and has_errors(problems) or not all(r.passed for r in results) or not results else 0)
+    failed = has_errors(problems) or not results or not all(r.passed for r in results)
+    sys.exit(1 if failed else 0)
 
 
 @main.command()

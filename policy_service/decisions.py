@@ -90,7 +90,7 @@ def decide_and_record(runtime: PolicyRuntime, store: DecisionStore, body: Any, *
 
     Raises marshmallow.ValidationError for a bad body and StoreError when the log cannot record.
     """
-    request, _validated = build_request(body, runtime.policy_set, trusted_tier=trusted_tier)
+    request = build_request(body, runtime.policy_set, trusted_tier=trusted_tier)
     evaluation = runtime.decide(request)
     created_at = datetime.now(timezone.utc)
     response = decision_body(evaluation, runtime, new_decision_id(), created_at, request.agent_id)

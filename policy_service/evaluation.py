@@ -153,7 +153,7 @@ def evaluate(policy_set: PolicySet, prepared: Prepared, situation: Situation) ->
         escalation = Escalation(to_tier.id, values.get("to_tier") or to_tier.id, fill(message(org, "escalate" + _flag(unit), locale), values))  # type: ignore[arg-type]
 
     say = [text for rule in reported if rule.then.say
-           if (text := fill(_text(rule.then.say, locale, org.default_locale), values)) is not None]
+           if (text := fill(_text(rule.then.say, locale, org), values)) is not None]
     standard = fill(message(org, _standard_key(outcome, unit, bool(options)), locale), values)
     if standard is not None:
         say.append(standard)
@@ -161,7 +161,7 @@ def evaluate(policy_set: PolicySet, prepared: Prepared, situation: Situation) ->
     return Evaluation(
         outcome=outcome, action=action_id, unit=unit, amount=amount, tier=tier_id, limit=own_limit,
         options=tuple(options), escalation=escalation, handoff=handoff, say=tuple(say), rules=tuple(rules_shown),
-        conditions=tuple(_text(r.then.conditions, locale, org.default_locale) for r in condition_rules),
+        conditions=tuple(_text(r.then.conditions, locale, org) for r in condition_rules),
         caps=tuple(caps), locale=locale,
     )
 
@@ -199,7 +199,7 @@ def _options(policy_set: PolicySet, ctx: LimitContext, situation: Situation, out
         action = org.actions[action_id]
         values = {"limit": format_amount(org, action.unit, limit, locale), "action": label(action.label, locale, org, action_id)}
         governing = policy_set.policy_for(action_id)
-        conditions = tuple(_text(r.then.conditions, locale, org.default_locale) for r in condition_rules
+        conditions = tuple(_text(r.then.conditions, locale, org) for r in condition_rules
                            if governing is not None and r.policy_id == governing.id)
         options.append(Option(action_id, action.unit, limit, fill(message(org, "option" + _flag(action.unit), locale), values), conditions))
     return options
@@ -230,6 +230,6 @@ def _flag(unit: str) -> str:
     return "_flag" if unit == "flag" else ""
 
 
-def _text(texts: dict[str, str] | object, locale: str, default: str) -> str:
-    mapping = texts if isinstance(texts, dict) else dict(texts)  # type: ignore[call-overload]
-    return mapping.get(locale) or mapping.get(locale.split("-")[0]) or mapping.get(default) or next(iter(mapping.values()))
+def _text(texts: Mapping[str, str], locale: str, org: Organization) -> str:
+    """A rule's text in the locale, falling back as labels do (the loader guarantees one text)."""
+    return label(texts, locale, org, next(iter(texts.values())))

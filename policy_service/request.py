@@ -144,8 +144,8 @@ def request_schema(policy_set: PolicySet) -> Schema:
     return body(unknown=RAISE)
 
 
-def build_request(body: Any, policy_set: PolicySet, *, trusted_tier: bool, usage: Mapping[str, tuple[int, int]] | None = None) -> tuple[DecisionRequest, dict[str, Any]]:
-    """Validate a JSON body; returns the typed request and the validated body (as JSON data).
+def build_request(body: Any, policy_set: PolicySet, *, trusted_tier: bool, usage: Mapping[str, tuple[int, int]] | None = None) -> DecisionRequest:
+    """Validate a JSON body and return it as a typed request.
 
     Raises marshmallow's ValidationError with errors keyed by field, as the HTTP layer reports them.
     """
@@ -173,12 +173,11 @@ def build_request(body: Any, policy_set: PolicySet, *, trusted_tier: bool, usage
     values["proposal.action"] = action.id
     if action.unit == "money":
         values["proposal.amount"] = amount
-    request = DecisionRequest(
+    return DecisionRequest(
         tier=tier, action=action.id, amount=amount, values=values, locale=data.get("locale"),
         agent_id=agent_data.get("id"), customer_id=data.get("customer", {}).get("id"),
         case_id=data.get("case", {}).get("id"), usage=dict(usage or {}),
     )
-    return request, data
 
 
 def _agent_tier(agent: Mapping[str, Any], policy_set: PolicySet, trusted_tier: bool) -> str:

@@ -82,7 +82,7 @@ def run_case(runtime: PolicyRuntime, case: TestCase) -> CaseResult:
     usage_data = body.pop("usage", {}) or {}
     try:
         usage = _usage(usage_data, case.policy, runtime.policy_set)
-        request, _ = build_request(body, runtime.policy_set, trusted_tier=True, usage=usage)
+        request = build_request(body, runtime.policy_set, trusted_tier=True, usage=usage)
     except ValidationError as error:
         result.failures.append(f"the request is invalid: {error.messages}")
         return result

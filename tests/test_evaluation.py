@@ -34,7 +34,7 @@ requests = st.fixed_dictionaries(
 
 
 def decide(runtime: PolicyRuntime, body: dict[str, Any]) -> Any:
-    request, _ = build_request(body, runtime.policy_set, trusted_tier=True)
+    request = build_request(body, runtime.policy_set, trusted_tier=True)
     return runtime.decide(request)
 
 
@@ -52,7 +52,7 @@ def test_raising_the_amount_never_turns_escalate_into_allow(runtime: PolicyRunti
 @given(body=requests, action=st.sampled_from(MONEY_ACTIONS + ["payment_extension", "free_shipping"]))
 def test_a_higher_tier_never_gets_less_than_a_lower_one(runtime: PolicyRuntime, body: dict[str, Any], action: str) -> None:
     """With the example matrix (limits rise with tiers), effective limits never fall as tiers rise."""
-    request, _ = build_request({**body, "proposal": {"action": "refund", "amount": "1"}}, runtime.policy_set, trusted_tier=True)
+    request = build_request({**body, "proposal": {"action": "refund", "amount": "1"}}, runtime.policy_set, trusted_tier=True)
     table = runtime.limit_table(runtime.fired_rules(request))
     order_value = request.values.get("case.order_value")
     ctx = LimitContext(runtime.policy_set, table, request.tier, order_value if isinstance(order_value, int) else None, {})
