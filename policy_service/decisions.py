@@ -14,11 +14,13 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
+from .chain import canonical_json
 from .evaluation import Evaluation
 from .model import Organization
+from .privacy import PrivacySettings
 from .request import build_request
 from .runtime import PolicyRuntime
-from .store import DecisionStore, Entry
+from .store import DecisionStore, NewEntry
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -85,7 +87,7 @@ def decision_body(evaluation: Evaluation, runtime: PolicyRuntime, decision_id: s
 
 
 def decide_and_record(runtime: PolicyRuntime, store: DecisionStore, body: Any, *, caller: str | None,
-                      trusted_tier: bool) -> str:
+                      trusted_tier: bool, privacy: PrivacySettings = PrivacySettings()) -> str:
     """The decision as the JSON text the caller receives, recorded byte for byte before it is returned.
 
     Raises marshmallow.ValidationError for a bad body and StoreError when the log cannot record.
@@ -93,11 +95,17 @@ def decide_and_record(runtime: PolicyRuntime, store: DecisionStore, body: Any, *
     request = build_request(body, runtime.policy_set, trusted_tier=trusted_tier)
     evaluation = runtime.decide(request)
     created_at = datetime.now(timezone.utc)
-    response = decision_body(evaluation, runtime, new_decision_id(), created_at, request.agent_id)
+    decision_id = new_decision_id()
+    response = decision_body(evaluation, runtime, decision_id, created_at, request.agent_id)
     response_text = json.dumps(response, ensure_ascii=False)
-    store.record(Entry(
-        id=response["decision_id"], kind="decision", created_at=created_at, caller=caller,
-        agent_id=request.agent_id, customer_id=request.customer_id, outcome=evaluation.outcome,
-        action=evaluation.action, policy_revision=runtime.revision, request=body, response_text=response_text,
+    stored_request, masked = privacy.protect(body)
+    policy = runtime.policy_set.policy_for(evaluation.action)
+    store.append(NewEntry(
+        id=decision_id, kind="decision", decision_id=decision_id, created_at=created_at, caller=caller,
+        agent_id=request.agent_id, customer_id=privacy.customer_ref(request.customer_id),
+        outcome=evaluation.outcome, action=evaluation.action, policy=policy.id if policy else None,
+        rules=canonical_json(list(evaluation.rules)), policy_revision=runtime.revision,
+        request=canonical_json(stored_request), response=response_text, masked=canonical_json(masked),
+        fired_rules=tuple(evaluation.rules),
     ))
     return response_text

@@ -1,48 +1,55 @@
-"""The decision log: the only module that talks to the database (SQLAlchemy Core).
+"""The decision log: the only module that talks to the database (SQLAlchemy 2 Core; SQLite or PostgreSQL).
 
-Append-only in the storage itself: SQLite triggers refuse UPDATE and DELETE on the log, so even a
-bug here cannot rewrite history. A decision is committed before `record` returns; the web layer
-sends its 201 only after that, and answers 503 when the commit fails.
+Append-only in the storage itself (triggers on both backends, grants on PostgreSQL: see the migration
+and `grant_append_only`). Every entry joins a hash chain (`chain.py`). Appending is serialised by a
+lock the database holds, not the process, so several workers and several instances keep one gapless
+chain: SQLite's write lock (`BEGIN IMMEDIATE`), PostgreSQL's transaction-scoped advisory lock. Commit
+happens before `append` returns; the web layer answers only after that, and 503 when it raises.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
-from sqlalchemy import (Column, DateTime, Integer, MetaData, String, Table, Text, create_engine, event, insert,
-                        select, text)
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import (BigInteger, Column, DateTime, Integer, MetaData, String, Table, Text, and_, create_engine,
+                        event, insert, select, text)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from .chain import GENESIS, entry_hash, timestamp_text
+
+# The tables as migration 0001 creates them (the migrations own the DDL; these describe it for queries).
 metadata = MetaData()
-
-decisions = Table(
-    "decisions", metadata,
-    Column("seq", Integer, primary_key=True, autoincrement=True),
-    Column("id", String(40), nullable=False, unique=True),
-    Column("kind", String(16), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("caller", String(200), nullable=True),
-    Column("agent_id", String(200), nullable=True),
-    Column("customer_id", String(200), nullable=True),
-    Column("outcome", String(16), nullable=False),
-    Column("action", String(100), nullable=False),
-    Column("policy_revision", String(80), nullable=False),
-    Column("request", Text, nullable=False),
-    Column("response", Text, nullable=False),
+_seq_type = BigInteger().with_variant(Integer(), "sqlite")
+log_table = Table(
+    "decision_log", metadata,
+    Column("seq", _seq_type, primary_key=True, autoincrement=False),
+    Column("id", String(40)), Column("kind", String(16)), Column("decision_id", String(40)),
+    Column("created_at", DateTime(timezone=True)), Column("caller", String(200)),
+    Column("agent_id", String(200)), Column("customer_id", String(200)), Column("outcome", String(16)),
+    Column("action", String(100)), Column("policy", String(100)), Column("rules", Text),
+    Column("policy_revision", String(80)), Column("request", Text), Column("response", Text),
+    Column("masked", Text), Column("prev_hash", String(64)), Column("hash", String(64)),
 )
+rules_table = Table("decision_rules", metadata, Column("rule", String(200), primary_key=True),
+                    Column("seq", _seq_type, primary_key=True))
+revisions_table = Table("policy_revisions", metadata, Column("revision", String(80), primary_key=True),
+                        Column("stored_at", DateTime(timezone=True)), Column("files", Text))
 
-_SQLITE_GUARDS = [
-    "CREATE TRIGGER IF NOT EXISTS decisions_no_update BEFORE UPDATE ON decisions "
-    "BEGIN SELECT RAISE(ABORT, 'the decision log is append-only'); END",
-    "CREATE TRIGGER IF NOT EXISTS decisions_no_delete BEFORE DELETE ON decisions "
-    "BEGIN SELECT RAISE(ABORT, 'the decision log is append-only'); END",
-]
+APPEND_ONLY_TABLES = ("decision_log", "decision_rules", "policy_revisions")
+_PG_CHAIN_LOCK = 0x706F6C6963790001  # pg_advisory_xact_lock key: "policy" + 1
+_MIGRATIONS = "policy_service:migrations"
 
 
 class StoreError(RuntimeError):
@@ -50,18 +57,36 @@ class StoreError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class Entry:
+class NewEntry:
+    """One entry as the caller knows it; the store adds seq, prev_hash and hash under the chain lock."""
     id: str
-    kind: str
+    kind: str  # decision | approval | outcome
+    decision_id: str
     created_at: datetime
     caller: str | None
     agent_id: str | None
     customer_id: str | None
-    outcome: str
-    action: str
+    outcome: str | None
+    action: str | None
+    policy: str | None
+    rules: str  # canonical JSON list
     policy_revision: str
-    request: dict[str, Any]
-    response_text: str  # exactly the JSON the caller received
+    request: str  # canonical JSON of the validated (masked) request
+    response: str  # exactly the JSON the caller received
+    masked: str  # canonical JSON list of the request paths removed before storage
+    fired_rules: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    agent_id: str | None = None
+    customer_id: str | None = None  # as stored (already keyed-hashed when that is on)
+    outcome: str | None = None
+    action: str | None = None
+    policy: str | None = None
+    rule: str | None = None
+    since: datetime | None = None  # inclusive
+    until: datetime | None = None  # exclusive
 
 
 def default_database_url(cwd: Path | None = None) -> str:
@@ -72,54 +97,101 @@ class DecisionStore:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine: Engine = _make_engine(url)
-        self._prepared = False
+        self.dialect = self.engine.dialect.name
         self._local = threading.local()
-        written = [column.name for column in decisions.columns if column.name != "seq"]  # seq: the database's
-        compiled = insert(decisions).compile(dialect=self.engine.dialect, column_keys=written)
-        self._insert_sql = str(compiled)
-        self._positions = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
-        self._processors = {column.name: column.type.bind_processor(self.engine.dialect) for column in decisions.columns}
+        self._log_insert = _CompiledInsert(self.engine, log_table)
+        self._rules_insert = _CompiledInsert(self.engine, rules_table)
+
+    # -- schema -------------------------------------------------------------------------------------
+
+    def schema_version(self) -> str | None:
+        with self.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+
+    def upgrade(self) -> None:
+        """Migrate to the newest schema; safe when several processes start at once."""
+        config = Config()
+        config.set_main_option("script_location", _MIGRATIONS)
+        try:
+            with self._migration_lock(), self.engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot migrate the decision log: {exc.__class__.__name__}: {exc}") from exc
 
     def prepare(self) -> None:
-        """Create the schema and its append-only guards (idempotent)."""
+        """Make sure the schema is current, migrating only when it is not (a service role cannot)."""
+        config = Config()
+        config.set_main_option("script_location", _MIGRATIONS)
+        head = ScriptDirectory.from_config(config).get_current_head()
         try:
-            metadata.create_all(self.engine)
-            if self.engine.dialect.name == "sqlite":
-                with self.engine.begin() as connection:
-                    for statement in _SQLITE_GUARDS:
-                        connection.execute(text(statement))
+            current = self.schema_version()
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot prepare the decision log: {exc.__class__.__name__}") from exc
-        self._prepared = True
+            raise StoreError(f"cannot reach the decision log: {exc.__class__.__name__}: {exc}") from exc
+        if current != head:
+            self.upgrade()
 
-    def record(self, entry: Entry) -> None:
-        """Insert and commit one entry; returns only once it is durable in the log."""
-        if not self._prepared:
-            self.prepare()
-        row = {
-            "id": entry.id, "kind": entry.kind, "created_at": entry.created_at, "caller": entry.caller,
-            "agent_id": entry.agent_id, "customer_id": entry.customer_id, "outcome": entry.outcome,
-            "action": entry.action, "policy_revision": entry.policy_revision,
-            "request": _dumps(entry.request), "response": entry.response_text,
-        }
-        # The hot path of every decision. SQLAlchemy compiles the statement and converts the values
-        # (its own type processors); the insert goes through one DB-API connection kept per worker
-        # thread, which skips ~100 µs of pool checkout and transaction events per call.
-        parameters = {name: (convert(value) if convert else value)
-                      for name, value in row.items() for convert in [self._processors[name]]}
+    @contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        if self.dialect == "postgresql":
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _PG_CHAIN_LOCK + 1})
+                try:
+                    yield
+                finally:
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _PG_CHAIN_LOCK + 1})
+        else:
+            database = self.engine.url.database
+            if not database or database == ":memory:":
+                yield
+                return
+            with open(f"{database}.migrate-lock", "a") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                yield
+
+    def grant_append_only(self, role: str) -> None:
+        """PostgreSQL: `role` may read and append, never update, delete or truncate (SPEC §6)."""
+        if self.dialect != "postgresql":
+            raise StoreError("grants exist only on PostgreSQL; SQLite relies on its triggers and file permissions")
+        quoted = self.engine.dialect.identifier_preparer.quote(role)
+        tables = ", ".join(APPEND_ONLY_TABLES)
+        with self.engine.begin() as connection:
+            connection.execute(text(f"REVOKE ALL ON {tables}, alembic_version FROM {quoted}"))
+            connection.execute(text(f"GRANT SELECT, INSERT ON {tables} TO {quoted}"))
+            connection.execute(text(f"GRANT SELECT ON alembic_version TO {quoted}"))
+
+    # -- appending ----------------------------------------------------------------------------------
+
+    def append(self, entry: NewEntry) -> tuple[int, str]:
+        """Chain and commit one entry; returns (seq, hash) only once it is durable."""
         connection = self._writer()
         try:
             cursor = connection.cursor()
-            cursor.execute(self._insert_sql, self._bind(parameters))
-            connection.commit()
-        except Exception as exc:  # any driver error: the connection may be unusable; drop it
+            cursor.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else f"SELECT pg_advisory_xact_lock({_PG_CHAIN_LOCK})")
+            cursor.execute("SELECT seq, hash FROM decision_log ORDER BY seq DESC LIMIT 1")
+            head = cursor.fetchone()
+            seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS)
+            row = {**entry.__dict__, "seq": seq, "prev_hash": prev_hash}
+            del row["fired_rules"]
+            row["hash"] = entry_hash({**row, "created_at": timestamp_text(entry.created_at)})
+            self._log_insert.execute(cursor, row)
+            for rule in entry.fired_rules:
+                self._rules_insert.execute(cursor, {"rule": rule, "seq": seq})
+            connection.commit() if self.dialect != "sqlite" else cursor.execute("COMMIT")
+            return seq, row["hash"]
+        except Exception as exc:  # any driver error: roll back, drop the connection, report 503
             self._drop_writer()
-            raise StoreError(f"cannot record the decision: {exc.__class__.__name__}: {exc}") from exc
+            raise StoreError(f"cannot record the entry: {exc.__class__.__name__}: {exc}") from exc
 
     def _writer(self) -> Any:
+        # One DB-API connection per worker thread, kept: pool checkout and SQLAlchemy's transaction
+        # events cost ~100 µs per decision on this path. SQLite gets autocommit so BEGIN IMMEDIATE is ours.
         connection = getattr(self._local, "connection", None)
         if connection is None:
-            connection = self._local.connection = self.engine.raw_connection()
+            connection = self.engine.raw_connection()
+            if self.dialect == "sqlite":
+                connection.driver_connection.isolation_level = None
+            self._local.connection = connection
         return connection
 
     def _drop_writer(self) -> None:
@@ -127,24 +199,94 @@ class DecisionStore:
         self._local.connection = None
         if connection is not None:
             try:
-                connection.invalidate()
+                connection.invalidate()  # closes it; an open transaction is rolled back with it
             except Exception:  # already broken: nothing more to release
                 pass
 
-    def _bind(self, parameters: dict[str, Any]) -> Any:
-        if self._positions is None:
-            return parameters
-        return tuple(parameters[name] for name in self._positions)
+    def store_revision(self, revision: str, files: dict[str, str]) -> None:
+        """Keep a policy revision's files the first time it is loaded (later loads change nothing)."""
+        row = {"revision": revision, "stored_at": datetime.now(timezone.utc),
+               "files": json.dumps(files, ensure_ascii=False, sort_keys=True)}
+        try:
+            with self.engine.begin() as connection:
+                if connection.execute(select(revisions_table.c.revision).where(
+                        revisions_table.c.revision == revision)).first() is None:
+                    connection.execute(insert(revisions_table), row)
+        except IntegrityError:
+            pass  # another worker stored the same revision first: same content by construction
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot store policy revision: {exc.__class__.__name__}: {exc}") from exc
 
-    def get(self, decision_id: str) -> dict[str, Any] | None:
-        if not self._prepared:
-            self.prepare()
+    # -- reading ------------------------------------------------------------------------------------
+
+    def get(self, decision_id: str) -> tuple[str, list[str]] | None:
+        """A decision's response text and its events' texts, oldest first; None when unknown."""
+        query = (select(log_table.c.kind, log_table.c.response).where(log_table.c.decision_id == decision_id)
+                 .order_by(log_table.c.seq))
+        with self._reading() as connection:
+            rows = connection.execute(query).all()
+        decision = [r.response for r in rows if r.kind == "decision"]
+        return (decision[0], [r.response for r in rows if r.kind != "decision"]) if decision else None
+
+    def page(self, where: LogFilter, before_seq: int | None, limit: int) -> list[dict[str, Any]]:
+        """Decisions newest first, strictly older than `before_seq`: stable under concurrent appends."""
+        query = self._decisions(where, _LISTED).order_by(log_table.c.seq.desc()).limit(limit)
+        if before_seq is not None:
+            query = query.where(log_table.c.seq < before_seq)
+        with self._reading() as connection:
+            return [dict(row._mapping) for row in connection.execute(query)]
+
+    def stream(self, where: LogFilter) -> Iterator[dict[str, Any]]:
+        """Decisions oldest first, fetched in batches (a server-side cursor on PostgreSQL)."""
+        query = self._decisions(where, _EXPORTED).order_by(log_table.c.seq)
+        with self._reading() as connection:
+            for row in connection.execution_options(yield_per=500).execute(query):
+                yield dict(row._mapping)
+
+    def chain(self) -> Iterator[dict[str, Any]]:
+        """Every entry with what its hash covers, in seq order, streamed for constant-memory verify."""
+        with self._reading() as connection:
+            for row in connection.execution_options(yield_per=1000).execute(
+                    select(log_table).order_by(log_table.c.seq)):
+                values = dict(row._mapping)
+                values["created_at"] = timestamp_text(values["created_at"])
+                yield values
+
+    def revisions(self) -> Iterator[tuple[str, dict[str, str]]]:
+        with self._reading() as connection:
+            for row in connection.execution_options(yield_per=50).execute(
+                    select(revisions_table).order_by(revisions_table.c.revision)):
+                yield row.revision, json.loads(row.files)
+
+    def revision(self, revision: str) -> dict[str, Any] | None:
+        with self._reading() as connection:
+            row = connection.execute(select(revisions_table).where(revisions_table.c.revision == revision)).first()
+        if row is None:
+            return None
+        return {"revision": row.revision, "stored_at": timestamp_text(row.stored_at), "files": json.loads(row.files)}
+
+    def _decisions(self, where: LogFilter, columns: tuple[str, ...]) -> Any:
+        c = log_table.c
+        query = select(*(c[name] for name in columns)).where(c.kind == "decision")
+        for name in ("agent_id", "customer_id", "outcome", "action", "policy"):
+            value = getattr(where, name)
+            if value is not None:
+                query = query.where(c[name] == value)
+        if where.since is not None:
+            query = query.where(c.created_at >= where.since)
+        if where.until is not None:
+            query = query.where(c.created_at < where.until)
+        if where.rule is not None:
+            query = query.join(rules_table, and_(rules_table.c.seq == c.seq, rules_table.c.rule == where.rule))
+        return query
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
         try:
             with self.engine.connect() as connection:
-                row = connection.execute(select(decisions.c.response).where(decisions.c.id == decision_id)).first()
+                yield connection
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot read the decision log: {exc.__class__.__name__}") from exc
-        return json.loads(row.response) if row else None
+            raise StoreError(f"cannot read the decision log: {exc.__class__.__name__}: {exc}") from exc
 
     def ping(self) -> bool:
         try:
@@ -159,22 +301,41 @@ class DecisionStore:
         self.engine.dispose()
 
 
-def _dumps(data: dict[str, Any]) -> str:
-    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+_LISTED = ("seq", "caller", "customer_id", "masked", "hash", "response")
+_EXPORTED = ("seq", "id", "created_at", "caller", "agent_id", "customer_id", "outcome", "action", "policy",
+             "rules", "policy_revision", "request", "response", "masked", "hash")
+
+
+class _CompiledInsert:
+    """An INSERT compiled once by SQLAlchemy (its SQL and its type conversions) for the raw writer."""
+
+    def __init__(self, engine: Engine, table: Table) -> None:
+        compiled = insert(table).compile(dialect=engine.dialect, column_keys=[c.name for c in table.columns])
+        self.sql = str(compiled)
+        self.positions = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
+        self.processors = {c.name: c.type.bind_processor(engine.dialect) for c in table.columns}
+
+    def execute(self, cursor: Any, row: dict[str, Any]) -> None:
+        values = {name: (convert(row[name]) if convert else row[name]) for name, convert in self.processors.items()}
+        cursor.execute(self.sql, tuple(values[n] for n in self.positions) if self.positions else values)
 
 
 def _make_engine(url: str) -> Engine:
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, future=True)
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")  # psycopg 3, not psycopg2
+    engine = create_engine(url, pool_pre_ping=url.startswith("postgresql"))
     if engine.dialect.name == "sqlite":
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
-            # WAL lets readers and the writer work at once; NORMAL syncs the WAL at checkpoints, which
-            # keeps every committed decision across a killed process (the OS holds the pages).
+            # WAL lets readers and the writer work at once. synchronous=NORMAL syncs the WAL at
+            # checkpoints: a committed entry survives a killed process (the OS holds the pages), and
+            # only a power cut could lose the newest ones.
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=5000")
+            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
     return engine

@@ -48,14 +48,14 @@ def test_get_returns_what_post_returned_plus_events(client: Any) -> None:
 
 def test_decision_is_in_the_log_before_it_is_returned(app: Any, tmp_path: Path) -> None:
     created = post(app.test_client(), BODY).get_json()
-    rows = sqlite3.connect(tmp_path / "log.db").execute("SELECT id, outcome, agent_id FROM decisions").fetchall()
+    rows = sqlite3.connect(tmp_path / "log.db").execute("SELECT id, outcome, agent_id FROM decision_log").fetchall()
     assert rows == [(created["decision_id"], "escalate", "ag-101")]
 
 
 def test_the_log_refuses_updates_and_deletes(app: Any, tmp_path: Path) -> None:
     post(app.test_client(), BODY)
     database = sqlite3.connect(tmp_path / "log.db")
-    for statement in ("UPDATE decisions SET outcome = 'allow'", "DELETE FROM decisions"):
+    for statement in ("UPDATE decision_log SET outcome = 'allow'", "DELETE FROM decision_log"):
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):
             database.execute(statement)
 
@@ -137,7 +137,7 @@ def test_the_directory_decides_the_agent_kind(client: Any) -> None:
 
 def test_503_when_the_log_cannot_record(app: Any, tmp_path: Path) -> None:
     """If the decision cannot be recorded it is not returned: 503 and no decision id."""
-    sqlite3.connect(tmp_path / "log.db").execute("DROP TABLE decisions")
+    sqlite3.connect(tmp_path / "log.db").execute("DROP TABLE decision_rules").execute("DROP TABLE decision_log")
     response = post(app.test_client(), BODY)
     assert response.status_code == 503
     assert "decision_id" not in response.get_json()

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 
 from ..store import default_database_url
-from . import decisions, errors, health, state
+from . import audit, decisions, errors, health, state
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -20,6 +20,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         DATABASE_URL=os.environ.get("POLICY_SERVICE_DATABASE_URL") or default_database_url(),
         DEV=os.environ.get("POLICY_SERVICE_DEV") == "1",
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        # Privacy (SPEC §6): request paths masked before storage, and a secret for keyed customer ids.
+        MASKED_FIELDS=os.environ.get("POLICY_SERVICE_MASKED_FIELDS", ""),
+        CUSTOMER_ID_KEY=os.environ.get("POLICY_SERVICE_CUSTOMER_ID_KEY") or None,
     )
     if test_config:
         app.config.update(test_config)
@@ -27,4 +30,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     state.init_app(app)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(decisions.blueprint)
+    app.register_blueprint(audit.blueprint)
     return app

@@ -1,4 +1,4 @@
-"""POST /v1/decisions and GET /v1/decisions/{id}."""
+"""POST /v1/decisions, GET /v1/decisions/{id}, and the auditors' list and export of decisions."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, request, stream_with_context
 
+from .. import audit
 from ..decisions import decide_and_record
 from .errors import ProblemError
 from .state import service_state
@@ -15,7 +16,7 @@ from .state import service_state
 blueprint = Blueprint("decisions", __name__)
 
 
-def _json_response(body: Any, status: int) -> Response:
+def json_response(body: Any, status: int = 200) -> Response:
     return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json")
 
 
@@ -28,6 +29,11 @@ def read_json_body() -> Any:
         raise ProblemError(400, "Malformed JSON", f"the body is not valid JSON: {exc}") from None
 
 
+def query_args(schema: Any) -> dict[str, Any]:
+    """The query string through a marshmallow schema: unknown or bad parameters are a 422 naming them."""
+    return schema.load(request.args.to_dict())  # type: ignore[no-any-return]
+
+
 @blueprint.post("/v1/decisions")
 def create_decision() -> Response:
     body = read_json_body()
@@ -36,10 +42,30 @@ def create_decision() -> Response:
         state.runtime, state.store, body,
         caller="dev" if current_app.config["DEV"] else None,
         trusted_tier=bool(current_app.config["DEV"]),
+        privacy=state.privacy,
     )
     # No Location header: the id is in the body, and werkzeug's IRI->URI handling of it cost ~7 % of
     # the request (bench/http_api.py).
     return Response(response_text, status=201, mimetype="application/json")
+
+
+@blueprint.get("/v1/decisions")
+def list_decisions() -> Response:
+    state = service_state()
+    return json_response(audit.page(state.store, query_args(audit.PageSchema()), state.privacy))
+
+
+@blueprint.get("/v1/decisions/export")
+def export_decisions() -> Response:
+    state = service_state()
+    args = query_args(audit.ExportSchema())
+    rows = state.store.stream(audit.log_filter(args, state.privacy))
+    if args["format"] == "jsonl":
+        chunks, mimetype, name = audit.jsonl_export(rows), "application/x-ndjson", "decisions.jsonl"
+    else:
+        chunks, mimetype, name = audit.csv_export(rows, args["excel_es"]), "text/csv; charset=utf-8", "decisions.csv"
+    return Response(stream_with_context(chunks), mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @blueprint.get("/v1/decisions/<decision_id>")
@@ -47,4 +73,5 @@ def get_decision(decision_id: str) -> Response:
     found = service_state().store.get(decision_id)
     if found is None:
         raise ProblemError(404, "Not Found", f'no decision "{decision_id}"')
-    return _json_response({**found, "events": []}, 200)
+    decision, events = found
+    return json_response({**json.loads(decision), "events": [json.loads(e) for e in events]})

@@ -1,4 +1,4 @@
-"""What a running app serves from: the live policy runtime and the decision store."""
+"""What a running app serves from: the live policy runtime, the decision store and privacy settings."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from flask import Flask, current_app
 
 from ..diagnostics import render_text
 from ..loader import LoadResult
+from ..privacy import PrivacySettings
 from ..runtime import PolicyRuntime, load_runtime
 from ..store import DecisionStore
 
@@ -21,6 +22,7 @@ class ServiceState:
     runtime: PolicyRuntime
     store: DecisionStore
     load_result: LoadResult
+    privacy: PrivacySettings
 
 
 def init_app(app: Flask) -> None:
@@ -29,7 +31,10 @@ def init_app(app: Flask) -> None:
         raise StartupError(f"policies in {app.config['POLICIES']} cannot be loaded:\n{render_text(result.diagnostics)}")
     store = DecisionStore(app.config["DATABASE_URL"])
     store.prepare()
-    app.extensions["policy_service"] = ServiceState(runtime, store, result)
+    # Stored before the first decision names it, so every decision's exact policy can be shown later.
+    store.store_revision(runtime.revision, dict(runtime.policy_set.files))
+    privacy = PrivacySettings.from_config(app.config.get("MASKED_FIELDS"), app.config.get("CUSTOMER_ID_KEY"))
+    app.extensions["policy_service"] = ServiceState(runtime, store, result, privacy)
 
 
 def service_state() -> ServiceState:
