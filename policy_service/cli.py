@@ -5,16 +5,29 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from .diagnostics import has_errors, render_json, render_text
 
 POLICIES_HELP = "policy directory (default: $POLICY_SERVICE_POLICIES, else ./policies)"
+DATABASE_HELP = "SQLAlchemy URL (default: $POLICY_SERVICE_DATABASE_URL, else sqlite under ./var/)"
 
 
 def _policies_dir(value: str | None) -> Path:
     return Path(value or os.environ.get("POLICY_SERVICE_POLICIES") or "policies")
+
+
+def _open_store(database: str | None, *, migrate: bool = False) -> Any:
+    from .store import DecisionStore, StoreError, default_database_url
+
+    store = DecisionStore(database or os.environ.get("POLICY_SERVICE_DATABASE_URL") or default_database_url())
+    try:
+        store.upgrade() if migrate else store.prepare()
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    return store
 
 
 @click.group()
@@ -75,7 +88,7 @@ def test(directory: str | None, policies_option: str | None, junit: str | None) 
 @click.option("--bind", default=None, help="HOST:PORT (default 127.0.0.1:8080)")
 @click.option("--workers", type=int, default=None, help="gunicorn workers (default: 2 x CPUs + 1, at most 8)")
 @click.option("--policies", "policies_option", help=POLICIES_HELP)
-@click.option("--database", help="SQLAlchemy URL (default: $POLICY_SERVICE_DATABASE_URL, else sqlite under ./var/)")
+@click.option("--database", help=DATABASE_HELP)
 def serve(dev: bool, bind: str | None, workers: int | None, policies_option: str | None, database: str | None) -> None:
     """Serve the HTTP API with gunicorn."""
     from .serving import run_gunicorn
@@ -95,3 +108,94 @@ def serve(dev: bool, bind: str | None, workers: int | None, policies_option: str
         os.environ["POLICY_SERVICE_DATABASE_URL"] = database
     os.environ["POLICY_SERVICE_DEV"] = "1" if dev else "0"
     run_gunicorn(bind, workers)
+
+
+@main.group()
+def db() -> None:
+    """The decision log's schema and permissions."""
+
+
+@db.command()
+@click.option("--database", help=DATABASE_HELP)
+def upgrade(database: str | None) -> None:
+    """Create or migrate the decision log's schema to the newest version."""
+    store = _open_store(database, migrate=True)
+    click.echo(f"decision log schema at version {store.schema_version()} ({store.dialect})")
+
+
+@db.command()
+@click.argument("role")
+@click.option("--database", help=DATABASE_HELP)
+def grant(role: str, database: str | None) -> None:
+    """PostgreSQL: let ROLE read and append to the log, and nothing else (no UPDATE, DELETE, TRUNCATE)."""
+    from .store import StoreError
+
+    store = _open_store(database)
+    try:
+        store.grant_append_only(role)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{role}: SELECT and INSERT on the decision log; UPDATE, DELETE and TRUNCATE revoked")
+
+
+@main.group()
+def audit() -> None:
+    """Verify and export the decision log."""
+
+
+@audit.command()
+@click.option("--database", help=DATABASE_HELP)
+@click.option("--anchor", "anchors", multiple=True, help="SEQ:HASH noted from an earlier verify; catches deleted newest entries")
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def verify(database: str | None, anchors: tuple[str, ...], output: str) -> None:
+    """Recompute the hash chain; name the first edited, inserted or missing entry and exit 1."""
+    import json
+
+    from . import audit as auditing
+    from .chain import parse_anchor
+
+    try:
+        noted = dict(parse_anchor(a) for a in anchors)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--anchor") from None
+    report = auditing.verify(_open_store(database), noted)
+    if output == "json":
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+    elif report.problem:
+        click.echo(f"FAILED after {report.entries} good entries: {report.problem.detail}")
+    else:
+        click.echo(f"ok: {report.entries} entries; head {report.head_seq}:{report.head_hash} (note it as an --anchor)")
+    sys.exit(0 if report.ok else 1)
+
+
+@audit.command(name="export")
+@click.option("--database", help=DATABASE_HELP)
+@click.option("--format", "output", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True)
+@click.option("--excel-es", is_flag=True, help="';' separators, decimal commas and a UTF-8 BOM for Spanish Excel")
+@click.option("--output", "-o", "target", type=click.Path(dir_okay=False, writable=True), help="file (default: stdout)")
+@click.option("--agent-id")
+@click.option("--customer-id")
+@click.option("--outcome")
+@click.option("--action")
+@click.option("--policy")
+@click.option("--rule")
+@click.option("--from", "since", help="ISO date or date-time, inclusive")
+@click.option("--to", "until", help="ISO date or date-time, exclusive")
+def export(database: str | None, output: str, excel_es: bool, target: str | None, **filters: str | None) -> None:
+    """Stream decisions (oldest first) as CSV or JSON lines, in constant memory."""
+    from marshmallow import ValidationError
+
+    from . import audit as auditing
+    from .privacy import PrivacySettings
+
+    args = {("from" if k == "since" else "to" if k == "until" else k): v for k, v in filters.items() if v is not None}
+    try:
+        loaded = auditing.ExportSchema().load({**args, "format": output, "excel_es": excel_es})
+    except ValidationError as exc:
+        raise click.UsageError(f"bad filter: {exc.messages}") from None
+    privacy = PrivacySettings.from_config(None, os.environ.get("POLICY_SERVICE_CUSTOMER_ID_KEY"))
+    rows = _open_store(database).stream(auditing.log_filter(loaded, privacy))
+    chunks = auditing.jsonl_export(rows) if output == "jsonl" else auditing.csv_export(rows, excel_es)
+    with (open(target, "w", encoding="utf-8", newline="") if target else click.get_text_stream("stdout")) as sink:
+        for chunk in chunks:
+            sink.write(chunk)

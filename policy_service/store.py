@@ -313,7 +313,9 @@ class _CompiledInsert:
         compiled = insert(table).compile(dialect=engine.dialect, column_keys=[c.name for c in table.columns])
         self.sql = str(compiled)
         self.positions = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
-        self.processors = {c.name: c.type.bind_processor(engine.dialect) for c in table.columns}
+        # The dialect's own type (SQLite's DATETIME, say), as SQLAlchemy's queries use: a generic type
+        # has no processor, and sqlite3 would store "…+00:00" text that no range filter compares right.
+        self.processors = {c.name: c.type.dialect_impl(engine.dialect).bind_processor(engine.dialect) for c in table.columns}
 
     def execute(self, cursor: Any, row: dict[str, Any]) -> None:
         values = {name: (convert(row[name]) if convert else row[name]) for name, convert in self.processors.items()}
@@ -322,7 +324,10 @@ class _CompiledInsert:
 
 def _make_engine(url: str) -> Engine:
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the decision log's directory: {exc}") from exc
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")  # psycopg 3, not psycopg2
     engine = create_engine(url, pool_pre_ping=url.startswith("postgresql"))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+import sqlalchemy
 
 from policy_service import create_app
 from policy_service.runtime import PolicyRuntime, load_runtime
@@ -44,3 +47,30 @@ def app(tmp_path: Path) -> Any:
 @pytest.fixture
 def client(app: Any) -> Any:
     return app.test_client()
+
+
+# -- the decision log's backends: every store test runs on SQLite and on PostgreSQL ---------------------
+
+PG_SERVER = os.environ.get("POLICY_SERVICE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: Any, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database per test. PostgreSQL is never skipped silently: CI must exercise it
+    (set POLICY_SERVICE_SKIP_POSTGRES=1 to run only SQLite on a machine without a server)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'log.db'}"
+        return
+    if os.environ.get("POLICY_SERVICE_SKIP_POSTGRES") == "1":
+        pytest.skip("POLICY_SERVICE_SKIP_POSTGRES=1")
+    name = f"ps_test_{uuid.uuid4().hex[:16]}"
+    admin = sqlalchemy.create_engine(f"{PG_SERVER.replace('postgresql://', 'postgresql+psycopg://')}/postgres",
+                                     isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{PG_SERVER}/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

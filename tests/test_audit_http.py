@@ -1,0 +1,92 @@
+"""Auditors' endpoints and privacy, through the HTTP API, on both backends."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy
+
+from conftest import EXAMPLE_POLICIES, make_app
+from test_http import BODY
+
+
+@pytest.fixture
+def audited(tmp_path: Path, database_url: str) -> Any:
+    return make_app(tmp_path, DATABASE_URL=database_url, MASKED_FIELDS="case.id,customer.lifetime_value,customer.not_sent",
+                    CUSTOMER_ID_KEY="s3cret").test_client()
+
+
+def decide(client: Any, **changes: Any) -> dict[str, Any]:
+    body = json.loads(json.dumps(BODY))
+    for path, value in changes.items():
+        section, field = path.split("__")
+        body[section][field] = value
+    response = client.post("/v1/decisions", json=body)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()  # type: ignore[no-any-return]
+
+
+def test_an_auditor_filters_and_pages_through_decisions(audited: Any) -> None:
+    made = [decide(audited, agent__id=agent) for agent in ("ag-101", "ag-102", "ag-101", "ag-101")]
+    first = audited.get("/v1/decisions?agent_id=ag-101&limit=2").get_json()
+    assert [i["decision_id"] for i in first["items"]] == [made[3]["decision_id"], made[2]["decision_id"]]
+    second = audited.get(f"/v1/decisions?agent_id=ag-101&limit=2&cursor={first['next_cursor']}").get_json()
+    assert [i["decision_id"] for i in second["items"]] == [made[0]["decision_id"]] and second["next_cursor"] is None
+    by_rule = audited.get("/v1/decisions?rule=refunds/gold_leeway&outcome=escalate&policy=refunds").get_json()
+    assert len(by_rule["items"]) == 4
+    assert audited.get("/v1/decisions?from=2000-01-01&to=2000-01-02").get_json()["items"] == []
+
+
+def test_bad_auditor_queries_name_the_parameter(audited: Any) -> None:
+    for query, field in [("outcome=maybe", "outcome"), ("limit=0", "limit"), ("from=yesterday", "from"),
+                         ("colour=red", "colour"), ("cursor=xyz", "cursor"), ("from=2026-02-01&to=2026-01-01", "to")]:
+        response = audited.get(f"/v1/decisions?{query}")
+        assert response.status_code == 422, query
+        assert field in response.get_json()["errors"], (query, response.get_json())
+    assert audited.get("/v1/decisions/export?format=xml").get_json()["errors"] == {"format": ["Must be one of: csv, jsonl."]}
+
+
+def test_masked_fields_and_keyed_customer_ids_never_reach_the_log(audited: Any, database_url: str) -> None:
+    made = decide(audited)
+    items = audited.get("/v1/decisions?customer_id=cu-88").get_json()["items"]
+    assert [i["decision_id"] for i in items] == [made["decision_id"]]  # auditors still filter by the real id
+    assert items[0]["log"]["masked"] == ["case.id", "customer.lifetime_value"] and items[0]["log"]["customer_id"].startswith("hmac:")
+    exported = audited.get("/v1/decisions/export?format=jsonl").get_data(as_text=True)
+    stored = json.loads(exported)["request"]
+    assert stored["customer"]["lifetime_value"] == "[masked]" and stored["case"]["id"] == "[masked]"
+    assert "cu-88" not in exported and "4300" not in exported and "tk-5521" not in exported
+
+
+def test_exports_are_streamed_with_spanish_spreadsheet_option(audited: Any) -> None:
+    decide(audited, agent__id="ag-101")
+    response = audited.get("/v1/decisions/export?format=csv&excel_es=true")
+    assert response.status_code == 200 and response.is_streamed
+    text = response.get_data(as_text=True)
+    assert text.startswith("\ufeffseq;decision_id;") and ";120,00;EUR;" in text
+    assert 'attachment; filename="decisions.csv"' == response.headers["Content-Disposition"]
+
+
+def test_verify_and_the_revision_a_decision_names(audited: Any) -> None:
+    made = decide(audited)
+    report = audited.get("/v1/audit/verify").get_json()
+    assert report["ok"] and report["entries"] == 1 and report["problem"] is None
+    anchored = audited.get(f"/v1/audit/verify?anchor=1:{report['head']['hash']}").get_json()
+    assert anchored["ok"]
+    assert audited.get("/v1/audit/verify?anchor=oops").status_code == 422
+    revision = audited.get(f"/v1/policies/revisions/{made['policy_revision']}").get_json()
+    assert revision["files"]["refunds.yaml"] == (EXAMPLE_POLICIES / "refunds.yaml").read_text(encoding="utf-8")
+    assert audited.get("/v1/policies/revisions/sha256:nope").status_code == 404
+
+
+def test_a_decision_the_caller_saw_is_the_one_logged(audited: Any, database_url: str) -> None:
+    made = decide(audited)
+    fetched = audited.get(f"/v1/decisions/{made['decision_id']}").get_json()
+    assert fetched == {**made, "events": []}
+    engine = sqlalchemy.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as connection:
+        stored = connection.execute(sqlalchemy.text("SELECT response FROM decision_log")).scalar_one()
+    engine.dispose()
+    assert json.loads(stored) == made

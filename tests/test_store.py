@@ -1,0 +1,293 @@
+"""The decision log, the same suite on SQLite and PostgreSQL (the `database_url` fixture runs both)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterator
+
+import pytest
+import sqlalchemy
+
+from policy_service import audit
+from policy_service.chain import GENESIS, canonical_json, entry_hash, verify_chain
+from policy_service.loader import revision_of
+from policy_service.store import DecisionStore, LogFilter, NewEntry, StoreError
+
+T0 = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
+
+
+def entry(n: int, *, kind: str = "decision", decision_id: str | None = None, agent: str = "ag-1",
+          customer: str = "cu-1", outcome: str = "allow", action: str = "refund", rules: tuple[str, ...] = ("refunds/a",),
+          at: datetime | None = None) -> NewEntry:
+    entry_id = f"{'dec' if kind == 'decision' else 'evt'}_{n:08d}"
+    return NewEntry(
+        id=entry_id, kind=kind, decision_id=decision_id or entry_id, created_at=at or T0 + timedelta(minutes=n),
+        caller="tool", agent_id=agent, customer_id=customer, outcome=outcome, action=action, policy="refunds",
+        rules=canonical_json(list(rules)), policy_revision="sha256:" + "a" * 64,
+        request=canonical_json({"proposal": {"amount": "12.50"}, "n": n}),
+        response=f'{{"decision_id": "{entry_id}", "outcome": "{outcome}", "proposal": {{"amount": "12.50", "currency": "EUR"}}}}',
+        masked="[]", fired_rules=rules)
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[DecisionStore]:
+    opened = DecisionStore(database_url)
+    opened.prepare()
+    yield opened
+    opened.dispose()
+
+
+def raw(store: DecisionStore, *statements: str) -> None:
+    """What an attacker with database access could do: plain SQL, outside the service."""
+    with store.engine.begin() as connection:
+        for statement in statements:
+            connection.execute(sqlalchemy.text(statement))
+
+
+def drop_guards(store: DecisionStore) -> None:
+    """An attacker with file or superuser access removes the triggers first."""
+    if store.dialect == "postgresql":
+        raw(store, *(f"ALTER TABLE {t} DISABLE TRIGGER USER" for t in ("decision_log", "decision_rules", "policy_revisions")))
+    else:
+        with store.engine.connect() as connection:
+            names = connection.execute(sqlalchemy.text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars().all()
+        raw(store, *(f"DROP TRIGGER {name}" for name in names))
+
+
+def test_appended_entries_chain_from_genesis(store: DecisionStore) -> None:
+    assert store.append(entry(1))[0] == 1
+    seq, digest = store.append(entry(2))
+    rows = list(store.chain())
+    assert [r["seq"] for r in rows] == [1, 2]
+    assert rows[0]["prev_hash"] == GENESIS and rows[1]["prev_hash"] == rows[0]["hash"]
+    assert rows[1]["hash"] == digest == entry_hash(rows[1])
+    assert verify_chain(rows).ok
+
+
+def test_a_decision_comes_back_with_its_events_oldest_first(store: DecisionStore) -> None:
+    store.append(entry(1))
+    store.append(entry(2, kind="approval", decision_id="dec_00000001"))
+    store.append(entry(3))
+    store.append(entry(4, kind="outcome", decision_id="dec_00000001"))
+    decision, events = store.get("dec_00000001")  # type: ignore[misc]
+    assert '"dec_00000001"' in decision
+    assert [e.split('"')[3] for e in events] == ["evt_00000002", "evt_00000004"]
+    assert store.get("dec_missing") is None
+
+
+@pytest.mark.parametrize("table", ["decision_log", "decision_rules", "policy_revisions"])
+def test_the_storage_refuses_updates_and_deletes(store: DecisionStore, table: str) -> None:
+    store.append(entry(1))
+    store.store_revision("sha256:x", {"a.yaml": "a"})
+    statements = [f"UPDATE {table} SET {'rule' if table == 'decision_rules' else 'revision' if table == 'policy_revisions' else 'outcome'} = 'x'",
+                  f"DELETE FROM {table}"]
+    if store.dialect == "postgresql":
+        statements.append(f"TRUNCATE {table} CASCADE")
+    for statement in statements:
+        with pytest.raises(sqlalchemy.exc.DatabaseError, match="append-only"):
+            raw(store, statement)
+    assert len(list(store.chain())) == 1
+
+
+def test_an_edited_entry_is_named(store: DecisionStore) -> None:
+    for n in range(1, 6):
+        store.append(entry(n))
+    drop_guards(store)
+    raw(store, "UPDATE decision_log SET outcome = 'deny' WHERE seq = 3")
+    report = audit.verify(store)
+    assert not report.ok and report.problem.seq == 3 and report.problem.kind == "edited"  # type: ignore[union-attr]
+    assert "dec_00000003" in report.problem.detail  # type: ignore[union-attr]
+
+
+def test_an_edit_with_a_recomputed_hash_breaks_the_next_link(store: DecisionStore) -> None:
+    for n in range(1, 6):
+        store.append(entry(n))
+    drop_guards(store)
+    row = next(r for r in store.chain() if r["seq"] == 2)
+    forged = entry_hash({**row, "outcome": "deny"})
+    raw(store, f"UPDATE decision_log SET outcome = 'deny', hash = '{forged}' WHERE seq = 2")
+    report = audit.verify(store)
+    assert report.problem is not None and report.problem.seq == 3 and report.problem.kind == "inserted"
+    assert "entry 2" in report.problem.detail
+
+
+def test_a_deleted_entry_is_named_missing(store: DecisionStore) -> None:
+    for n in range(1, 6):
+        store.append(entry(n))
+    drop_guards(store)
+    raw(store, "DELETE FROM decision_rules WHERE seq IN (1, 4)", "DELETE FROM decision_log WHERE seq IN (1, 4)")
+    report = audit.verify(store)
+    assert report.problem is not None and report.problem.seq == 1 and report.problem.kind == "missing"
+    raw(store, "DELETE FROM decision_rules", "DELETE FROM decision_log")  # an emptied log, with an anchor noted
+    assert not audit.verify(store, {5: "0" * 64}).ok
+
+
+def test_deleting_the_newest_entries_is_caught_by_an_anchor(store: DecisionStore) -> None:
+    for n in range(1, 6):
+        store.append(entry(n))
+    head = audit.verify(store)
+    assert head.ok and head.head_seq == 5
+    drop_guards(store)
+    raw(store, "DELETE FROM decision_rules WHERE seq = 5", "DELETE FROM decision_log WHERE seq = 5")
+    report = audit.verify(store, {head.head_seq: head.head_hash})
+    assert report.problem is not None and report.problem.kind == "truncated" and report.problem.seq == 5
+
+
+def test_an_inserted_entry_is_named(store: DecisionStore) -> None:
+    for n in range(1, 4):
+        store.append(entry(n))
+    drop_guards(store)
+    # Renumber entry 3 to 4 and slip a forged entry 3 in with a self-consistent hash.
+    raw(store, "DELETE FROM decision_rules WHERE seq = 3")
+    rows = {r["seq"]: r for r in store.chain()}
+    raw(store, "DELETE FROM decision_log WHERE seq = 3")
+    forged = {**rows[3], "id": "dec_forged", "decision_id": "dec_forged"}
+    forged["hash"] = entry_hash(forged)
+    with store.engine.begin() as connection:
+        for row in (forged, {**rows[3], "seq": 4}):
+            connection.execute(sqlalchemy.text(
+                "INSERT INTO decision_log (seq, id, kind, decision_id, created_at, caller, agent_id, customer_id, outcome,"
+                " action, policy, rules, policy_revision, request, response, masked, prev_hash, hash) VALUES (:seq, :id,"
+                " :kind, :decision_id, :at, :caller, :agent_id, :customer_id, :outcome, :action, :policy, :rules,"
+                " :policy_revision, :request, :response, :masked, :prev_hash, :hash)"),
+                {**row, "at": T0 + timedelta(minutes=3)})
+    report = audit.verify(store)
+    assert report.problem is not None and report.problem.seq == 4 and "dec_00000003" in report.problem.detail
+
+
+def test_an_edited_policy_revision_is_named(store: DecisionStore) -> None:
+    files = {"refunds.yaml": "kind: Policy\n"}
+    revision = revision_of(files)
+    store.store_revision(revision, files)
+    store.store_revision(revision, files)  # a second load of the same files stores nothing new
+    assert store.revision(revision)["files"] == files  # type: ignore[index]
+    assert audit.verify(store).ok
+    drop_guards(store)
+    raw(store, "UPDATE policy_revisions SET files = '{\"refunds.yaml\": \"kind: Policy\\nlimits: {}\\n\"}'")
+    report = audit.verify(store)
+    assert report.problem is not None and report.problem.entry_id == revision
+
+
+def _append_many(url: str, worker: int, count: int) -> None:
+    store = DecisionStore(url)
+    for n in range(count):
+        store.append(entry(worker * 10_000 + n))
+    store.dispose()
+
+
+def test_concurrent_writers_keep_one_gapless_chain(store: DecisionStore, database_url: str) -> None:
+    """Separate processes stand for workers and for a second instance: each has its own engine and
+    connections, so only the database's lock keeps them in one chain."""
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_append_many, args=(database_url, w, 60)) for w in range(1, 5)]
+    for process in processes:
+        process.start()
+    threads = [threading.Thread(target=_append_many, args=(database_url, w, 40)) for w in range(5, 8)]
+    for thread in threads:
+        thread.start()
+    for process in processes:
+        process.join(120)
+        assert process.exitcode == 0
+    for thread in threads:
+        thread.join(120)
+    report = audit.verify(store)
+    assert report.ok and report.entries == report.head_seq == 4 * 60 + 3 * 40
+
+
+def test_filters_select_decisions_newest_first(store: DecisionStore) -> None:
+    store.append(entry(1, agent="ag-1", outcome="allow", rules=("refunds/a",)))
+    store.append(entry(2, agent="ag-2", outcome="escalate", rules=("refunds/b", "refunds/a")))
+    store.append(entry(3, agent="ag-1", outcome="deny", action="fee_waiver", rules=()))
+    store.append(entry(4, kind="outcome", decision_id="dec_00000001"))  # events are not listed as decisions
+
+    def ids(**where: Any) -> list[int]:
+        return [r["seq"] for r in store.page(LogFilter(**where), None, 10)]
+
+    assert ids() == [3, 2, 1]
+    assert ids(agent_id="ag-1") == [3, 1]
+    assert ids(outcome="escalate") == [2]
+    assert ids(action="fee_waiver") == [3]
+    assert ids(rule="refunds/a") == [2, 1]
+    assert ids(policy="refunds", customer_id="cu-1") == [3, 2, 1]
+    assert ids(since=T0 + timedelta(minutes=2), until=T0 + timedelta(minutes=3)) == [2]
+    assert ids(agent_id="nobody") == []
+
+
+def test_cursor_pages_neither_skip_nor_repeat_while_decisions_arrive(store: DecisionStore) -> None:
+    for n in range(1, 8):
+        store.append(entry(n))
+    args: dict[str, Any] = {"limit": 3}
+    seen: list[int] = []
+    first = audit.page(store, args, audit.PrivacySettings())
+    seen += [item["log"]["seq"] for item in first["items"]]
+    for n in range(8, 12):  # new decisions arrive between pages
+        store.append(entry(n))
+    cursor = first["next_cursor"]
+    while cursor:
+        following = audit.page(store, {**args, "cursor": cursor}, audit.PrivacySettings())
+        seen += [item["log"]["seq"] for item in following["items"]]
+        cursor = following["next_cursor"]
+    assert seen == [7, 6, 5, 4, 3, 2, 1]
+
+
+def test_a_cursor_only_continues_the_same_filters(store: DecisionStore) -> None:
+    for n in range(1, 4):
+        store.append(entry(n))
+    cursor = audit.page(store, {"limit": 1}, audit.PrivacySettings())["next_cursor"]
+    with pytest.raises(audit.ValidationError):
+        audit.page(store, {"limit": 1, "cursor": cursor, "agent_id": "ag-2"}, audit.PrivacySettings())
+    with pytest.raises(audit.ValidationError):
+        audit.page(store, {"limit": 1, "cursor": "not-a-cursor"}, audit.PrivacySettings())
+
+
+def test_exports_stream_every_matching_decision(store: DecisionStore) -> None:
+    for n in range(1, 4):
+        store.append(entry(n, agent="=HYPERLINK(\"x\")" if n == 2 else "ag-1"))
+    lines = "".join(audit.csv_export(store.stream(LogFilter()))).splitlines()
+    assert len(lines) == 4 and lines[0].startswith("seq,decision_id,created_at")
+    assert ',"\'=HYPERLINK(""x"")",' in lines[2] and ",12.50,EUR," in lines[1]
+    spanish = "".join(audit.csv_export(store.stream(LogFilter(agent_id="ag-1")), excel_es=True))
+    assert spanish.startswith("\ufeffseq;decision_id;") and ";12,50;EUR;" in spanish and len(spanish.splitlines()) == 3
+    import json
+    entries = [json.loads(line) for line in audit.jsonl_export(store.stream(LogFilter()))]
+    assert [e["seq"] for e in entries] == [1, 2, 3] and entries[0]["request"]["proposal"]["amount"] == "12.50"
+
+
+def test_prepare_is_safe_when_several_processes_start_at_once(database_url: str) -> None:
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_prepare_only, args=(database_url,)) for _ in range(3)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(60)
+        assert process.exitcode == 0
+    assert DecisionStore(database_url).schema_version() == "0001"
+
+
+def _prepare_only(url: str) -> None:
+    DecisionStore(url).prepare()
+
+
+def test_an_unreachable_database_is_a_store_error(database_url: str) -> None:
+    broken = database_url.replace("127.0.0.1:5432", "127.0.0.1:1") if "postgresql" in database_url else "sqlite:////proc/nope/log.db"
+    with pytest.raises(StoreError):
+        DecisionStore(broken).prepare()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite has no roles: triggers only
+def test_postgresql_service_role_may_only_read_and_append(store: DecisionStore) -> None:
+    role = "policy_service_test_app"
+    raw(store, f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN CREATE ROLE {role} NOLOGIN; END IF; END $$")
+    store.grant_append_only(role)
+    store.append(entry(1))
+    drop_guards(store)  # the grants hold even without the triggers
+    with store.engine.connect() as connection:
+        connection.execute(sqlalchemy.text(f"SET ROLE {role}"))
+        assert connection.execute(sqlalchemy.text("SELECT count(*) FROM decision_log")).scalar() == 1
+        for statement in ("UPDATE decision_log SET outcome = 'deny'", "DELETE FROM decision_log", "TRUNCATE decision_log CASCADE"):
+            with pytest.raises(sqlalchemy.exc.ProgrammingError, match="permission denied"):
+                with connection.begin_nested():
+                    connection.execute(sqlalchemy.text(statement))
+        connection.rollback()
