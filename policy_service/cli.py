@@ -107,6 +107,8 @@ def serve(dev: bool, bind: str | None, workers: int | None, policies_option: str
     if database:
         os.environ["POLICY_SERVICE_DATABASE_URL"] = database
     os.environ["POLICY_SERVICE_DEV"] = "1" if dev else "0"
+    # Migrate once, here, before gunicorn forks: workers then find the schema current.
+    _open_store(database).dispose()
     run_gunicorn(bind, workers)
 
 

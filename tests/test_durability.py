@@ -1,0 +1,101 @@
+"""Under load, with a gunicorn worker killed by SIGKILL, every decision a client received stays in the
+log and the chain still verifies (issue 3: durability). On both backends, against the real server."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import EXAMPLE_POLICIES
+from policy_service import audit
+from policy_service.store import DecisionStore
+from test_http import BODY
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until_serving(port: int, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert server.poll() is None, "the server exited while starting"
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            connection.request("GET", "/readyz")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("the server did not become ready in 30 s")
+
+
+def worker_pids(master: int) -> list[int]:
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    return [int(pid) for pid in children]
+
+
+def test_a_killed_worker_loses_no_decision_a_client_received(database_url: str, tmp_path: Path) -> None:
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from policy_service.cli import main; main()", "serve", "--dev", "--workers", "2",
+         "--bind", f"127.0.0.1:{port}", "--policies", str(EXAMPLE_POLICIES), "--database", database_url],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    received: list[str] = []
+    failures: list[str] = []
+    stop = threading.Event()
+
+    def client() -> None:
+        body = json.dumps(BODY)
+        while not stop.is_set():
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                connection.request("POST", "/v1/decisions", body, {"Content-Type": "application/json"})
+                response = connection.getresponse()
+                payload = response.read()
+                if response.status == 201:
+                    received.append(json.loads(payload)["decision_id"])
+                else:
+                    failures.append(f"{response.status}")
+            except (OSError, http.client.HTTPException) as exc:  # the killed worker's in-flight request
+                failures.append(type(exc).__name__)
+
+    try:
+        wait_until_serving(port, server)
+        clients = [threading.Thread(target=client) for _ in range(6)]
+        for thread in clients:
+            thread.start()
+        time.sleep(1.5)
+        killed = worker_pids(server.pid)[0]
+        os.kill(killed, signal.SIGKILL)
+        time.sleep(2.0)
+        stop.set()
+        for thread in clients:
+            thread.join(30)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+
+    assert len(received) > 50, "the load did not get going"
+    assert all(failure in ("RemoteDisconnected", "ConnectionResetError", "BadStatusLine", "503") for failure in failures), failures
+    store = DecisionStore(database_url)
+    missing = [decision_id for decision_id in received if store.get(decision_id) is None]
+    assert missing == []
+    report = audit.verify(store)
+    assert report.ok, report.problem
+    assert report.entries >= len(received)
+    store.dispose()
