@@ -49,17 +49,23 @@ def worker_pids(master: int) -> list[int]:
     return [int(pid) for pid in children]
 
 
-def test_a_killed_worker_loses_no_decision_a_client_received(database_url: str, tmp_path: Path) -> None:
+def start_instance(database_url: str, tmp_path: Path) -> tuple[int, subprocess.Popen[bytes]]:
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-c", "from policy_service.cli import main; main()", "serve", "--dev", "--workers", "2",
          "--bind", f"127.0.0.1:{port}", "--policies", str(EXAMPLE_POLICIES), "--database", database_url],
         cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return port, server
+
+
+def test_a_killed_worker_loses_no_decision_a_client_received(database_url: str, tmp_path: Path) -> None:
+    """Two service instances of two workers each write to one log; one worker is killed mid-load."""
+    (port, server), (other_port, other) = start_instance(database_url, tmp_path), start_instance(database_url, tmp_path)
     received: list[str] = []
     failures: list[str] = []
     stop = threading.Event()
 
-    def client() -> None:
+    def client(port: int) -> None:
         body = json.dumps(BODY)
         while not stop.is_set():
             try:
@@ -76,7 +82,8 @@ def test_a_killed_worker_loses_no_decision_a_client_received(database_url: str, 
 
     try:
         wait_until_serving(port, server)
-        clients = [threading.Thread(target=client) for _ in range(6)]
+        wait_until_serving(other_port, other)
+        clients = [threading.Thread(target=client, args=(p,)) for p in (port, other_port) * 3]
         for thread in clients:
             thread.start()
         time.sleep(1.5)
@@ -87,8 +94,9 @@ def test_a_killed_worker_loses_no_decision_a_client_received(database_url: str, 
         for thread in clients:
             thread.join(30)
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(30)
+        for instance in (server, other):
+            instance.send_signal(signal.SIGTERM)
+            instance.wait(30)
 
     assert len(received) > 50, "the load did not get going"
     assert all(failure in ("RemoteDisconnected", "ConnectionResetError", "BadStatusLine", "503") for failure in failures), failures
