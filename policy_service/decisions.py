@@ -94,18 +94,19 @@ def decide_and_record(runtime: PolicyRuntime, store: DecisionStore, body: Any, *
     """
     request = build_request(body, runtime.policy_set, trusted_tier=trusted_tier)
     evaluation = runtime.decide(request)
-    created_at = datetime.now(timezone.utc)
     decision_id = new_decision_id()
-    response = decision_body(evaluation, runtime, decision_id, created_at, request.agent_id)
-    response_text = json.dumps(response, ensure_ascii=False)
+
+    def render(created_at: datetime) -> str:  # called by the store under its lock, with the logged time
+        return json.dumps(decision_body(evaluation, runtime, decision_id, created_at, request.agent_id), ensure_ascii=False)
+
     stored_request, masked = privacy.protect(body)
     policy = runtime.policy_set.policy_for(evaluation.action)
-    store.append(NewEntry(
-        id=decision_id, kind="decision", decision_id=decision_id, created_at=created_at, caller=caller,
+    appended = store.append(NewEntry(
+        id=decision_id, kind="decision", decision_id=decision_id, created_at=datetime.now(timezone.utc), caller=caller,
         agent_id=request.agent_id, customer_id=privacy.customer_ref(request.customer_id),
         outcome=evaluation.outcome, action=evaluation.action, policy=policy.id if policy else None,
         rules=canonical_json(list(evaluation.rules)), policy_revision=runtime.revision,
-        request=canonical_json(stored_request), response=response_text, masked=canonical_json(masked),
+        request=canonical_json(stored_request), response=render, masked=canonical_json(masked),
         fired_rules=tuple(evaluation.rules),
     ))
-    return response_text
+    return appended.response

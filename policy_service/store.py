@@ -16,14 +16,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import (BigInteger, Column, DateTime, Integer, MetaData, String, Table, Text, and_, create_engine,
-                        event, insert, select, text)
+from sqlalchemy import (BigInteger, Column, DateTime, Integer, MetaData, String, Table, Text, create_engine, event,
+                        func, insert, select, text)
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -62,7 +62,7 @@ class NewEntry:
     id: str
     kind: str  # decision | approval | outcome
     decision_id: str
-    created_at: datetime
+    created_at: datetime  # proposed; the log keeps it no earlier than the entry before (see append)
     caller: str | None
     agent_id: str | None
     customer_id: str | None
@@ -72,9 +72,17 @@ class NewEntry:
     rules: str  # canonical JSON list
     policy_revision: str
     request: str  # canonical JSON of the validated (masked) request
-    response: str  # exactly the JSON the caller received
+    response: str | Callable[[datetime], str]  # exactly the JSON the caller receives, or its renderer
     masked: str  # canonical JSON list of the request paths removed before storage
     fired_rules: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Appended:
+    seq: int
+    hash: str
+    created_at: datetime
+    response: str
 
 
 @dataclass(frozen=True)
@@ -162,23 +170,30 @@ class DecisionStore:
 
     # -- appending ----------------------------------------------------------------------------------
 
-    def append(self, entry: NewEntry) -> tuple[int, str]:
-        """Chain and commit one entry; returns (seq, hash) only once it is durable."""
+    def append(self, entry: NewEntry) -> Appended:
+        """Chain and commit one entry; returns only once it is durable.
+
+        `created_at` is settled under the chain lock as max(proposed, previous entry's), so time never
+        runs backwards along seq (across threads, workers or instances with skewed clocks). A `from`/`to`
+        filter then maps exactly to a seq range, and a response rendered here states that time.
+        """
         connection = self._writer()
         try:
             cursor = connection.cursor()
             cursor.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else f"SELECT pg_advisory_xact_lock({_PG_CHAIN_LOCK})")
-            cursor.execute("SELECT seq, hash FROM decision_log ORDER BY seq DESC LIMIT 1")
+            cursor.execute("SELECT seq, hash, created_at FROM decision_log ORDER BY seq DESC LIMIT 1")
             head = cursor.fetchone()
             seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS)
-            row = {**entry.__dict__, "seq": seq, "prev_hash": prev_hash}
+            created_at = max(entry.created_at, _utc(head[2])) if head else entry.created_at
+            response = entry.response(created_at) if callable(entry.response) else entry.response
+            row = {**entry.__dict__, "seq": seq, "prev_hash": prev_hash, "created_at": created_at, "response": response}
             del row["fired_rules"]
-            row["hash"] = entry_hash({**row, "created_at": timestamp_text(entry.created_at)})
+            row["hash"] = entry_hash({**row, "created_at": timestamp_text(created_at)})
             self._log_insert.execute(cursor, row)
             for rule in entry.fired_rules:
                 self._rules_insert.execute(cursor, {"rule": rule, "seq": seq})
             connection.commit() if self.dialect != "sqlite" else cursor.execute("COMMIT")
-            return seq, row["hash"]
+            return Appended(seq, row["hash"], created_at, response)
         except Exception as exc:  # any driver error: roll back, drop the connection, report 503
             self._drop_writer()
             raise StoreError(f"cannot record the entry: {exc.__class__.__name__}: {exc}") from exc
@@ -230,15 +245,17 @@ class DecisionStore:
 
     def page(self, where: LogFilter, before_seq: int | None, limit: int) -> list[dict[str, Any]]:
         """Decisions newest first, strictly older than `before_seq`: stable under concurrent appends."""
-        query = self._decisions(where, _LISTED).order_by(log_table.c.seq.desc()).limit(limit)
+        query, seq = self._decisions(where, _LISTED)
+        query = query.order_by(seq.desc()).limit(limit)
         if before_seq is not None:
-            query = query.where(log_table.c.seq < before_seq)
+            query = query.where(seq < before_seq)
         with self._reading() as connection:
             return [dict(row._mapping) for row in connection.execute(query)]
 
     def stream(self, where: LogFilter) -> Iterator[dict[str, Any]]:
         """Decisions oldest first, fetched in batches (a server-side cursor on PostgreSQL)."""
-        query = self._decisions(where, _EXPORTED).order_by(log_table.c.seq)
+        query, seq = self._decisions(where, _EXPORTED)
+        query = query.order_by(seq)
         with self._reading() as connection:
             for row in connection.execution_options(yield_per=500).execute(query):
                 yield dict(row._mapping)
@@ -265,20 +282,27 @@ class DecisionStore:
             return None
         return {"revision": row.revision, "stored_at": timestamp_text(row.stored_at), "files": json.loads(row.files)}
 
-    def _decisions(self, where: LogFilter, columns: tuple[str, ...]) -> Any:
+    def _decisions(self, where: LogFilter, columns: tuple[str, ...]) -> tuple[Any, Any]:
+        """The filtered query and the seq column to order and page it by."""
         c = log_table.c
         query = select(*(c[name] for name in columns)).where(c.kind == "decision")
+        seq = c.seq
+        if where.rule is not None:
+            # Driven from the (rule, seq) key and ordered by its seq: SQLite otherwise sorted every
+            # match of a common rule before taking a page (1 s at a million decisions).
+            query = query.join(rules_table, rules_table.c.seq == c.seq).where(rules_table.c.rule == where.rule)
+            seq = rules_table.c.seq
         for name in ("agent_id", "customer_id", "outcome", "action", "policy"):
             value = getattr(where, name)
             if value is not None:
                 query = query.where(c[name] == value)
+        # Time only grows with seq (append), so a time range is a seq range: one index probe for each
+        # end, then the same newest-first scan as every other filter (no sort of a month's decisions).
         if where.since is not None:
-            query = query.where(c.created_at >= where.since)
+            query = query.where(seq >= _first_seq_at_or_after(where.since))
         if where.until is not None:
-            query = query.where(c.created_at < where.until)
-        if where.rule is not None:
-            query = query.join(rules_table, and_(rules_table.c.seq == c.seq, rules_table.c.rule == where.rule))
-        return query
+            query = query.where(seq < _first_seq_at_or_after(where.until))
+        return query, seq
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
@@ -299,6 +323,21 @@ class DecisionStore:
     def dispose(self) -> None:
         self._drop_writer()
         self.engine.dispose()
+
+
+_NO_SEQ = 2**62  # beyond any seq: "no entry at or after this time"
+
+
+def _first_seq_at_or_after(moment: datetime) -> Any:
+    c = log_table.c
+    first = select(c.seq).where(c.created_at >= moment).order_by(c.created_at, c.seq).limit(1).scalar_subquery()
+    return func.coalesce(first, _NO_SEQ)
+
+
+def _utc(value: datetime | str) -> datetime:
+    """A stored time as the raw drivers return it: psycopg gives datetimes, sqlite3 naive UTC text."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
 
 
 _LISTED = ("seq", "caller", "customer_id", "masked", "hash", "response")

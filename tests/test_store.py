@@ -57,8 +57,8 @@ def drop_guards(store: DecisionStore) -> None:
 
 
 def test_appended_entries_chain_from_genesis(store: DecisionStore) -> None:
-    assert store.append(entry(1))[0] == 1
-    seq, digest = store.append(entry(2))
+    assert store.append(entry(1)).seq == 1
+    digest = store.append(entry(2)).hash
     rows = list(store.chain())
     assert [r["seq"] for r in rows] == [1, 2]
     assert rows[0]["prev_hash"] == GENESIS and rows[1]["prev_hash"] == rows[0]["hash"]
@@ -196,6 +196,18 @@ def test_concurrent_writers_keep_one_gapless_chain(store: DecisionStore, databas
     assert report.ok and report.entries == report.head_seq == 4 * 60 + 3 * 40
 
 
+def test_time_never_runs_backwards_along_the_chain(store: DecisionStore) -> None:
+    """A writer whose clock is behind (another instance, or a thread that waited for the lock) is
+    logged at the previous entry's time, and a rendered response states the logged time."""
+    store.append(entry(1, at=T0 + timedelta(hours=1)))
+    late = entry(2, at=T0)
+    appended = store.append(NewEntry(**{**late.__dict__, "response": lambda at: f'{{"created_at": "{at.isoformat()}"}}'}))
+    assert appended.created_at == T0 + timedelta(hours=1)
+    assert store.get("dec_00000002")[0] == f'{{"created_at": "{(T0 + timedelta(hours=1)).isoformat()}"}}'  # type: ignore[index]
+    assert [r["created_at"] for r in store.chain()] == ["2026-11-01T10:00:00.000000Z"] * 2
+    assert audit.verify(store).ok
+
+
 def test_filters_select_decisions_newest_first(store: DecisionStore) -> None:
     store.append(entry(1, agent="ag-1", outcome="allow", rules=("refunds/a",)))
     store.append(entry(2, agent="ag-2", outcome="escalate", rules=("refunds/b", "refunds/a")))
@@ -212,6 +224,9 @@ def test_filters_select_decisions_newest_first(store: DecisionStore) -> None:
     assert ids(rule="refunds/a") == [2, 1]
     assert ids(policy="refunds", customer_id="cu-1") == [3, 2, 1]
     assert ids(since=T0 + timedelta(minutes=2), until=T0 + timedelta(minutes=3)) == [2]
+    assert ids(since=T0 + timedelta(seconds=90)) == [3, 2] and ids(until=T0 + timedelta(seconds=90)) == [1]
+    assert ids(since=T0 + timedelta(days=1)) == [] and ids(until=T0) == []
+    assert ids(since=T0, until=T0 + timedelta(days=1), agent_id="ag-1", rule="refunds/a") == [1]
     assert ids(agent_id="nobody") == []
 
 

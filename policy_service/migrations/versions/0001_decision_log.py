@@ -45,7 +45,9 @@ def upgrade() -> None:
     # DESC LIMIT n" is one backward index range scan.
     for column in ("decision_id", "agent_id", "customer_id", "outcome", "action", "policy"):
         op.create_index(f"ix_decision_log_{column}_seq", "decision_log", [column, "seq"])
-    op.create_index("ix_decision_log_created_at", "decision_log", ["created_at"])
+    # created_at never decreases along seq (the writer settles it under the chain lock), so the first
+    # seq at or after a time is one probe of this index: time filters become seq ranges.
+    op.create_index("ix_decision_log_created_at_seq", "decision_log", ["created_at", "seq"])
     op.create_table(
         "decision_rules",
         sa.Column("rule", sa.String(200), primary_key=True),
