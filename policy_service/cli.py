@@ -198,6 +198,6 @@ def export(database: str | None, output: str, excel_es: bool, target: str | None
     privacy = PrivacySettings.from_config(None, os.environ.get("POLICY_SERVICE_CUSTOMER_ID_KEY"))
     rows = _open_store(database).stream(auditing.log_filter(loaded, privacy))
     chunks = auditing.jsonl_export(rows) if output == "jsonl" else auditing.csv_export(rows, excel_es)
-    with (open(target, "w", encoding="utf-8", newline="") if target else click.get_text_stream("stdout")) as sink:
+    with click.open_file(target or "-", "w", encoding="utf-8") as sink:  # "-": stdout, left open
         for chunk in chunks:
             sink.write(chunk)

@@ -56,3 +56,30 @@ def test_a_failing_case_exits_1_and_shows_expected_and_actual(policies_copy: Pat
     assert "FAIL fees_test.yaml:5 un asesor condona un cargo de 10 €" in result.output
     assert "outcome: expected deny, got allow" in result.output
     assert '"outcome": "allow"' in result.output
+
+
+def test_audit_commands_verify_export_and_name_a_tampered_entry(tmp_path: Path) -> None:
+    from conftest import make_app
+    from test_http import BODY
+
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "upgrade", "--database", url]).exit_code == 0
+    client = make_app(tmp_path, DATABASE_URL=url).test_client()
+    made = [client.post("/v1/decisions", json=BODY).get_json() for _ in range(3)]
+    verified = runner.invoke(main, ["audit", "verify", "--database", url])
+    assert verified.exit_code == 0 and "ok: 3 entries; head 3:" in verified.output
+    anchor = verified.output.split("head ")[1].split(" ")[0]
+    exported = runner.invoke(main, ["audit", "export", "--database", url, "--format", "jsonl", "--agent-id", "ag-101"])
+    assert [json.loads(line)["id"] for line in exported.output.splitlines()] == [m["decision_id"] for m in made]
+    import sqlite3
+    database = sqlite3.connect(tmp_path / "log.db")
+    database.execute("DROP TRIGGER decision_log_no_update")
+    database.execute("UPDATE decision_log SET outcome = 'allow' WHERE seq = 2")
+    database.commit()
+    failed = runner.invoke(main, ["audit", "verify", "--database", url, "--anchor", anchor])
+    assert failed.exit_code == 1
+    assert f"entry 2 ({made[1]['decision_id']}) was edited" in failed.output
+    assert runner.invoke(main, ["audit", "verify", "--database", url, "--anchor", "x"]).exit_code == 2
+    bad_filter = runner.invoke(main, ["audit", "export", "--database", url, "--outcome", "maybe"])
+    assert bad_filter.exit_code == 2 and "outcome" in bad_filter.output
