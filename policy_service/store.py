@@ -22,8 +22,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import (BigInteger, Column, DateTime, Integer, MetaData, String, Table, Text, create_engine, event,
-                        func, insert, select, text)
+from sqlalchemy import (BigInteger, Column, DateTime, Integer, MetaData, String, Table, Text, bindparam, create_engine,
+                        event, func, insert, select, text)
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -46,8 +46,18 @@ rules_table = Table("decision_rules", metadata, Column("rule", String(200), prim
                     Column("seq", _seq_type, primary_key=True))
 revisions_table = Table("policy_revisions", metadata, Column("revision", String(80), primary_key=True),
                         Column("stored_at", DateTime(timezone=True)), Column("files", Text))
+ledger_table = Table("budget_ledger", metadata, Column("seq", _seq_type), Column("decision_id", String(40)),
+                     Column("scope", String(16)), Column("subject", String(200)), Column("action", String(100)),
+                     Column("reserved_at", DateTime(timezone=True)), Column("amount", BigInteger), Column("count", Integer))
+approvals_table = Table("approval_requests", metadata, Column("decision_id", String(40), primary_key=True),
+                        Column("seq", _seq_type), Column("to_tier", String(100)), Column("team", String(100)),
+                        Column("action", String(100)), Column("amount", BigInteger), Column("created_at", DateTime(timezone=True)))
+idempotency_table = Table("idempotency_keys", metadata, Column("caller", String(200)), Column("key", String(200)),
+                          Column("body_hash", String(64)), Column("decision_id", String(40)),
+                          Column("created_at", DateTime(timezone=True)))
 
-APPEND_ONLY_TABLES = ("decision_log", "decision_rules", "policy_revisions")
+APPEND_ONLY_TABLES = ("decision_log", "decision_rules", "policy_revisions", "budget_ledger", "approval_requests",
+                      "idempotency_keys")
 _PG_CHAIN_LOCK = 0x706F6C6963790001  # pg_advisory_xact_lock key: "policy" + 1
 _MIGRATIONS = "policy_service:migrations"
 
@@ -75,6 +85,26 @@ class NewEntry:
     response: str | Callable[[datetime], str]  # exactly the JSON the caller receives, or its renderer
     masked: str  # canonical JSON list of the request paths removed before storage
     fired_rules: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """A reservation (+amount, +1), a correction to what was granted, or a release (-amount, -1)."""
+    scope: str  # customer | agent
+    subject: str
+    action: str
+    amount: int
+    count: int
+
+
+@dataclass(frozen=True)
+class ApprovalRequest:
+    decision_id: str
+    to_tier: str
+    team: str | None
+    action: str
+    amount: int
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -107,8 +137,7 @@ class DecisionStore:
         self.engine: Engine = _make_engine(url)
         self.dialect = self.engine.dialect.name
         self._local = threading.local()
-        self._log_insert = _CompiledInsert(self.engine, log_table)
-        self._rules_insert = _CompiledInsert(self.engine, rules_table)
+        self._compiled = {name: _Compiled(self.engine, statement) for name, statement in _statements().items()}
 
     # -- schema -------------------------------------------------------------------------------------
 
@@ -170,33 +199,38 @@ class DecisionStore:
 
     # -- appending ----------------------------------------------------------------------------------
 
-    def append(self, entry: NewEntry) -> Appended:
-        """Chain and commit one entry; returns only once it is durable.
+    @contextmanager
+    def chain_transaction(self) -> Iterator["ChainTransaction"]:
+        """Hold the chain lock for reads that decide what to append, and the append: commit at the end.
 
-        `created_at` is settled under the chain lock as max(proposed, previous entry's), so time never
-        runs backwards along seq (across threads, workers or instances with skewed clocks). A `from`/`to`
-        filter then maps exactly to a seq range, and a response rendered here states that time.
+        The lock is the database's (SQLite's write lock, a PostgreSQL advisory lock), so budgets read
+        here cannot be spent twice by another worker or instance. A database error drops the
+        connection and raises StoreError; any other exception rolls back and propagates.
         """
         connection = self._writer()
+        driver_error = self.engine.dialect.loaded_dbapi.Error
         try:
             cursor = connection.cursor()
             cursor.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else f"SELECT pg_advisory_xact_lock({_PG_CHAIN_LOCK})")
-            cursor.execute("SELECT seq, hash, created_at FROM decision_log ORDER BY seq DESC LIMIT 1")
-            head = cursor.fetchone()
-            seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS)
-            created_at = max(entry.created_at, _utc(head[2])) if head else entry.created_at
-            response = entry.response(created_at) if callable(entry.response) else entry.response
-            row = {**entry.__dict__, "seq": seq, "prev_hash": prev_hash, "created_at": created_at, "response": response}
-            del row["fired_rules"]
-            row["hash"] = entry_hash({**row, "created_at": timestamp_text(created_at)})
-            self._log_insert.execute(cursor, row)
-            for rule in entry.fired_rules:
-                self._rules_insert.execute(cursor, {"rule": rule, "seq": seq})
+            yield ChainTransaction(self, cursor)
             connection.commit() if self.dialect != "sqlite" else cursor.execute("COMMIT")
-            return Appended(seq, row["hash"], created_at, response)
-        except Exception as exc:  # any driver error: roll back, drop the connection, report 503
+        except driver_error as exc:
             self._drop_writer()
             raise StoreError(f"cannot record the entry: {exc.__class__.__name__}: {exc}") from exc
+        except BaseException:
+            try:
+                connection.rollback() if self.dialect != "sqlite" else cursor.execute("ROLLBACK")
+            except driver_error:
+                self._drop_writer()
+            raise
+
+    def append(self, entry: NewEntry) -> Appended:
+        """Chain and commit one entry; returns only once it is durable."""
+        with self.chain_transaction() as transaction:
+            return transaction.append(entry)
+
+    def _sql(self, name: str) -> "_Compiled":
+        return self._compiled[name]
 
     def _writer(self) -> Any:
         # One DB-API connection per worker thread, kept: pool checkout and SQLAlchemy's transaction
@@ -345,20 +379,112 @@ _EXPORTED = ("seq", "id", "created_at", "caller", "agent_id", "customer_id", "ou
              "rules", "policy_revision", "request", "response", "masked", "hash")
 
 
-class _CompiledInsert:
-    """An INSERT compiled once by SQLAlchemy (its SQL and its type conversions) for the raw writer."""
+class ChainTransaction:
+    """Reads and the append inside one chain transaction (see DecisionStore.chain_transaction)."""
 
-    def __init__(self, engine: Engine, table: Table) -> None:
-        compiled = insert(table).compile(dialect=engine.dialect, column_keys=[c.name for c in table.columns])
+    def __init__(self, store: DecisionStore, cursor: Any) -> None:
+        self._store, self._cursor = store, cursor
+
+    def usage(self, scope: str, subject: str, action: str, since: datetime) -> tuple[int, int]:
+        """Amount and count reserved or granted to `subject` for `action` since `since`."""
+        row = self._store._sql("usage").run(self._cursor, scope=scope, subject=subject, action=action, since=since).fetchone()
+        return int(row[0] or 0), int(row[1] or 0)
+
+    def idempotent(self, caller: str, key: str, since: datetime) -> tuple[str, str] | None:
+        """(body hash, decision id) of the newest use of this key by this caller since `since`."""
+        row = self._store._sql("idempotency").run(self._cursor, caller=caller, key=key, since=since).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def entries(self, decision_id: str) -> list[tuple[str, str]]:
+        """(kind, response) of a decision and its events, oldest first."""
+        return [(r[0], r[1]) for r in self._store._sql("entries").run(self._cursor, decision_id=decision_id).fetchall()]
+
+    def reserved(self, decision_id: str) -> list[LedgerRow]:
+        """What a decision holds in the ledger now, per scope, subject and action."""
+        rows = self._store._sql("reserved").run(self._cursor, decision_id=decision_id).fetchall()
+        return [LedgerRow(r[0], r[1], r[2], int(r[3]), int(r[4])) for r in rows]
+
+    def approval_request(self, decision_id: str) -> ApprovalRequest | None:
+        row = self._store._sql("approval").run(self._cursor, decision_id=decision_id).fetchone()
+        return ApprovalRequest(row[0], row[1], row[2], row[3], int(row[4]), _utc(row[5])) if row else None
+
+    def append(self, entry: NewEntry, *, ledger: tuple[LedgerRow, ...] = (), reserved_at: datetime | None = None,
+               approval: ApprovalRequest | None = None, idempotency: tuple[str, str, str] | None = None) -> Appended:
+        """Chain one entry, with the ledger rows, approval request and idempotency key that go with it.
+
+        `created_at` is settled here as max(proposed, previous entry's), so time never runs backwards
+        along seq (across threads, workers or instances with skewed clocks): a `from`/`to` filter maps
+        exactly to a seq range, and a response rendered here states the logged time. Ledger rows of a
+        new decision are reserved at its own time unless `reserved_at` says otherwise.
+        """
+        cursor, sql = self._cursor, self._store._sql
+        cursor.execute("SELECT seq, hash, created_at FROM decision_log ORDER BY seq DESC LIMIT 1")
+        head = cursor.fetchone()
+        seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS)
+        created_at = max(entry.created_at, _utc(head[2])) if head else entry.created_at
+        response = entry.response(created_at) if callable(entry.response) else entry.response
+        row = {**entry.__dict__, "seq": seq, "prev_hash": prev_hash, "created_at": created_at, "response": response}
+        del row["fired_rules"]
+        row["hash"] = entry_hash({**row, "created_at": timestamp_text(created_at)})
+        sql("insert_log").run(cursor, **row)
+        for rule in entry.fired_rules:
+            sql("insert_rule").run(cursor, rule=rule, seq=seq)
+        for item in ledger:
+            sql("insert_ledger").run(cursor, seq=seq, decision_id=entry.decision_id, reserved_at=reserved_at or created_at,
+                                     **item.__dict__)
+        if approval is not None:
+            sql("insert_approval").run(cursor, **{**approval.__dict__, "seq": seq, "created_at": created_at})
+        if idempotency is not None:
+            caller, key, body_hash = idempotency
+            sql("insert_idempotency").run(cursor, caller=caller, key=key, body_hash=body_hash,
+                                          decision_id=entry.decision_id, created_at=created_at)
+        return Appended(seq, row["hash"], created_at, response)
+
+
+def _statements() -> dict[str, Any]:
+    """Every statement the chain transaction runs, as SQLAlchemy builds it (compiled once per store)."""
+    log, ledger, approvals, keys = log_table.c, ledger_table.c, approvals_table.c, idempotency_table.c
+    return {
+        "usage": select(func.sum(ledger.amount), func.sum(ledger.count)).where(
+            ledger.scope == bindparam("scope"), ledger.subject == bindparam("subject"),
+            ledger.action == bindparam("action"), ledger.reserved_at >= bindparam("since", type_=DateTime(timezone=True))),
+        "idempotency": select(keys.body_hash, keys.decision_id).where(
+            keys.caller == bindparam("caller"), keys.key == bindparam("key"),
+            keys.created_at >= bindparam("since", type_=DateTime(timezone=True))).order_by(keys.created_at.desc()).limit(1),
+        "entries": select(log.kind, log.response).where(log.decision_id == bindparam("decision_id")).order_by(log.seq),
+        "reserved": select(ledger.scope, ledger.subject, ledger.action, func.sum(ledger.amount), func.sum(ledger.count))
+        .where(ledger.decision_id == bindparam("decision_id")).group_by(ledger.scope, ledger.subject, ledger.action),
+        "approval": select(approvals.decision_id, approvals.to_tier, approvals.team, approvals.action, approvals.amount,
+                           approvals.created_at).where(approvals.decision_id == bindparam("decision_id")),
+        "insert_log": insert(log_table), "insert_rule": insert(rules_table), "insert_ledger": insert(ledger_table),
+        "insert_approval": insert(approvals_table), "insert_idempotency": insert(idempotency_table),
+    }
+
+
+class _Compiled:
+    """A statement compiled once by SQLAlchemy (its SQL and its type conversions) for the raw writer."""
+
+    def __init__(self, engine: Engine, statement: Any) -> None:
+        if hasattr(statement, "table") and statement.is_insert:
+            names = [c.name for c in statement.table.columns]
+            compiled = statement.compile(dialect=engine.dialect, column_keys=names)
+            types = {c.name: c.type for c in statement.table.columns}
+        else:
+            compiled = statement.compile(dialect=engine.dialect)
+            types = {name: bind.type for name, bind in compiled.binds.items()}
         self.sql = str(compiled)
         self.positions = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
         # The dialect's own type (SQLite's DATETIME, say), as SQLAlchemy's queries use: a generic type
         # has no processor, and sqlite3 would store "…+00:00" text that no range filter compares right.
-        self.processors = {c.name: c.type.dialect_impl(engine.dialect).bind_processor(engine.dialect) for c in table.columns}
+        self.processors = {name: kind.dialect_impl(engine.dialect).bind_processor(engine.dialect) for name, kind in types.items()}
+        self.literals = {name: bind.value for name, bind in compiled.binds.items() if name not in types or not bind.required}
 
-    def execute(self, cursor: Any, row: dict[str, Any]) -> None:
-        values = {name: (convert(row[name]) if convert else row[name]) for name, convert in self.processors.items()}
+    def run(self, cursor: Any, **row: Any) -> Any:
+        values = {**self.literals, **row}
+        values = {name: (convert(values[name]) if convert else values[name]) for name, convert in self.processors.items()
+                  if name in values}
         cursor.execute(self.sql, tuple(values[n] for n in self.positions) if self.positions else values)
+        return cursor
 
 
 def _make_engine(url: str) -> Engine:
