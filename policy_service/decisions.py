@@ -7,20 +7,23 @@ and no decision id, so nothing claims to be decided.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import os
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
+from . import budgets
 from .chain import canonical_json
 from .evaluation import Evaluation
 from .model import Organization
 from .privacy import PrivacySettings
 from .request import build_request
 from .runtime import PolicyRuntime
-from .store import DecisionStore, NewEntry
+from .store import ApprovalRequest, DecisionStore, NewEntry
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -33,6 +36,11 @@ def new_decision_id() -> str:
         chars.append(_CROCKFORD[value & 31])
         value >>= 5
     return "dec_" + "".join(reversed(chars))
+
+
+def approval_id(decision_id: str) -> str:
+    """An escalation's approval: one per decision, so its id follows from the decision's."""
+    return "apr_" + decision_id.removeprefix("dec_")
 
 
 def decimal_text(minor: int, org: Organization) -> str:
@@ -72,6 +80,7 @@ def decision_body(evaluation: Evaluation, runtime: PolicyRuntime, decision_id: s
         ],
         "escalation": {"to_tier": evaluation.escalation.to_tier, "label": evaluation.escalation.label,
                        "say": evaluation.escalation.say} if evaluation.escalation else None,
+        "approval": {"id": approval_id(decision_id), "status": "pending"} if evaluation.outcome == "escalate" else None,
         "handoff": {"team": evaluation.handoff.team, "label": evaluation.handoff.label,
                     "contact": evaluation.handoff.contact} if evaluation.handoff else None,
         "say": list(evaluation.say),
@@ -86,27 +95,64 @@ def decision_body(evaluation: Evaluation, runtime: PolicyRuntime, decision_id: s
     }
 
 
+class IdempotencyConflict(Exception):
+    """The Idempotency-Key was used in the last 24 h with another body (409)."""
+
+
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+
+
 def decide_and_record(runtime: PolicyRuntime, store: DecisionStore, body: Any, *, caller: str | None,
-                      trusted_tier: bool, privacy: PrivacySettings = PrivacySettings()) -> str:
+                      trusted_tier: bool, privacy: PrivacySettings = PrivacySettings(),
+                      idempotency_key: str | None = None) -> str:
     """The decision as the JSON text the caller receives, recorded byte for byte before it is returned.
 
-    Raises marshmallow.ValidationError for a bad body and StoreError when the log cannot record.
+    Cap usage is read and the decision appended in one chain transaction, so two concurrent requests
+    cannot both spend the same remaining budget. With an Idempotency-Key already used by this caller
+    in the last 24 h for the same body, the first answer comes back and nothing is recorded.
+
+    Raises marshmallow.ValidationError for a bad body, IdempotencyConflict, and StoreError when the
+    log cannot record.
     """
     request = build_request(body, runtime.policy_set, trusted_tier=trusted_tier)
-    evaluation = runtime.decide(request)
     decision_id = new_decision_id()
-
-    def render(created_at: datetime) -> str:  # called by the store under its lock, with the logged time
-        return json.dumps(decision_body(evaluation, runtime, decision_id, created_at, request.agent_id), ensure_ascii=False)
-
+    customer_ref = privacy.customer_ref(request.customer_id)
     stored_request, masked = privacy.protect(body)
-    policy = runtime.policy_set.policy_for(evaluation.action)
-    appended = store.append(NewEntry(
-        id=decision_id, kind="decision", decision_id=decision_id, created_at=datetime.now(timezone.utc), caller=caller,
-        agent_id=request.agent_id, customer_id=privacy.customer_ref(request.customer_id),
-        outcome=evaluation.outcome, action=evaluation.action, policy=policy.id if policy else None,
-        rules=canonical_json(list(evaluation.rules)), policy_revision=runtime.revision,
-        request=canonical_json(stored_request), response=render, masked=canonical_json(masked),
-        fired_rules=tuple(evaluation.rules),
-    ))
+    body_hash = hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
+    caller_name = caller or "anonymous"
+    with store.chain_transaction() as transaction:
+        now = datetime.now(timezone.utc)
+        if idempotency_key is not None:
+            earlier = transaction.idempotent(caller_name, idempotency_key, now - IDEMPOTENCY_WINDOW)
+            if earlier is not None:
+                if earlier[0] != body_hash:
+                    raise IdempotencyConflict(idempotency_key)
+                return next(e["response"] for e in transaction.entries(earlier[1]) if e["kind"] == "decision")
+        usage = budgets.usage_for(transaction, runtime.policy_set, request.action, customer_ref, request.agent_id, now)
+        evaluation = runtime.decide(dataclasses.replace(request, usage=usage) if usage else request)
+
+        def render(created_at: datetime) -> str:  # called under the lock, with the logged time
+            return json.dumps(decision_body(evaluation, runtime, decision_id, created_at, request.agent_id), ensure_ascii=False)
+
+        policy = runtime.policy_set.policy_for(evaluation.action)
+        allowed = evaluation.outcome == "allow"
+        appended = transaction.append(
+            NewEntry(
+                id=decision_id, kind="decision", decision_id=decision_id, created_at=now, caller=caller,
+                agent_id=request.agent_id, customer_id=customer_ref, outcome=evaluation.outcome,
+                action=evaluation.action, policy=policy.id if policy else None,
+                rules=canonical_json(list(evaluation.rules)), policy_revision=runtime.revision,
+                request=canonical_json(stored_request), response=render, masked=canonical_json(masked),
+                fired_rules=tuple(evaluation.rules),
+            ),
+            ledger=budgets.reservation(evaluation.action, evaluation.amount, customer_ref, request.agent_id) if allowed else (),
+            approval=ApprovalRequest(decision_id, evaluation.escalation.to_tier, _team_of(runtime, request.agent_id),
+                                     evaluation.action, evaluation.amount, now) if evaluation.escalation and evaluation.outcome == "escalate" else None,
+            idempotency=(caller_name, idempotency_key, body_hash) if idempotency_key is not None else None,
+        )
     return appended.response
+
+
+def _team_of(runtime: PolicyRuntime, agent_id: str | None) -> str | None:
+    agent = runtime.policy_set.agents.get(agent_id or "")
+    return agent.team if agent else None

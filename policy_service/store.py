@@ -303,6 +303,20 @@ class DecisionStore:
                 values["created_at"] = timestamp_text(values["created_at"])
                 yield values
 
+    def pending_approvals(self, to_tier: str | None, team: str | None, limit: int) -> list[dict[str, Any]]:
+        """Escalations no approver has decided yet, oldest first."""
+        a, log = approvals_table.c, log_table.c
+        events = log_table.alias("events")
+        decided = select(events.c.seq).where(events.c.kind == "approval", events.c.decision_id == a.decision_id).exists()
+        query = (select(a.decision_id, a.to_tier, a.team, a.action, a.amount, a.created_at, log.agent_id, log.customer_id)
+                 .join(log_table, log.seq == a.seq).where(~decided).order_by(a.seq).limit(limit))
+        if to_tier is not None:
+            query = query.where(a.to_tier == to_tier)
+        if team is not None:
+            query = query.where(a.team == team)
+        with self._reading() as connection:
+            return [{**row._mapping, "created_at": _utc(row.created_at)} for row in connection.execute(query)]
+
     def revisions(self) -> Iterator[tuple[str, dict[str, str]]]:
         with self._reading() as connection:
             for row in connection.execution_options(yield_per=50).execute(
@@ -395,9 +409,11 @@ class ChainTransaction:
         row = self._store._sql("idempotency").run(self._cursor, caller=caller, key=key, since=since).fetchone()
         return (row[0], row[1]) if row else None
 
-    def entries(self, decision_id: str) -> list[tuple[str, str]]:
-        """(kind, response) of a decision and its events, oldest first."""
-        return [(r[0], r[1]) for r in self._store._sql("entries").run(self._cursor, decision_id=decision_id).fetchall()]
+    def entries(self, decision_id: str) -> list[dict[str, Any]]:
+        """A decision and its events, oldest first: kind, response, request, agent_id, customer_id, created_at."""
+        rows = self._store._sql("entries").run(self._cursor, decision_id=decision_id).fetchall()
+        return [{"kind": r[0], "response": r[1], "request": r[2], "agent_id": r[3], "customer_id": r[4],
+                 "created_at": _utc(r[5])} for r in rows]
 
     def reserved(self, decision_id: str) -> list[LedgerRow]:
         """What a decision holds in the ledger now, per scope, subject and action."""
@@ -451,7 +467,7 @@ def _statements() -> dict[str, Any]:
         "idempotency": select(keys.body_hash, keys.decision_id).where(
             keys.caller == bindparam("caller"), keys.key == bindparam("key"),
             keys.created_at >= bindparam("since", type_=DateTime(timezone=True))).order_by(keys.created_at.desc()).limit(1),
-        "entries": select(log.kind, log.response).where(log.decision_id == bindparam("decision_id")).order_by(log.seq),
+        "entries": select(log.kind, log.response, log.request, log.agent_id, log.customer_id, log.created_at).where(log.decision_id == bindparam("decision_id")).order_by(log.seq),
         "reserved": select(ledger.scope, ledger.subject, ledger.action, func.sum(ledger.amount), func.sum(ledger.count))
         .where(ledger.decision_id == bindparam("decision_id")).group_by(ledger.scope, ledger.subject, ledger.action),
         "approval": select(approvals.decision_id, approvals.to_tier, approvals.team, approvals.action, approvals.amount,

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 
 from ..store import default_database_url
-from . import audit, decisions, errors, health, state
+from . import approvals, audit, decisions, errors, health, state
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -27,8 +27,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     errors.init_app(app)
+    approvals.init_app(app)
     state.init_app(app)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(decisions.blueprint)
     app.register_blueprint(audit.blueprint)
+    app.register_blueprint(approvals.blueprint)
     return app

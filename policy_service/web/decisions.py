@@ -34,6 +34,14 @@ def query_args(schema: Any) -> dict[str, Any]:
     return schema.load(request.args.to_dict())  # type: ignore[no-any-return]
 
 
+def idempotency_key() -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= 200:
+        raise ProblemError(422, "Invalid request", "Idempotency-Key must be 1 to 200 characters",
+                           {"Idempotency-Key": ["must be 1 to 200 characters"]})
+    return key
+
+
 @blueprint.post("/v1/decisions")
 def create_decision() -> Response:
     body = read_json_body()
@@ -43,6 +51,7 @@ def create_decision() -> Response:
         caller="dev" if current_app.config["DEV"] else None,
         trusted_tier=bool(current_app.config["DEV"]),
         privacy=state.privacy,
+        idempotency_key=idempotency_key(),
     )
     # No Location header: the id is in the body, and werkzeug's IRI->URI handling of it cost ~7 % of
     # the request (bench/http_api.py).

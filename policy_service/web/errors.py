@@ -6,10 +6,11 @@ import json
 import logging
 from typing import Any, Mapping
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from ..decisions import IdempotencyConflict
 from ..store import StoreError
 
 log = logging.getLogger(__name__)
@@ -52,10 +53,17 @@ def init_app(app: Flask) -> None:
         fields = ", ".join(sorted(errors))
         return problem(422, "Invalid request", f"the request breaks the schema at: {fields}", errors)
 
+    @app.errorhandler(IdempotencyConflict)
+    def _idempotency(error: IdempotencyConflict) -> Response:
+        return problem(409, "Conflict", "this Idempotency-Key was used in the last 24 h with another body",
+                       {"Idempotency-Key": ["already used with another body"]})
+
     @app.errorhandler(StoreError)
     def _store(error: StoreError) -> Response:
         log.error("decision log unavailable: %s", error)
-        return problem(503, "Decision log unavailable", "the decision could not be recorded, so it was not made; retry shortly")
+        if request.method == "GET":
+            return problem(503, "Decision log unavailable", "the decision log cannot be read right now; retry shortly")
+        return problem(503, "Decision log unavailable", "nothing was recorded, so nothing was decided; retry shortly")
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> Response:

@@ -1,0 +1,78 @@
+"""Approvals and outcomes: POST /v1/decisions/{id}/approval, POST /v1/decisions/{id}/outcome and the
+approval queue GET /v1/approvals (SPEC §5)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import Blueprint, Flask, Response, current_app
+from marshmallow import RAISE, Schema, fields, validate
+
+from ..decisions import approval_id, quantity_json
+from ..follow_up import Conflict, NotFound, Refused, decide_approval, record_outcome
+from .decisions import json_response, query_args, read_json_body
+from .errors import problem
+from .state import service_state
+
+blueprint = Blueprint("approvals", __name__)
+
+
+class QueueSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    status = fields.String(load_default="pending", validate=validate.OneOf(["pending"]))
+    tier = fields.String()
+    team = fields.String()
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
+
+
+def _caller() -> str | None:
+    return "dev" if current_app.config["DEV"] else None
+
+
+@blueprint.post("/v1/decisions/<decision_id>/approval")
+def approval(decision_id: str) -> Response:
+    state = service_state()
+    event = decide_approval(state.runtime, state.store, decision_id, read_json_body(), caller=_caller())
+    return Response(event, status=201, mimetype="application/json")
+
+
+@blueprint.post("/v1/decisions/<decision_id>/outcome")
+def outcome(decision_id: str) -> Response:
+    state = service_state()
+    event = record_outcome(state.runtime, state.store, decision_id, read_json_body(), caller=_caller())
+    return Response(event, status=201, mimetype="application/json")
+
+
+@blueprint.get("/v1/approvals")
+def queue() -> Response:
+    """Escalations waiting for an approver, oldest first, with how long each has waited."""
+    state = service_state()
+    args = query_args(QueueSchema())
+    org = state.runtime.policy_set.organization
+    now = datetime.now(timezone.utc)
+    items = [{
+        "approval_id": approval_id(row["decision_id"]), "decision_id": row["decision_id"], "status": "pending",
+        "to_tier": row["to_tier"], "team": row["team"], "agent_id": row["agent_id"], "customer_id": row["customer_id"],
+        "action": row["action"],
+        "amount": quantity_json(org.actions[row["action"]].unit, row["amount"], org) if row["action"] in org.actions else row["amount"],
+        "created_at": row["created_at"].isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "waited_seconds": int((now - row["created_at"]).total_seconds()),
+    } for row in state.store.pending_approvals(args.get("tier"), args.get("team"), args["limit"])]
+    return json_response({"items": items})
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(NotFound)
+    def _not_found(error: NotFound) -> Response:
+        return problem(404, "Not Found", f'no decision "{error}"')
+
+    @app.errorhandler(Conflict)
+    def _conflict(error: Conflict) -> Response:
+        return problem(409, "Conflict", str(error))
+
+    @app.errorhandler(Refused)
+    def _refused(error: Refused) -> Response:
+        title = "Forbidden" if error.status == 403 else "Invalid request"
+        return problem(error.status, title, error.message, {error.field: [error.message]})
