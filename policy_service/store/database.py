@@ -1,10 +1,10 @@
-"""The decision log: the only module that talks to the database (SQLAlchemy 2 Core; SQLite or PostgreSQL).
+"""The decision log: the only package that talks to the database (SQLAlchemy 2 Core; SQLite or PostgreSQL).
 
-Append-only in the storage itself (triggers on both backends, grants on PostgreSQL: see the migration
+Append-only in the storage itself (triggers on both backends, grants on PostgreSQL: see the migrations
 and `grant_append_only`). Every entry joins a hash chain (`chain.py`). Appending is serialised by a
 lock the database holds, not the process, so several workers and several instances keep one gapless
 chain: SQLite's write lock (`BEGIN IMMEDIATE`), PostgreSQL's transaction-scoped advisory lock. Commit
-happens before `append` returns; the web layer answers only after that, and 503 when it raises.
+happens before an append returns; the web layer answers only after that, and 503 when it raises.
 """
 
 from __future__ import annotations
@@ -13,118 +13,27 @@ import fcntl
 import json
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import (BigInteger, Column, DateTime, Integer, MetaData, String, Table, Text, bindparam, create_engine,
-                        event, func, insert, select, text)
+from sqlalchemy import create_engine, event, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from .chain import GENESIS, entry_hash, timestamp_text
+from ..chain import timestamp_text
+from .records import Appended, LogFilter, NewEntry, StoreError
+from .schema import APPEND_ONLY_TABLES, approvals_table, log_table, revisions_table, rules_table
+from .statements import EXPORTED, LISTED, Compiled, as_utc, first_seq_at_or_after, statements
+from .transaction import ChainTransaction
 
-# The tables as migration 0001 creates them (the migrations own the DDL; these describe it for queries).
-metadata = MetaData()
-_seq_type = BigInteger().with_variant(Integer(), "sqlite")
-log_table = Table(
-    "decision_log", metadata,
-    Column("seq", _seq_type, primary_key=True, autoincrement=False),
-    Column("id", String(40)), Column("kind", String(16)), Column("decision_id", String(40)),
-    Column("created_at", DateTime(timezone=True)), Column("caller", String(200)),
-    Column("agent_id", String(200)), Column("customer_id", String(200)), Column("outcome", String(16)),
-    Column("action", String(100)), Column("policy", String(100)), Column("rules", Text),
-    Column("policy_revision", String(80)), Column("request", Text), Column("response", Text),
-    Column("masked", Text), Column("prev_hash", String(64)), Column("hash", String(64)),
-)
-rules_table = Table("decision_rules", metadata, Column("rule", String(200), primary_key=True),
-                    Column("seq", _seq_type, primary_key=True))
-revisions_table = Table("policy_revisions", metadata, Column("revision", String(80), primary_key=True),
-                        Column("stored_at", DateTime(timezone=True)), Column("files", Text))
-ledger_table = Table("budget_ledger", metadata, Column("seq", _seq_type), Column("decision_id", String(40)),
-                     Column("scope", String(16)), Column("subject", String(200)), Column("action", String(100)),
-                     Column("reserved_at", DateTime(timezone=True)), Column("amount", BigInteger), Column("count", Integer))
-approvals_table = Table("approval_requests", metadata, Column("decision_id", String(40), primary_key=True),
-                        Column("seq", _seq_type), Column("to_tier", String(100)), Column("team", String(100)),
-                        Column("action", String(100)), Column("amount", BigInteger), Column("created_at", DateTime(timezone=True)))
-idempotency_table = Table("idempotency_keys", metadata, Column("caller", String(200)), Column("key", String(200)),
-                          Column("body_hash", String(64)), Column("decision_id", String(40)),
-                          Column("created_at", DateTime(timezone=True)))
-
-APPEND_ONLY_TABLES = ("decision_log", "decision_rules", "policy_revisions", "budget_ledger", "approval_requests",
-                      "idempotency_keys")
 _PG_CHAIN_LOCK = 0x706F6C6963790001  # pg_advisory_xact_lock key: "policy" + 1
 _MIGRATIONS = "policy_service:migrations"
 
-
-class StoreError(RuntimeError):
-    """The log could not record or read; callers answer 503, never a made-up success."""
-
-
-@dataclass(frozen=True)
-class NewEntry:
-    """One entry as the caller knows it; the store adds seq, prev_hash and hash under the chain lock."""
-    id: str
-    kind: str  # decision | approval | outcome
-    decision_id: str
-    created_at: datetime  # proposed; the log keeps it no earlier than the entry before (see append)
-    caller: str | None
-    agent_id: str | None
-    customer_id: str | None
-    outcome: str | None
-    action: str | None
-    policy: str | None
-    rules: str  # canonical JSON list
-    policy_revision: str
-    request: str  # canonical JSON of the validated (masked) request
-    response: str | Callable[[datetime], str]  # exactly the JSON the caller receives, or its renderer
-    masked: str  # canonical JSON list of the request paths removed before storage
-    fired_rules: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class LedgerRow:
-    """A reservation (+amount, +1), a correction to what was granted, or a release (-amount, -1)."""
-    scope: str  # customer | agent
-    subject: str
-    action: str
-    amount: int
-    count: int
-
-
-@dataclass(frozen=True)
-class ApprovalRequest:
-    decision_id: str
-    to_tier: str
-    team: str | None
-    action: str
-    amount: int
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class Appended:
-    seq: int
-    hash: str
-    created_at: datetime
-    response: str
-
-
-@dataclass(frozen=True)
-class LogFilter:
-    agent_id: str | None = None
-    customer_id: str | None = None  # as stored (already keyed-hashed when that is on)
-    outcome: str | None = None
-    action: str | None = None
-    policy: str | None = None
-    rule: str | None = None
-    since: datetime | None = None  # inclusive
-    until: datetime | None = None  # exclusive
 
 
 def default_database_url(cwd: Path | None = None) -> str:
@@ -137,7 +46,7 @@ class DecisionStore:
         self.engine: Engine = _make_engine(url)
         self.dialect = self.engine.dialect.name
         self._local = threading.local()
-        self._compiled = {name: _Compiled(self.engine, statement) for name, statement in _statements().items()}
+        self._compiled = {name: Compiled(self.engine, statement) for name, statement in statements().items()}
 
     # -- schema -------------------------------------------------------------------------------------
 
@@ -229,7 +138,7 @@ class DecisionStore:
         with self.chain_transaction() as transaction:
             return transaction.append(entry)
 
-    def _sql(self, name: str) -> "_Compiled":
+    def _sql(self, name: str) -> "Compiled":
         return self._compiled[name]
 
     def _writer(self) -> Any:
@@ -279,7 +188,7 @@ class DecisionStore:
 
     def page(self, where: LogFilter, before_seq: int | None, limit: int) -> list[dict[str, Any]]:
         """Decisions newest first, strictly older than `before_seq`: stable under concurrent appends."""
-        query, seq = self._decisions(where, _LISTED)
+        query, seq = self._decisions(where, LISTED)
         query = query.order_by(seq.desc()).limit(limit)
         if before_seq is not None:
             query = query.where(seq < before_seq)
@@ -288,7 +197,7 @@ class DecisionStore:
 
     def stream(self, where: LogFilter) -> Iterator[dict[str, Any]]:
         """Decisions oldest first, fetched in batches (a server-side cursor on PostgreSQL)."""
-        query, seq = self._decisions(where, _EXPORTED)
+        query, seq = self._decisions(where, EXPORTED)
         query = query.order_by(seq)
         with self._reading() as connection:
             for row in connection.execution_options(yield_per=500).execute(query):
@@ -315,7 +224,7 @@ class DecisionStore:
         if team is not None:
             query = query.where(a.team == team)
         with self._reading() as connection:
-            return [{**row._mapping, "created_at": _utc(row.created_at)} for row in connection.execute(query)]
+            return [{**row._mapping, "created_at": as_utc(row.created_at)} for row in connection.execute(query)]
 
     def revisions(self) -> Iterator[tuple[str, dict[str, str]]]:
         with self._reading() as connection:
@@ -347,9 +256,9 @@ class DecisionStore:
         # Time only grows with seq (append), so a time range is a seq range: one index probe for each
         # end, then the same newest-first scan as every other filter (no sort of a month's decisions).
         if where.since is not None:
-            query = query.where(seq >= _first_seq_at_or_after(where.since))
+            query = query.where(seq >= first_seq_at_or_after(where.since))
         if where.until is not None:
-            query = query.where(seq < _first_seq_at_or_after(where.until))
+            query = query.where(seq < first_seq_at_or_after(where.until))
         return query, seq
 
     @contextmanager
@@ -371,136 +280,6 @@ class DecisionStore:
     def dispose(self) -> None:
         self._drop_writer()
         self.engine.dispose()
-
-
-_NO_SEQ = 2**62  # beyond any seq: "no entry at or after this time"
-
-
-def _first_seq_at_or_after(moment: datetime) -> Any:
-    c = log_table.c
-    first = select(c.seq).where(c.created_at >= moment).order_by(c.created_at, c.seq).limit(1).scalar_subquery()
-    return func.coalesce(first, _NO_SEQ)
-
-
-def _utc(value: datetime | str) -> datetime:
-    """A stored time as the raw drivers return it: psycopg gives datetimes, sqlite3 naive UTC text."""
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
-
-
-_LISTED = ("seq", "caller", "customer_id", "masked", "hash", "response")
-_EXPORTED = ("seq", "id", "created_at", "caller", "agent_id", "customer_id", "outcome", "action", "policy",
-             "rules", "policy_revision", "request", "response", "masked", "hash")
-
-
-class ChainTransaction:
-    """Reads and the append inside one chain transaction (see DecisionStore.chain_transaction)."""
-
-    def __init__(self, store: DecisionStore, cursor: Any) -> None:
-        self._store, self._cursor = store, cursor
-
-    def usage(self, scope: str, subject: str, action: str, since: datetime) -> tuple[int, int]:
-        """Amount and count reserved or granted to `subject` for `action` since `since`."""
-        row = self._store._sql("usage").run(self._cursor, scope=scope, subject=subject, action=action, since=since).fetchone()
-        return int(row[0] or 0), int(row[1] or 0)
-
-    def idempotent(self, caller: str, key: str, since: datetime) -> tuple[str, str] | None:
-        """(body hash, decision id) of the newest use of this key by this caller since `since`."""
-        row = self._store._sql("idempotency").run(self._cursor, caller=caller, key=key, since=since).fetchone()
-        return (row[0], row[1]) if row else None
-
-    def entries(self, decision_id: str) -> list[dict[str, Any]]:
-        """A decision and its events, oldest first: kind, response, request, agent_id, customer_id, created_at."""
-        rows = self._store._sql("entries").run(self._cursor, decision_id=decision_id).fetchall()
-        return [{"kind": r[0], "response": r[1], "request": r[2], "agent_id": r[3], "customer_id": r[4],
-                 "created_at": _utc(r[5])} for r in rows]
-
-    def reserved(self, decision_id: str) -> list[LedgerRow]:
-        """What a decision holds in the ledger now, per scope, subject and action."""
-        rows = self._store._sql("reserved").run(self._cursor, decision_id=decision_id).fetchall()
-        return [LedgerRow(r[0], r[1], r[2], int(r[3]), int(r[4])) for r in rows]
-
-    def approval_request(self, decision_id: str) -> ApprovalRequest | None:
-        row = self._store._sql("approval").run(self._cursor, decision_id=decision_id).fetchone()
-        return ApprovalRequest(row[0], row[1], row[2], row[3], int(row[4]), _utc(row[5])) if row else None
-
-    def append(self, entry: NewEntry, *, ledger: tuple[LedgerRow, ...] = (), reserved_at: datetime | None = None,
-               approval: ApprovalRequest | None = None, idempotency: tuple[str, str, str] | None = None) -> Appended:
-        """Chain one entry, with the ledger rows, approval request and idempotency key that go with it.
-
-        `created_at` is settled here as max(proposed, previous entry's), so time never runs backwards
-        along seq (across threads, workers or instances with skewed clocks): a `from`/`to` filter maps
-        exactly to a seq range, and a response rendered here states the logged time. Ledger rows of a
-        new decision are reserved at its own time unless `reserved_at` says otherwise.
-        """
-        cursor, sql = self._cursor, self._store._sql
-        cursor.execute("SELECT seq, hash, created_at FROM decision_log ORDER BY seq DESC LIMIT 1")
-        head = cursor.fetchone()
-        seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS)
-        created_at = max(entry.created_at, _utc(head[2])) if head else entry.created_at
-        response = entry.response(created_at) if callable(entry.response) else entry.response
-        row = {**entry.__dict__, "seq": seq, "prev_hash": prev_hash, "created_at": created_at, "response": response}
-        del row["fired_rules"]
-        row["hash"] = entry_hash({**row, "created_at": timestamp_text(created_at)})
-        sql("insert_log").run(cursor, **row)
-        for rule in entry.fired_rules:
-            sql("insert_rule").run(cursor, rule=rule, seq=seq)
-        for item in ledger:
-            sql("insert_ledger").run(cursor, seq=seq, decision_id=entry.decision_id, reserved_at=reserved_at or created_at,
-                                     **item.__dict__)
-        if approval is not None:
-            sql("insert_approval").run(cursor, **{**approval.__dict__, "seq": seq, "created_at": created_at})
-        if idempotency is not None:
-            caller, key, body_hash = idempotency
-            sql("insert_idempotency").run(cursor, caller=caller, key=key, body_hash=body_hash,
-                                          decision_id=entry.decision_id, created_at=created_at)
-        return Appended(seq, row["hash"], created_at, response)
-
-
-def _statements() -> dict[str, Any]:
-    """Every statement the chain transaction runs, as SQLAlchemy builds it (compiled once per store)."""
-    log, ledger, approvals, keys = log_table.c, ledger_table.c, approvals_table.c, idempotency_table.c
-    return {
-        "usage": select(func.sum(ledger.amount), func.sum(ledger.count)).where(
-            ledger.scope == bindparam("scope"), ledger.subject == bindparam("subject"),
-            ledger.action == bindparam("action"), ledger.reserved_at >= bindparam("since", type_=DateTime(timezone=True))),
-        "idempotency": select(keys.body_hash, keys.decision_id).where(
-            keys.caller == bindparam("caller"), keys.key == bindparam("key"),
-            keys.created_at >= bindparam("since", type_=DateTime(timezone=True))).order_by(keys.created_at.desc()).limit(1),
-        "entries": select(log.kind, log.response, log.request, log.agent_id, log.customer_id, log.created_at).where(log.decision_id == bindparam("decision_id")).order_by(log.seq),
-        "reserved": select(ledger.scope, ledger.subject, ledger.action, func.sum(ledger.amount), func.sum(ledger.count))
-        .where(ledger.decision_id == bindparam("decision_id")).group_by(ledger.scope, ledger.subject, ledger.action),
-        "approval": select(approvals.decision_id, approvals.to_tier, approvals.team, approvals.action, approvals.amount,
-                           approvals.created_at).where(approvals.decision_id == bindparam("decision_id")),
-        "insert_log": insert(log_table), "insert_rule": insert(rules_table), "insert_ledger": insert(ledger_table),
-        "insert_approval": insert(approvals_table), "insert_idempotency": insert(idempotency_table),
-    }
-
-
-class _Compiled:
-    """A statement compiled once by SQLAlchemy (its SQL and its type conversions) for the raw writer."""
-
-    def __init__(self, engine: Engine, statement: Any) -> None:
-        if hasattr(statement, "table") and statement.is_insert:
-            names = [c.name for c in statement.table.columns]
-            compiled = statement.compile(dialect=engine.dialect, column_keys=names)
-            types = {c.name: c.type for c in statement.table.columns}
-        else:
-            compiled = statement.compile(dialect=engine.dialect)
-            types = {name: bind.type for name, bind in compiled.binds.items()}
-        self.sql = str(compiled)
-        self.positions = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
-        # The dialect's own type (SQLite's DATETIME, say), as SQLAlchemy's queries use: a generic type
-        # has no processor, and sqlite3 would store "…+00:00" text that no range filter compares right.
-        self.processors = {name: kind.dialect_impl(engine.dialect).bind_processor(engine.dialect) for name, kind in types.items()}
-        self.literals = {name: bind.value for name, bind in compiled.binds.items() if name not in types or not bind.required}
-
-    def run(self, cursor: Any, **row: Any) -> Any:
-        values = {**self.literals, **row}
-        values = {name: (convert(values[name]) if convert else values[name]) for name, convert in self.processors.items()
-                  if name in values}
-        cursor.execute(self.sql, tuple(values[n] for n in self.positions) if self.positions else values)
-        return cursor
 
 
 def _make_engine(url: str) -> Engine:

@@ -1,0 +1,72 @@
+"""What goes into the log and what comes back from an append: plain values, no database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+
+class StoreError(RuntimeError):
+    """The log could not record or read; callers answer 503, never a made-up success."""
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    """One entry as the caller knows it; the store adds seq, prev_hash and hash under the chain lock."""
+    id: str
+    kind: str  # decision | approval | outcome
+    decision_id: str
+    created_at: datetime  # proposed; the log keeps it no earlier than the entry before (see append)
+    caller: str | None
+    agent_id: str | None
+    customer_id: str | None
+    outcome: str | None
+    action: str | None
+    policy: str | None
+    rules: str  # canonical JSON list
+    policy_revision: str
+    request: str  # canonical JSON of the validated (masked) request
+    response: str | Callable[[datetime], str]  # exactly the JSON the caller receives, or its renderer
+    masked: str  # canonical JSON list of the request paths removed before storage
+    fired_rules: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """A reservation (+amount, +1), a correction to what was granted, or a release (-amount, -1)."""
+    scope: str  # customer | agent
+    subject: str
+    action: str
+    amount: int
+    count: int
+
+
+@dataclass(frozen=True)
+class ApprovalRequest:
+    decision_id: str
+    to_tier: str
+    team: str | None
+    action: str
+    amount: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Appended:
+    seq: int
+    hash: str
+    created_at: datetime
+    response: str
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    agent_id: str | None = None
+    customer_id: str | None = None  # as stored (already keyed-hashed when that is on)
+    outcome: str | None = None
+    action: str | None = None
+    policy: str | None = None
+    rule: str | None = None
+    since: datetime | None = None  # inclusive
+    until: datetime | None = None  # exclusive

@@ -1,0 +1,35 @@
+"""The decision log's tables as the migrations create them (the migrations own the DDL; these describe it
+for SQLAlchemy's queries)."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, String, Table, Text
+
+metadata = MetaData()
+_seq_type = BigInteger().with_variant(Integer(), "sqlite")
+log_table = Table(
+    "decision_log", metadata,
+    Column("seq", _seq_type, primary_key=True, autoincrement=False),
+    Column("id", String(40)), Column("kind", String(16)), Column("decision_id", String(40)),
+    Column("created_at", DateTime(timezone=True)), Column("caller", String(200)),
+    Column("agent_id", String(200)), Column("customer_id", String(200)), Column("outcome", String(16)),
+    Column("action", String(100)), Column("policy", String(100)), Column("rules", Text),
+    Column("policy_revision", String(80)), Column("request", Text), Column("response", Text),
+    Column("masked", Text), Column("prev_hash", String(64)), Column("hash", String(64)),
+)
+rules_table = Table("decision_rules", metadata, Column("rule", String(200), primary_key=True),
+                    Column("seq", _seq_type, primary_key=True))
+revisions_table = Table("policy_revisions", metadata, Column("revision", String(80), primary_key=True),
+                        Column("stored_at", DateTime(timezone=True)), Column("files", Text))
+ledger_table = Table("budget_ledger", metadata, Column("seq", _seq_type), Column("decision_id", String(40)),
+                     Column("scope", String(16)), Column("subject", String(200)), Column("action", String(100)),
+                     Column("reserved_at", DateTime(timezone=True)), Column("amount", BigInteger), Column("count", Integer))
+approvals_table = Table("approval_requests", metadata, Column("decision_id", String(40), primary_key=True),
+                        Column("seq", _seq_type), Column("to_tier", String(100)), Column("team", String(100)),
+                        Column("action", String(100)), Column("amount", BigInteger), Column("created_at", DateTime(timezone=True)))
+idempotency_table = Table("idempotency_keys", metadata, Column("caller", String(200)), Column("key", String(200)),
+                          Column("body_hash", String(64)), Column("decision_id", String(40)),
+                          Column("created_at", DateTime(timezone=True)))
+
+APPEND_ONLY_TABLES = ("decision_log", "decision_rules", "policy_revisions", "budget_ledger", "approval_requests",
+                      "idempotency_keys")
