@@ -166,3 +166,19 @@ def test_concurrent_requests_never_spend_one_budget_twice(database_url: str, tmp
             server.send_signal(signal.SIGTERM)
             server.wait(30)
     assert outcomes.count("allow") == 1 and outcomes.count("escalate") == 23
+
+
+def refund(agent: str, customer: str, amount: str = "50.00") -> dict[str, Any]:
+    return {"agent": {"id": agent}, "customer": {"id": customer, "tier": "standard"},
+            "case": {"days_since_purchase": 10, "order_value": 200},
+            "proposal": {"action": "refund", "amount": amount, "currency": "EUR"}}
+
+
+def test_a_per_agent_cap_binds_the_requesting_agent_only(client: Any) -> None:
+    """refunds/agent_daily_refunds: 400 € a day for an agent. Eight 50 € refunds to eight customers use it up."""
+    outcomes = [decide(client, refund("ag-101", f"cu-{n}")).get_json()["outcome"] for n in range(8)]
+    assert outcomes == ["allow"] * 8
+    ninth = decide(client, refund("ag-101", "cu-9")).get_json()
+    assert ninth["outcome"] == "escalate"
+    assert {"id": "refunds/agent_daily_refunds", "remaining": "0.00", "remaining_count": None} in ninth["caps"]
+    assert decide(client, refund("ag-102", "cu-9")).get_json()["outcome"] == "allow"
