@@ -24,21 +24,16 @@ HASHED_FIELDS = ("seq", "id", "kind", "decision_id", "created_at", "caller", "ag
                  "prev_hash")
 
 
-def _exact(value: Any) -> Any:
-    """Decimals (and any stray float) become strings, so no number is ever rounded by a JSON reader."""
-    if isinstance(value, dict):
-        return {str(k): _exact(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_exact(v) for v in value]
+def _decimal_text(value: Any) -> str:
     if isinstance(value, Decimal):
         return str(value)
-    if isinstance(value, float):
-        return repr(value)
-    return value
+    raise TypeError(f"{type(value).__name__} has no canonical JSON form")
 
 
 def canonical_json(value: Any) -> str:
-    return json.dumps(_exact(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Sorted keys, no whitespace, UTF-8; Decimals as strings, so no reader rounds them. Requests
+    arrive with every JSON number that has a fraction parsed as a Decimal (web.decisions)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_decimal_text)
 
 
 def timestamp_text(moment: datetime) -> str:

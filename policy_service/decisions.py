@@ -118,7 +118,9 @@ def decide_and_record(runtime: PolicyRuntime, store: DecisionStore, body: Any, *
     decision_id = new_decision_id()
     customer_ref = privacy.customer_ref(request.customer_id)
     stored_request, masked = privacy.protect(body)
-    body_hash = hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
+    stored_text = canonical_json(stored_request)
+    body_text = stored_text if stored_request is body else canonical_json(body)
+    body_hash = hashlib.sha256(body_text.encode("utf-8")).hexdigest() if idempotency_key is not None else ""
     caller_name = caller or "anonymous"
     with store.chain_transaction() as transaction:
         now = datetime.now(timezone.utc)
@@ -142,7 +144,7 @@ def decide_and_record(runtime: PolicyRuntime, store: DecisionStore, body: Any, *
                 agent_id=request.agent_id, customer_id=customer_ref, outcome=evaluation.outcome,
                 action=evaluation.action, policy=policy.id if policy else None,
                 rules=canonical_json(list(evaluation.rules)), policy_revision=runtime.revision,
-                request=canonical_json(stored_request), response=render, masked=canonical_json(masked),
+                request=stored_text, response=render, masked=canonical_json(masked),
                 fired_rules=tuple(evaluation.rules),
             ),
             ledger=budgets.reservation(evaluation.action, evaluation.amount, customer_ref, request.agent_id) if allowed else (),

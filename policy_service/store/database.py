@@ -46,6 +46,8 @@ class DecisionStore:
         self.engine: Engine = _make_engine(url)
         self.dialect = self.engine.dialect.name
         self._local = threading.local()
+        database = self.engine.url.database if self.dialect == "sqlite" else None
+        self._lock_path = f"{database}.chain-lock" if database and database != ":memory:" else None
         self._compiled = {name: Compiled(self.engine, statement) for name, statement in statements().items()}
 
     # -- schema -------------------------------------------------------------------------------------
@@ -118,20 +120,42 @@ class DecisionStore:
         """
         connection = self._writer()
         driver_error = self.engine.dialect.loaded_dbapi.Error
-        try:
-            cursor = connection.cursor()
-            cursor.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else f"SELECT pg_advisory_xact_lock({_PG_CHAIN_LOCK})")
-            yield ChainTransaction(self, cursor)
-            connection.commit() if self.dialect != "sqlite" else cursor.execute("COMMIT")
-        except driver_error as exc:
-            self._drop_writer()
-            raise StoreError(f"cannot record the entry: {exc.__class__.__name__}: {exc}") from exc
-        except BaseException:
+        with self._queue():
             try:
-                connection.rollback() if self.dialect != "sqlite" else cursor.execute("ROLLBACK")
-            except driver_error:
+                cursor = connection.cursor()
+                cursor.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else f"SELECT pg_advisory_xact_lock({_PG_CHAIN_LOCK})")
+                yield ChainTransaction(self, cursor)
+                connection.commit() if self.dialect != "sqlite" else cursor.execute("COMMIT")
+            except driver_error as exc:
                 self._drop_writer()
-            raise
+                raise StoreError(f"cannot record the entry: {exc.__class__.__name__}: {exc}") from exc
+            except BaseException:
+                try:
+                    connection.rollback() if self.dialect != "sqlite" else cursor.execute("ROLLBACK")
+                except driver_error:
+                    self._drop_writer()
+                raise
+
+    @contextmanager
+    def _queue(self) -> Iterator[None]:
+        """SQLite: wait for the write lock in the kernel (flock), not in SQLite's busy handler.
+
+        A writer that finds SQLite's lock taken sleeps 1, 2, 5, 10… ms before trying again, though the
+        holder needs ~0.2 ms: with two workers that halved throughput. flock wakes the next writer the
+        moment the lock is released. One descriptor per thread: flock does not exclude holders of the
+        same open file. PostgreSQL's advisory lock already queues this way.
+        """
+        if self.dialect != "sqlite" or self._lock_path is None:
+            yield
+            return
+        handle = getattr(self._local, "lock_file", None)
+        if handle is None:
+            handle = self._local.lock_file = open(self._lock_path, "a")
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
     def append(self, entry: NewEntry) -> Appended:
         """Chain and commit one entry; returns only once it is durable."""
