@@ -58,7 +58,7 @@ def entry_hash(fields: dict[str, Any]) -> str:
 class ChainProblem:
     seq: int
     entry_id: str | None
-    kind: str  # "edited" | "missing" | "inserted" | "altered_before" | "truncated"
+    kind: str  # "edited" | "missing" | "inserted" | "truncated"
     detail: str
 
     def as_dict(self) -> dict[str, Any]:

@@ -43,6 +43,26 @@ def approval_id(decision_id: str) -> str:
     return "apr_" + decision_id.removeprefix("dec_")
 
 
+def outcome_id(decision_id: str) -> str:
+    """A decision's outcome: at most one, so its id follows from the decision's too."""
+    return "out_" + decision_id.removeprefix("dec_")
+
+
+def json_time(moment: datetime) -> str:
+    """Times as callers see them: UTC, milliseconds, "Z"."""
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def proposal_json(action_id: str, unit: str, amount: int, org: Organization) -> dict[str, Any]:
+    """A proposal as the API spells it (the inverse of what request.build_request reads)."""
+    proposal: dict[str, Any] = {"action": action_id}
+    if unit == "money":
+        proposal.update(amount=decimal_text(amount, org), currency=org.currency)
+    elif unit != "flag":
+        proposal["amount"] = amount
+    return proposal
+
+
 def decimal_text(minor: int, org: Organization) -> str:
     """Money as a decimal string with the currency's minor units: 11250 -> "112.50"."""
     return f"{Decimal(minor).scaleb(-org.minor_digits):.{org.minor_digits}f}"
@@ -61,16 +81,11 @@ def quantity_json(unit: str, amount: int | None, org: Organization) -> Any:
 def decision_body(evaluation: Evaluation, runtime: PolicyRuntime, decision_id: str, created_at: datetime,
                   agent_id: str | None) -> dict[str, Any]:
     org = runtime.policy_set.organization
-    proposal: dict[str, Any] = {"action": evaluation.action}
-    if evaluation.unit == "money":
-        proposal.update(amount=decimal_text(evaluation.amount, org), currency=org.currency)
-    elif evaluation.unit != "flag":
-        proposal["amount"] = evaluation.amount
     return {
         "decision_id": decision_id,
-        "created_at": created_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "created_at": json_time(created_at),
         "outcome": evaluation.outcome,
-        "proposal": proposal,
+        "proposal": proposal_json(evaluation.action, evaluation.unit, evaluation.amount, org),
         "agent": {"id": agent_id, "tier": evaluation.tier},
         "limit": quantity_json(evaluation.unit, evaluation.limit, org),
         "options": [
@@ -149,7 +164,7 @@ def decide_and_record(runtime: PolicyRuntime, store: DecisionStore, body: Any, *
             ),
             ledger=budgets.reservation(evaluation.action, evaluation.amount, customer_ref, request.agent_id) if allowed else (),
             approval=ApprovalRequest(decision_id, evaluation.escalation.to_tier, _team_of(runtime, request.agent_id),
-                                     evaluation.action, evaluation.amount, now) if evaluation.escalation and evaluation.outcome == "escalate" else None,
+                                     evaluation.action, evaluation.amount, now) if evaluation.outcome == "escalate" and evaluation.escalation else None,
             idempotency=(caller_name, idempotency_key, body_hash) if idempotency_key is not None else None,
         )
     return appended.response

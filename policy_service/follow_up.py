@@ -16,7 +16,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from . import budgets
 from .chain import canonical_json
-from .decisions import approval_id, quantity_json
+from .decisions import approval_id, json_time, outcome_id, proposal_json, quantity_json
 from .request import build_request, parse_money, parse_whole
 from .runtime import PolicyRuntime
 from .store import ChainTransaction, DecisionStore, LedgerRow, NewEntry
@@ -93,19 +93,18 @@ def _amount(raw: Any, unit: str, runtime: PolicyRuntime, field: str) -> int:
         raise ValidationError({field: error.messages}) from None
 
 
-def _reevaluate(runtime: PolicyRuntime, logged: _Logged, **changes: Any) -> Any:
-    """The stored request decided again (live policies) with `changes` (tier, action, amount, usage)."""
+def _reevaluate(runtime: PolicyRuntime, logged: _Logged, *, action: str, amount: int, usage: dict[str, tuple[int, int]],
+                tier: str | None = None) -> Any:
+    """The stored request decided again under the live policies, proposing `amount` of `action`
+    (at the approver's `tier` when one is given), through the same validation as a new request."""
+    org = runtime.policy_set.organization
+    body = {**json.loads(logged.decision["request"]), "proposal": proposal_json(action, org.actions[action].unit, amount, org)}
     try:
-        request = build_request(json.loads(logged.decision["request"]), runtime.policy_set, trusted_tier=True)
+        request = build_request(body, runtime.policy_set, trusted_tier=True)
     except ValidationError:
         raise Conflict("the stored request cannot be decided again (fields were masked before storage, or "
                        "the live policies no longer accept it)") from None
-    action = changes.get("action", request.action)
-    values = {**request.values, "proposal.action": action}
-    values.pop("proposal.amount", None)
-    if runtime.policy_set.organization.actions[action].unit == "money":
-        values["proposal.amount"] = changes.get("amount", request.amount)
-    return runtime.decide(dataclasses.replace(request, values=values, **changes))
+    return runtime.decide(dataclasses.replace(request, tier=tier or request.tier, usage=usage))
 
 
 def _event_entry(kind: str, event_id: str, logged: _Logged, runtime: PolicyRuntime, caller: str | None,
@@ -116,10 +115,6 @@ def _event_entry(kind: str, event_id: str, logged: _Logged, runtime: PolicyRunti
         caller=caller, agent_id=agent_id, customer_id=logged.decision["customer_id"], outcome=verdict, action=action,
         policy=policy.id if policy else None, rules="[]", policy_revision=runtime.revision,
         request=canonical_json(body), response=render, masked="[]")
-
-
-def _stamp(created_at: datetime) -> str:
-    return created_at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def decide_approval(runtime: PolicyRuntime, store: DecisionStore, decision_id: str, body: Any, *,
@@ -150,7 +145,7 @@ def decide_approval(runtime: PolicyRuntime, store: DecisionStore, decision_id: s
         if data["verdict"] == "approve":
             now = datetime.now(timezone.utc)
             usage = budgets.usage_for(transaction, runtime.policy_set, pending.action, logged.decision["customer_id"], approver.id, now)
-            judged = _reevaluate(runtime, logged, tier=approver.tier, amount=amount, usage=usage)
+            judged = _reevaluate(runtime, logged, action=pending.action, amount=amount, usage=usage, tier=approver.tier)
             if judged.outcome != "allow":
                 limit = quantity_json(unit, judged.limit, org)
                 raise Refused(403, "approver_id", f"{approver.id}'s own limit and caps cover {limit or 'nothing'} of {pending.action} here, "
@@ -160,7 +155,7 @@ def decide_approval(runtime: PolicyRuntime, store: DecisionStore, decision_id: s
         def render(created_at: datetime) -> str:
             return json.dumps({
                 "event_id": approval_id(decision_id), "kind": "approval", "decision_id": decision_id,
-                "created_at": _stamp(created_at), "verdict": data["verdict"],
+                "created_at": json_time(created_at), "verdict": data["verdict"],
                 "approver": {"id": approver.id, "tier": approver.tier}, "action": pending.action,
                 "amount": quantity_json(unit, amount, org), "note": data.get("note"),
             }, ensure_ascii=False)
@@ -197,12 +192,12 @@ def record_outcome(runtime: PolicyRuntime, store: DecisionStore, decision_id: st
         def render(created_at: datetime) -> str:
             unit = org.actions[action].unit
             return json.dumps({
-                "event_id": "out_" + decision_id.removeprefix("dec_"), "kind": "outcome", "decision_id": decision_id,
-                "created_at": _stamp(created_at), "declined": amount is None, "action": None if amount is None else action,
+                "event_id": outcome_id(decision_id), "kind": "outcome", "decision_id": decision_id,
+                "created_at": json_time(created_at), "declined": amount is None, "action": None if amount is None else action,
                 "amount": None if amount is None else quantity_json(unit, amount, org),
             }, ensure_ascii=False)
 
-        entry = _event_entry("outcome", "out_" + decision_id.removeprefix("dec_"), logged, runtime, caller, agent,
+        entry = _event_entry("outcome", outcome_id(decision_id), logged, runtime, caller, agent,
                              "declined" if amount is None else "granted", action, body, render)
         return transaction.append(entry, ledger=ledger, reserved_at=logged.decision["created_at"]).response
 
@@ -216,14 +211,14 @@ def _grant(runtime: PolicyRuntime, logged: _Logged, transaction: ChainTransactio
     approval = logged.event("approval")
     if action == proposed and (logged.body["outcome"] == "allow" or (approval and approval["verdict"] == "approve")):
         allowed = approval["amount"] if approval and approval["verdict"] == "approve" else logged.body["proposal"].get("amount")
-        ceiling = _amount(allowed, unit, runtime, "amount") if allowed is not None else 1
+        ceiling = _amount(allowed, unit, runtime, "amount")  # a flag: 1, whatever it says
         if amount > ceiling:
             raise Conflict(f"{quantity_json(unit, amount, org)} is more than the {quantity_json(unit, ceiling, org)} allowed or approved")
         return budgets.settle(held, action, amount)
     option = next((o for o in logged.body["options"] if o["action"] == action), None)
     if option is None:
         raise Conflict(f"decision {logged.body['decision_id']} neither allowed nor offered {action}")
-    ceiling = 1 if unit == "flag" else _amount(option["max"], unit, runtime, "amount")
+    ceiling = _amount(option["max"], unit, runtime, "amount")
     if amount > ceiling:
         raise Conflict(f"{quantity_json(unit, amount, org)} is more than the {quantity_json(unit, ceiling, org)} offered")
     # An option reserved nothing when it was offered: check the budgets it would spend now.

@@ -99,7 +99,10 @@ def test_a_killed_worker_loses_no_decision_a_client_received(database_url: str, 
             instance.wait(30)
 
     assert len(received) > 50, "the load did not get going"
-    assert all(failure in ("RemoteDisconnected", "ConnectionResetError", "BadStatusLine", "503") for failure in failures), failures
+    # A client whose request was on the killed worker sees its connection end, in one of these ways;
+    # nothing else may fail, and an HTTP answer other than 201 may only be the log's 503.
+    cut_off = ("RemoteDisconnected", "ConnectionResetError", "BadStatusLine", "IncompleteRead", "BrokenPipeError")
+    assert all(failure in (*cut_off, "503") for failure in failures), (failures, len(received))
     store = DecisionStore(database_url)
     missing = [decision_id for decision_id in received if store.get(decision_id) is None]
     assert missing == []

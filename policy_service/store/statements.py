@@ -66,7 +66,7 @@ class Compiled:
         # The dialect's own type (SQLite's DATETIME, say), as SQLAlchemy's queries use: a generic type
         # has no processor, and sqlite3 would store "…+00:00" text that no range filter compares right.
         self.processors = {name: kind.dialect_impl(engine.dialect).bind_processor(engine.dialect) for name, kind in types.items()}
-        self.literals = {name: bind.value for name, bind in compiled.binds.items() if name not in types or not bind.required}
+        self.literals = {name: bind.value for name, bind in compiled.binds.items() if bind.value is not None}  # LIMIT 1
 
     def run(self, cursor: Any, **row: Any) -> Any:
         values = {**self.literals, **row}

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from flask import Blueprint, Flask, Response, current_app
 from marshmallow import RAISE, Schema, fields, validate
 
-from ..decisions import approval_id, quantity_json
+from ..decisions import approval_id, json_time, quantity_json
 from ..follow_up import Conflict, NotFound, Refused, decide_approval, record_outcome
 from .decisions import json_response, query_args, read_json_body
 from .errors import problem
@@ -57,7 +57,7 @@ def queue() -> Response:
         "to_tier": row["to_tier"], "team": row["team"], "agent_id": row["agent_id"], "customer_id": row["customer_id"],
         "action": row["action"],
         "amount": quantity_json(org.actions[row["action"]].unit, row["amount"], org) if row["action"] in org.actions else row["amount"],
-        "created_at": row["created_at"].isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "created_at": json_time(row["created_at"]),
         "waited_seconds": int((now - row["created_at"]).total_seconds()),
     } for row in state.store.pending_approvals(args.get("tier"), args.get("team"), args["limit"])]
     return json_response({"items": items})
