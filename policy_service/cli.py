@@ -13,10 +13,17 @@ from .diagnostics import has_errors, render_json, render_text
 
 POLICIES_HELP = "policy directory (default: $POLICY_SERVICE_POLICIES, else ./policies)"
 DATABASE_HELP = "SQLAlchemy URL (default: $POLICY_SERVICE_DATABASE_URL, else sqlite under ./var/)"
+KEYS_HELP = "API key file (default: $POLICY_SERVICE_KEYS, else ./var/keys.json)"
 
 
 def _policies_dir(value: str | None) -> Path:
     return Path(value or os.environ.get("POLICY_SERVICE_POLICIES") or "policies")
+
+
+def _keys_file(value: str | None) -> Path:
+    from .web.app import DEFAULT_KEYS_FILE
+
+    return Path(value or os.environ.get("POLICY_SERVICE_KEYS") or DEFAULT_KEYS_FILE)
 
 
 def _open_store(database: str | None, *, migrate: bool = False) -> Any:
@@ -89,8 +96,11 @@ def test(directory: str | None, policies_option: str | None, junit: str | None) 
 @click.option("--workers", type=int, default=None, help="gunicorn workers (default: 2 x CPUs + 1, at most 8)")
 @click.option("--policies", "policies_option", help=POLICIES_HELP)
 @click.option("--database", help=DATABASE_HELP)
-def serve(dev: bool, bind: str | None, workers: int | None, policies_option: str | None, database: str | None) -> None:
+@click.option("--keys", "keys_option", help=KEYS_HELP)
+def serve(dev: bool, bind: str | None, workers: int | None, policies_option: str | None, database: str | None,
+          keys_option: str | None) -> None:
     """Serve the HTTP API with gunicorn."""
+    from .keys import KeyFileError, KeyRing
     from .serving import run_gunicorn
 
     bind = bind or "127.0.0.1:8080"
@@ -101,7 +111,15 @@ def serve(dev: bool, bind: str | None, workers: int | None, policies_option: str
         click.secho("*** DEVELOPMENT MODE: no API keys, every caller may set an agent's tier. "
                     f"Listening on {bind} only. Never expose this. ***", fg="red", bold=True, err=True)
     else:
-        click.secho("API keys are not implemented yet: without --dev no caller is trusted to set a tier.", fg="yellow", err=True)
+        keys_file = _keys_file(keys_option)
+        try:
+            count = len(KeyRing.load(keys_file))
+        except KeyFileError as exc:
+            raise click.ClickException(str(exc)) from None
+        if count == 0:
+            raise click.ClickException(f"no API keys in {keys_file}: nobody could call the service. Create one with "
+                                       "`policy-service keys create NAME --role agent_tool`, or use --dev locally.")
+        os.environ["POLICY_SERVICE_KEYS"] = str(keys_file)
     if policies_option:
         os.environ["POLICY_SERVICE_POLICIES"] = policies_option
     if database:
@@ -110,6 +128,59 @@ def serve(dev: bool, bind: str | None, workers: int | None, policies_option: str
     # Migrate once, here, before gunicorn forks: workers then find the schema current.
     _open_store(database).dispose()
     run_gunicorn(bind, workers)
+
+
+@main.group()
+def keys() -> None:
+    """API keys: each has a name, roles and optionally trusted_tier; only its hash is stored."""
+
+
+@keys.command(name="create")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True, type=click.Choice(["agent_tool", "approver", "auditor", "policy_admin"]))
+@click.option("--trusted-tier", is_flag=True, help="this caller may state an agent's tier in a request body")
+@click.option("--keys", "keys_option", help=KEYS_HELP)
+def create_key_command(name: str, roles: tuple[str, ...], trusted_tier: bool, keys_option: str | None) -> None:
+    """Create a key and print it once: it is not stored and cannot be shown again."""
+    from .keys import KeyFileError, create_key
+
+    try:
+        secret = create_key(_keys_file(keys_option), name, roles, trusted_tier)
+    except (KeyFileError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"key {name} ({', '.join(sorted(set(roles)))}) created; copy it now, it is shown only once:", err=True)
+    click.echo(secret)
+
+
+@keys.command(name="list")
+@click.option("--keys", "keys_option", help=KEYS_HELP)
+def list_keys_command(keys_option: str | None) -> None:
+    """Names, roles and creation dates (never the keys or their hashes)."""
+    from .keys import KeyFileError, list_keys
+
+    try:
+        records = list_keys(_keys_file(keys_option))
+    except KeyFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    for record in records:
+        trusted = "  trusted_tier" if record["trusted_tier"] else ""
+        click.echo(f"{record['name']:<24} {','.join(record['roles']):<40} {record.get('created_at', '')}{trusted}")
+
+
+@keys.command(name="revoke")
+@click.argument("name")
+@click.option("--keys", "keys_option", help=KEYS_HELP)
+def revoke_key_command(name: str, keys_option: str | None) -> None:
+    """Remove a key; running workers stop accepting it within a second."""
+    from .keys import KeyFileError, revoke_key
+
+    try:
+        removed = revoke_key(_keys_file(keys_option), name)
+    except KeyFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not removed:
+        raise click.ClickException(f'no key named "{name}"')
+    click.echo(f"key {name} revoked")
 
 
 @main.group()

@@ -39,6 +39,17 @@ def make_app(tmp_path: Path, **config: Any) -> Any:
     return create_app(settings)
 
 
+def keyed_app(tmp_path: Path, keys: dict[str, tuple[list[str], bool]], **config: Any) -> tuple[Any, dict[str, dict[str, str]]]:
+    """An app that requires API keys, and a ready Authorization header per key name.
+    `keys`: name -> (roles, trusted_tier)."""
+    from policy_service.keys import create_key
+
+    key_file = tmp_path / "keys.json"
+    headers = {name: {"Authorization": f"Bearer {create_key(key_file, name, roles, trusted)}"}
+               for name, (roles, trusted) in keys.items()}
+    return make_app(tmp_path, DEV=False, KEYS_FILE=str(key_file), **config), headers
+
+
 @pytest.fixture
 def app(tmp_path: Path) -> Any:
     return make_app(tmp_path)

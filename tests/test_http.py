@@ -122,13 +122,6 @@ def test_body_over_64_kib_is_413(client: Any) -> None:
     assert response.status_code == 413 and response.mimetype == "application/problem+json"
 
 
-def test_agent_tier_in_the_body_is_refused_unless_trusted(tmp_path: Path) -> None:
-    """Without --dev (no trusted key yet) a caller cannot set the agent's tier."""
-    client = make_app(tmp_path, DEV=False).test_client()
-    response = post(client, {**BODY, "agent": {"id": "ag-101", "tier": "manager"}})
-    assert response.status_code == 422 and "agent.tier" in response.get_json()["errors"]
-
-
 def test_the_directory_decides_the_agent_kind(client: Any) -> None:
     """An AI assistant cannot pass itself off as a human to escape an AI-only rule."""
     response = post(client, {"agent": {"id": "bot-1", "kind": "human"}, "proposal": {"action": "reshipment"}})

@@ -8,17 +8,19 @@ from typing import Any
 from flask import Flask
 
 from ..store import default_database_url
-from . import approvals, audit, decisions, errors, health, state
+from . import access, approvals, audit, decisions, errors, health, state
 
 MAX_BODY_BYTES = 64 * 1024
+DEFAULT_KEYS_FILE = "var/keys.json"
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    app = Flask("policy_service")
+    app = Flask("policy_service", static_folder=None)  # /docs serves its own assets (web/docs.py)
     app.config.from_mapping(
         POLICIES=os.environ.get("POLICY_SERVICE_POLICIES", "policies"),
         DATABASE_URL=os.environ.get("POLICY_SERVICE_DATABASE_URL") or default_database_url(),
         DEV=os.environ.get("POLICY_SERVICE_DEV") == "1",
+        KEYS_FILE=os.environ.get("POLICY_SERVICE_KEYS", DEFAULT_KEYS_FILE),
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         # Privacy (SPEC §6): request paths masked before storage, and a secret for keyed customer ids.
         MASKED_FIELDS=os.environ.get("POLICY_SERVICE_MASKED_FIELDS", ""),
@@ -27,6 +29,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     errors.init_app(app)
+    access.init_app(app)
     approvals.init_app(app)
     state.init_app(app)
     app.register_blueprint(health.blueprint)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from flask import Blueprint, Flask, Response, current_app
+from flask import Blueprint, Flask, Response
 from marshmallow import RAISE, Schema, fields, validate
 
 from ..decisions import approval_id, json_time, quantity_json
 from ..follow_up import Conflict, NotFound, Refused, decide_approval, record_outcome
+from .access import caller, requires
 from .decisions import json_response, query_args, read_json_body
 from .errors import problem
 from .state import service_state
@@ -27,25 +28,24 @@ class QueueSchema(Schema):
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
 
 
-def _caller() -> str | None:
-    return "dev" if current_app.config["DEV"] else None
-
-
 @blueprint.post("/v1/decisions/<decision_id>/approval")
+@requires("approver")
 def approval(decision_id: str) -> Response:
     state = service_state()
-    event = decide_approval(state.runtime, state.store, decision_id, read_json_body(), caller=_caller())
+    event = decide_approval(state.runtime, state.store, decision_id, read_json_body(), caller=caller().name)
     return Response(event, status=201, mimetype="application/json")
 
 
 @blueprint.post("/v1/decisions/<decision_id>/outcome")
+@requires("agent_tool")
 def outcome(decision_id: str) -> Response:
     state = service_state()
-    event = record_outcome(state.runtime, state.store, decision_id, read_json_body(), caller=_caller())
+    event = record_outcome(state.runtime, state.store, decision_id, read_json_body(), caller=caller().name)
     return Response(event, status=201, mimetype="application/json")
 
 
 @blueprint.get("/v1/approvals")
+@requires("approver")
 def queue() -> Response:
     """Escalations waiting for an approver, oldest first, with how long each has waited."""
     state = service_state()

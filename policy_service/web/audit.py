@@ -6,6 +6,8 @@ from flask import Blueprint, Response, request
 
 from .. import audit
 from ..chain import parse_anchor
+from ..keys import ROLES
+from .access import requires
 from .decisions import json_response
 from .errors import ProblemError
 from .state import service_state
@@ -14,6 +16,7 @@ blueprint = Blueprint("audit", __name__)
 
 
 @blueprint.get("/v1/audit/verify")
+@requires("auditor")
 def verify() -> Response:
     """200 either way (the check itself worked); `ok` and `problem` say what it found."""
     anchors: dict[int, str] = {}
@@ -30,6 +33,7 @@ def verify() -> Response:
 
 
 @blueprint.get("/v1/policies/revisions/<revision>")
+@requires(*ROLES)
 def policy_revision(revision: str) -> Response:
     stored = service_state().store.revision(revision)
     if stored is None:

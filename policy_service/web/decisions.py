@@ -6,10 +6,11 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request, stream_with_context
+from flask import Blueprint, Response, request, stream_with_context
 
 from .. import audit
 from ..decisions import decide_and_record
+from .access import caller, requires
 from .errors import ProblemError
 from .state import service_state
 
@@ -43,13 +44,14 @@ def idempotency_key() -> str | None:
 
 
 @blueprint.post("/v1/decisions")
+@requires("agent_tool")
 def create_decision() -> Response:
     body = read_json_body()
     state = service_state()
     response_text = decide_and_record(
         state.runtime, state.store, body,
-        caller="dev" if current_app.config["DEV"] else None,
-        trusted_tier=bool(current_app.config["DEV"]),
+        caller=caller().name,
+        trusted_tier=caller().trusted_tier,
         privacy=state.privacy,
         idempotency_key=idempotency_key(),
     )
@@ -59,12 +61,14 @@ def create_decision() -> Response:
 
 
 @blueprint.get("/v1/decisions")
+@requires("auditor")
 def list_decisions() -> Response:
     state = service_state()
     return json_response(audit.page(state.store, query_args(audit.PageSchema()), state.privacy))
 
 
 @blueprint.get("/v1/decisions/export")
+@requires("auditor")
 def export_decisions() -> Response:
     state = service_state()
     args = query_args(audit.ExportSchema())
@@ -78,6 +82,7 @@ def export_decisions() -> Response:
 
 
 @blueprint.get("/v1/decisions/<decision_id>")
+@requires("agent_tool", "auditor")
 def get_decision(decision_id: str) -> Response:
     found = service_state().store.get(decision_id)
     if found is None:

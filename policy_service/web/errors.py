@@ -17,9 +17,11 @@ log = logging.getLogger(__name__)
 
 
 class ProblemError(Exception):
-    def __init__(self, status: int, title: str, detail: str, errors: Mapping[str, list[str]] | None = None) -> None:
+    def __init__(self, status: int, title: str, detail: str, errors: Mapping[str, list[str]] | None = None,
+                 headers: Mapping[str, str] | None = None) -> None:
         super().__init__(detail)
         self.status, self.title, self.detail, self.errors = status, title, detail, dict(errors or {})
+        self.headers = dict(headers or {})
 
 
 def problem(status: int, title: str, detail: str, errors: Mapping[str, list[str]] | None = None) -> Response:
@@ -45,7 +47,9 @@ def field_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
 def init_app(app: Flask) -> None:
     @app.errorhandler(ProblemError)
     def _problem(error: ProblemError) -> Response:
-        return problem(error.status, error.title, error.detail, error.errors)
+        response = problem(error.status, error.title, error.detail, error.errors)
+        response.headers.update(error.headers)
+        return response
 
     @app.errorhandler(ValidationError)
     def _invalid(error: ValidationError) -> Response:

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
+from .access import public
 from .state import service_state
 
 blueprint = Blueprint("health", __name__)
 
 
 @blueprint.get("/healthz")
+@public
 def healthz() -> Response:
     return jsonify(status="ok")
 
 
 @blueprint.get("/readyz")
+@public
 def readyz() -> tuple[Response, int]:
     state = service_state()
     database = state.store.ping()

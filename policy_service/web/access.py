@@ -1,0 +1,118 @@
+"""Who may call what (SPEC §8): every endpoint declares its roles or that it is public; one hook checks
+the presented key before any view runs. An endpoint that declares nothing is refused to everyone, so a
+forgotten declaration fails closed (and tests/test_access.py walks the URL map to catch it first).
+
+A key is presented as `Authorization: Bearer <key>` or `X-API-Key: <key>`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Callable, TypeVar
+
+from flask import Flask, current_app, g, request
+
+from ..keys import DEV_CALLER, ApiKey, KeyFileError, KeyRing
+from .errors import ProblemError
+
+log = logging.getLogger(__name__)
+
+View = TypeVar("View", bound=Callable[..., object])
+PUBLIC: frozenset[str] = frozenset()
+RECHECK_SECONDS = 1.0  # a key created or revoked with the CLI takes effect within this
+
+
+def requires(*roles: str) -> Callable[[View], View]:
+    """The roles any one of which lets a key call this view."""
+    def mark(view: View) -> View:
+        view.access = frozenset(roles)  # type: ignore[attr-defined]
+        return view
+    return mark
+
+
+def public(view: View) -> View:
+    """Operations endpoints (health, metrics, the API document) answer without a key."""
+    view.access = PUBLIC  # type: ignore[attr-defined]
+    return view
+
+
+class KeySource:
+    """The key file, re-read when it changes (checked at most once a second, so a request pays a clock
+    read, not a stat). A file that turns unreadable keeps the last good keys and is logged."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._stamp = self._file_stamp()
+        self.ring = KeyRing.load(self.path)
+        self._checked = time.monotonic()
+
+    def _file_stamp(self) -> tuple[int, int] | None:
+        try:
+            status = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return status.st_mtime_ns, status.st_size
+
+    def current(self) -> KeyRing:
+        now = time.monotonic()
+        if now - self._checked >= RECHECK_SECONDS:
+            with self._lock:
+                self._checked = now
+                stamp = self._file_stamp()
+                if stamp != self._stamp:
+                    try:
+                        self.ring = KeyRing.load(self.path)
+                    except KeyFileError as exc:
+                        log.error("keeping the previous API keys: %s", exc)
+                    self._stamp = stamp
+        return self.ring
+
+
+def presented_key() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip() or None
+    return request.headers.get("X-API-Key") or None
+
+
+def caller() -> ApiKey:
+    """The authenticated caller of the current request (set by the access check)."""
+    return g.caller  # type: ignore[no-any-return]
+
+
+def check_access() -> None:
+    endpoint = request.endpoint
+    if endpoint is None:
+        return  # no such route: the 404/405 handler answers
+    allowed = getattr(current_app.view_functions[endpoint], "access", None)
+    if allowed is None:
+        log.error("endpoint %s declares no roles; refused to everyone", endpoint)
+        raise ProblemError(403, "Forbidden", "this endpoint is not open to any role")
+    if current_app.config["DEV"]:
+        g.caller = DEV_CALLER
+        return
+    if allowed is PUBLIC:
+        return
+    secret = presented_key()
+    key = current_app.extensions["policy_service_keys"].current().find(secret) if secret else None
+    if key is None:
+        raise ProblemError(401, "Unauthorized", "a valid API key is required (Authorization: Bearer <key>)"
+                           if secret is None else "the API key is not valid", headers={"WWW-Authenticate": "Bearer"})
+    if not key.has_any(allowed):
+        raise ProblemError(403, "Forbidden",
+                           f'the key "{key.name}" lacks the role for this endpoint (needs one of: {", ".join(sorted(allowed))})')
+    g.caller = key
+
+
+def init_app(app: Flask) -> None:
+    if not app.config["DEV"]:
+        try:
+            app.extensions["policy_service_keys"] = KeySource(app.config["KEYS_FILE"])
+        except KeyFileError as exc:
+            from .state import StartupError
+            raise StartupError(f"the API key file cannot be read: {exc}") from None
+    app.before_request(check_access)
