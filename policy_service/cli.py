@@ -21,7 +21,7 @@ def _policies_dir(value: str | None) -> Path:
 
 
 def _keys_file(value: str | None) -> Path:
-    from .web.app import DEFAULT_KEYS_FILE
+    from .keys import DEFAULT_KEYS_FILE  # not from .web: serve must not import prometheus_client before gunicorn_conf
 
     return Path(value or os.environ.get("POLICY_SERVICE_KEYS") or DEFAULT_KEYS_FILE)
 
@@ -103,7 +103,7 @@ def serve(dev: bool, bind: str | None, workers: int | None, policies_option: str
     from .keys import KeyFileError, KeyRing
     from .serving import run_gunicorn
 
-    bind = bind or "127.0.0.1:8080"
+    bind = bind or os.environ.get("POLICY_SERVICE_BIND") or "127.0.0.1:8080"
     host = bind.rsplit(":", 1)[0].strip("[]")
     if dev and host not in ("127.0.0.1", "localhost", "::1"):
         raise click.UsageError(f"--dev runs without API keys and binds to loopback only; got {bind}")

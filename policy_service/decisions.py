@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -117,10 +118,22 @@ class IdempotencyConflict(Exception):
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """A recorded decision: `text` is exactly what the caller receives; the rest is for metrics and logs."""
+    text: str
+    decision_id: str
+    outcome: str
+    action: str
+    policy: str | None
+    engine_seconds: float  # evaluation time, 0 for an idempotent replay
+    replayed: bool = False
+
+
 def decide_and_record(runtime: PolicyRuntime, store: DecisionStore, body: Any, *, caller: str | None,
                       trusted_tier: bool, privacy: PrivacySettings = PrivacySettings(),
-                      idempotency_key: str | None = None) -> str:
-    """The decision as the JSON text the caller receives, recorded byte for byte before it is returned.
+                      idempotency_key: str | None = None) -> Recorded:
+    """The decision, recorded byte for byte before it is returned.
 
     Cap usage is read and the decision appended in one chain transaction, so two concurrent requests
     cannot both spend the same remaining budget. With an Idempotency-Key already used by this caller
@@ -144,9 +157,13 @@ def decide_and_record(runtime: PolicyRuntime, store: DecisionStore, body: Any, *
             if earlier is not None:
                 if earlier[0] != body_hash:
                     raise IdempotencyConflict(idempotency_key)
-                return next(e["response"] for e in transaction.entries(earlier[1]) if e["kind"] == "decision")
+                first = next(e["response"] for e in transaction.entries(earlier[1]) if e["kind"] == "decision")
+                seen = json.loads(first)
+                return Recorded(first, seen["decision_id"], seen["outcome"], seen["proposal"]["action"], None, 0.0, replayed=True)
         usage = budgets.usage_for(transaction, runtime.policy_set, request.action, customer_ref, request.agent_id, now)
+        started = time.perf_counter()
         evaluation = runtime.decide(dataclasses.replace(request, usage=usage) if usage else request)
+        engine_seconds = time.perf_counter() - started
 
         def render(created_at: datetime) -> str:  # called under the lock, with the logged time
             return json.dumps(decision_body(evaluation, runtime, decision_id, created_at, request.agent_id), ensure_ascii=False)
@@ -167,7 +184,8 @@ def decide_and_record(runtime: PolicyRuntime, store: DecisionStore, body: Any, *
                                      evaluation.action, evaluation.amount, now) if evaluation.outcome == "escalate" and evaluation.escalation else None,
             idempotency=(caller_name, idempotency_key, body_hash) if idempotency_key is not None else None,
         )
-    return appended.response
+    return Recorded(appended.response, decision_id, evaluation.outcome, evaluation.action,
+                    policy.id if policy else None, engine_seconds)
 
 
 def _team_of(runtime: PolicyRuntime, agent_id: str | None) -> str | None:

@@ -19,6 +19,7 @@ from typing import Any, Iterable
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+DEFAULT_KEYS_FILE = "var/keys.json"
 ROLES = ("agent_tool", "approver", "auditor", "policy_admin")
 KEY_PREFIX = "psk_"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"

@@ -1,4 +1,5 @@
-"""Running the app under gunicorn (programmatically, so `policy-service serve` needs no shell)."""
+"""Running the app under gunicorn (programmatically, so `policy-service serve` needs no shell), with
+the settings of `policy_service.gunicorn_conf`."""
 
 from __future__ import annotations
 
@@ -13,12 +14,17 @@ def default_workers() -> int:
 
 
 class _Server(BaseApplication):  # type: ignore[misc]
-    def __init__(self, options: dict[str, Any]) -> None:
-        self.options = options
+    def __init__(self, overrides: dict[str, Any]) -> None:
+        self.overrides = overrides
         super().__init__()
 
     def load_config(self) -> None:
-        for key, value in self.options.items():
+        from . import gunicorn_conf
+
+        for key, value in vars(gunicorn_conf).items():
+            if key in self.cfg.settings and key != "wsgi_app":
+                self.cfg.set(key, value)
+        for key, value in self.overrides.items():
             self.cfg.set(key, value)
 
     def load(self) -> Any:
@@ -28,8 +34,4 @@ class _Server(BaseApplication):  # type: ignore[misc]
 
 
 def run_gunicorn(bind: str, workers: int | None) -> None:
-    # No preload: each worker builds its own engine after the fork (ENGINE_NOTES 11).
-    _Server({
-        "bind": bind, "workers": workers or default_workers(), "worker_class": "sync",
-        "timeout": 30, "graceful_timeout": 30, "preload_app": False, "accesslog": "-",
-    }).run()
+    _Server({"bind": bind, **({"workers": workers} if workers else {})}).run()

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from conftest import make_app
-from test_durability import start_instance, wait_until_serving
+from servers import start_instance, wait_until_serving
 
 
 def compensation(agent: str, amount: str, customer: str = "cu-1", fault: str = "carrier") -> dict[str, Any]:

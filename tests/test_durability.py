@@ -7,55 +7,18 @@ import http.client
 import json
 import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLE_POLICIES
 from policy_service import audit
 from policy_service.store import DecisionStore
+from servers import start_instance, wait_until_serving, worker_pids
 from test_http import BODY
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_until_serving(port: int, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert server.poll() is None, "the server exited while starting"
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            connection.request("GET", "/readyz")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("the server did not become ready in 30 s")
-
-
-def worker_pids(master: int) -> list[int]:
-    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    return [int(pid) for pid in children]
-
-
-def start_instance(database_url: str, tmp_path: Path) -> tuple[int, subprocess.Popen[bytes]]:
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-c", "from policy_service.cli import main; main()", "serve", "--dev", "--workers", "2",
-         "--bind", f"127.0.0.1:{port}", "--policies", str(EXAMPLE_POLICIES), "--database", database_url],
-        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return port, server
 
 
 def test_a_killed_worker_loses_no_decision_a_client_received(database_url: str, tmp_path: Path) -> None:

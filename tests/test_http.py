@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from conftest import make_app
 
 BODY = {
     "agent": {"id": "ag-101"},

@@ -7,11 +7,11 @@ from typing import Any
 
 from flask import Flask
 
+from ..keys import DEFAULT_KEYS_FILE
 from ..store import default_database_url
-from . import access, approvals, audit, decisions, errors, health, state
+from . import access, approvals, audit, decisions, errors, health, metrics, request_log, state
 
 MAX_BODY_BYTES = 64 * 1024
-DEFAULT_KEYS_FILE = "var/keys.json"
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -29,10 +29,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     errors.init_app(app)
+    request_log.init_app(app)
     access.init_app(app)
     approvals.init_app(app)
     state.init_app(app)
     app.register_blueprint(health.blueprint)
+    app.register_blueprint(metrics.blueprint)
     app.register_blueprint(decisions.blueprint)
     app.register_blueprint(audit.blueprint)
     app.register_blueprint(approvals.blueprint)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, Response, request, stream_with_context
+from flask import Blueprint, Response, g, request, stream_with_context
 
-from .. import audit
+from .. import audit, metrics
 from ..decisions import decide_and_record
 from .access import caller, requires
 from .errors import ProblemError
@@ -46,18 +47,24 @@ def idempotency_key() -> str | None:
 @blueprint.post("/v1/decisions")
 @requires("agent_tool")
 def create_decision() -> Response:
+    started = time.perf_counter()
     body = read_json_body()
     state = service_state()
-    response_text = decide_and_record(
+    recorded = decide_and_record(
         state.runtime, state.store, body,
         caller=caller().name,
         trusted_tier=caller().trusted_tier,
         privacy=state.privacy,
         idempotency_key=idempotency_key(),
     )
+    g.decision_id = recorded.decision_id
+    if not recorded.replayed:
+        metrics.DECISIONS.labels(recorded.outcome, recorded.action, recorded.policy or "").inc()
+        metrics.ENGINE_SECONDS.observe(recorded.engine_seconds)
+        metrics.DECISION_SECONDS.observe(time.perf_counter() - started)
     # No Location header: the id is in the body, and werkzeug's IRI->URI handling of it cost ~7 % of
     # the request (bench/http_api.py).
-    return Response(response_text, status=201, mimetype="application/json")
+    return Response(recorded.text, status=201, mimetype="application/json")
 
 
 @blueprint.get("/v1/decisions")

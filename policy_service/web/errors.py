@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..decisions import IdempotencyConflict
 from ..store import StoreError
+from ..metrics import LOG_WRITE_FAILURES
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(StoreError)
     def _store(error: StoreError) -> Response:
         log.error("decision log unavailable: %s", error)
+        if request.method != "GET":
+            LOG_WRITE_FAILURES.inc()
         if request.method == "GET":
             return problem(503, "Decision log unavailable", "the decision log cannot be read right now; retry shortly")
         return problem(503, "Decision log unavailable", "nothing was recorded, so nothing was decided; retry shortly")

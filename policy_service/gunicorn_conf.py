@@ -1,0 +1,57 @@
+"""gunicorn settings for policy-service; `policy-service serve` uses them, and so can plain gunicorn:
+
+    gunicorn -c python:policy_service.gunicorn_conf
+
+Each setting reads an environment variable first (POLICY_SERVICE_BIND, _WORKERS, _TIMEOUT,
+_GRACEFUL_TIMEOUT), so a container sets them without a file of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from typing import Any
+
+from policy_service.serving import default_workers
+
+wsgi_app = "policy_service:create_app()"
+bind = os.environ.get("POLICY_SERVICE_BIND", "127.0.0.1:8080")
+workers = int(os.environ.get("POLICY_SERVICE_WORKERS") or default_workers())
+# Sync workers: a decision is a few milliseconds of CPU and one short transaction; threads would only
+# queue on the engine's process-wide lock (ENGINE_NOTES 1).
+worker_class = "sync"
+# No preload: each worker builds its own rules engine after the fork (ENGINE_NOTES 11).
+preload_app = False
+timeout = int(os.environ.get("POLICY_SERVICE_TIMEOUT", "30"))
+# On SIGTERM or SIGHUP, a worker finishes the request in hand before it exits: in-flight decisions are
+# answered and recorded, not cut off.
+graceful_timeout = int(os.environ.get("POLICY_SERVICE_GRACEFUL_TIMEOUT", "30"))
+keepalive = 5
+# The app writes one JSON line per request (web/request_log.py); gunicorn's own access log would
+# duplicate it without the request id.
+accesslog = None
+errorlog = "-"
+# Not every reverse proxy cleans these; only trust them from loopback.
+forwarded_allow_ips = "127.0.0.1"
+
+
+def metrics_directory() -> str:
+    """Where every worker writes its Prometheus samples (web/metrics.py). Set here, in the master,
+    before any worker imports prometheus_client: the library picks its storage when first imported."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="policy-service-metrics-")
+    # A previous run's files would be summed into this run's counters.
+    shutil.rmtree(directory, ignore_errors=True)
+    os.makedirs(directory, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    return directory
+
+
+metrics_directory()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A dead worker's counters stay in the sums; only its live gauges are dropped."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -1,0 +1,57 @@
+"""One JSON line per request on stderr, with a request id that the response carries back.
+
+The id comes from the caller's `X-Request-ID` when it is a sane token (so a CRM can follow its own id
+through our logs), otherwise it is generated. Lines hold ids, never customer data: route templates,
+not paths, and the decision id, not the request body.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from datetime import datetime, timezone
+
+from flask import Flask, Response, g, request
+
+from ..metrics import REQUESTS
+
+log = logging.getLogger("policy_service.requests")
+ACCEPTED_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def _start() -> None:
+    g.started = time.perf_counter()
+    offered = request.headers.get("X-Request-ID", "")
+    g.request_id = offered if ACCEPTED_ID.fullmatch(offered) else uuid.uuid4().hex
+
+
+def _finish(response: Response) -> Response:
+    latency = time.perf_counter() - g.get("started", time.perf_counter())
+    route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+    request_id = g.get("request_id") or uuid.uuid4().hex
+    response.headers["X-Request-ID"] = request_id
+    REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+    caller = g.get("caller")
+    log.info(json.dumps({
+        "ts": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), "level": "info", "msg": "request",
+        "request_id": request_id, "method": request.method, "route": route, "status": response.status_code,
+        "latency_ms": round(latency * 1000, 3), "decision_id": g.get("decision_id"),
+        "caller": caller.name if caller is not None else None,
+    }, separators=(",", ":")))
+    return response
+
+
+def init_app(app: Flask) -> None:
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+    # Registered before the access check, so a refused request is logged with its id too.
+    app.before_request(_start)
+    app.after_request(_finish)
