@@ -88,16 +88,22 @@ class _StrictBoolean(fields.Field):
         return value
 
 
+# JSON Schema of the custom fields, for the OpenAPI document (web/openapi.py).
+WHOLE_JSON = {"type": "integer", "minimum": 0}
+MONEY_JSON = {"oneOf": [{"type": "string", "pattern": r"^\d{1,12}(\.\d{1,4})?$"}, {"type": "integer", "minimum": 0}],
+              "description": 'an amount, as a decimal string ("120.00") or a whole number'}
+
+
 def _field_for(spec: FieldSpec, org: Organization) -> fields.Field:
     choice = validate.OneOf(spec.values) if spec.values else None
     if spec.type == "string":
         return fields.String(validate=choice)
     if spec.type == "integer":
-        return _Whole()
+        return _Whole(metadata=WHOLE_JSON)
     if spec.type == "money":
-        return _Money(org)
+        return _Money(org, metadata=MONEY_JSON)
     if spec.type == "boolean":
-        return _StrictBoolean()
+        return _StrictBoolean(metadata={"type": "boolean"})
     return fields.List(fields.String(validate=choice))
 
 
@@ -126,12 +132,15 @@ def request_schema(policy_set: PolicySet) -> Schema:
         if agent_id not in policy_set.agents:
             raise ValidationError(f'unknown agent "{agent_id}": not in the agent directory')
 
-    agent = _object_schema(org, "agent", {"id": fields.String(validate=[validate.Length(min=1, max=200), known_agent])})
+    agent = _object_schema(org, "agent", {"id": fields.String(validate=[validate.Length(min=1, max=200), known_agent],
+                                                               metadata={"enum": sorted(policy_set.agents)})})
     customer = _object_schema(org, "customer", {"id": fields.String(validate=validate.Length(min=1, max=200))})
     case = _object_schema(org, "case", {"id": fields.String(validate=validate.Length(min=1, max=200))})
     proposal = Schema.from_dict({
         "action": fields.String(required=True, validate=validate.OneOf(list(org.actions))),
-        "amount": fields.Raw(allow_none=True),
+        "amount": fields.Raw(allow_none=True, metadata={
+            "nullable": True, "oneOf": [*MONEY_JSON["oneOf"], {"type": "boolean"}],
+            "description": "money as a decimal string or number, a count as a whole number; none for a flag"}),
         "currency": fields.String(validate=validate.Equal(org.currency, error=f"must be {org.currency}, the organisation's currency")),
     }, name="ProposalSchema")
     body = Schema.from_dict({

@@ -9,7 +9,7 @@ from flask import Flask
 
 from ..keys import DEFAULT_KEYS_FILE
 from ..store import default_database_url
-from . import access, approvals, audit, decisions, errors, health, metrics, request_log, state
+from . import access, approvals, audit, decisions, errors, health, metrics, openapi, request_log, state
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -35,6 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     state.init_app(app)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(metrics.blueprint)
+    app.register_blueprint(openapi.blueprint)
     app.register_blueprint(decisions.blueprint)
     app.register_blueprint(audit.blueprint)
     app.register_blueprint(approvals.blueprint)

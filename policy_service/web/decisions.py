@@ -83,8 +83,8 @@ def export_decisions() -> Response:
     if args["format"] == "jsonl":
         chunks, mimetype, name = audit.jsonl_export(rows), "application/x-ndjson", "decisions.jsonl"
     else:
-        chunks, mimetype, name = audit.csv_export(rows, args["excel_es"]), "text/csv; charset=utf-8", "decisions.csv"
-    return Response(stream_with_context(chunks), mimetype=mimetype,
+        chunks, mimetype, name = audit.csv_export(rows, args["excel_es"]), "text/csv", "decisions.csv"
+    return Response(stream_with_context(chunks), mimetype=mimetype,  # Flask adds "; charset=utf-8" to text/*
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 

@@ -1,10 +1,14 @@
-"""GET /healthz (the process can serve) and GET /readyz (policies loaded, database reachable)."""
+"""GET /healthz (the process can serve) and GET /readyz (policies loaded, database reachable, with the
+detail an operator needs to see why not)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+import time
+
+from flask import Blueprint, Response, current_app
 
 from .access import public
+from .decisions import json_response
 from .state import service_state
 
 blueprint = Blueprint("health", __name__)
@@ -13,17 +17,22 @@ blueprint = Blueprint("health", __name__)
 @blueprint.get("/healthz")
 @public
 def healthz() -> Response:
-    return jsonify(status="ok")
+    return json_response({"status": "ok"})
 
 
 @blueprint.get("/readyz")
 @public
-def readyz() -> tuple[Response, int]:
+def readyz() -> Response:
     state = service_state()
-    database = state.store.ping()
+    started = time.perf_counter()
+    reachable = state.store.ping()
+    database = {"status": "ok" if reachable else "unreachable", "dialect": state.store.dialect,
+                "latency_ms": round((time.perf_counter() - started) * 1000, 3)}
+    keys = current_app.extensions.get("policy_service_keys")
     body = {
-        "status": "ok" if database else "unavailable",
-        "policies": {"revision": state.runtime.revision, "policies": len(state.runtime.policy_set.policies)},
-        "database": "ok" if database else "unreachable",
+        "status": "ok" if reachable else "unavailable",
+        "policies": state.policies_detail(),
+        "database": database,
+        "keys": {"mode": "dev: no keys, every caller trusted"} if keys is None else {"mode": "keys", "count": len(keys.current())},
     }
-    return jsonify(body), 200 if database else 503
+    return json_response(body, 200 if reachable else 503)

@@ -24,6 +24,9 @@ class ServiceState:
     load_result: LoadResult
     privacy: PrivacySettings
 
+    def policies_detail(self) -> dict[str, object]:
+        return {"revision": self.runtime.revision, "policies": len(self.runtime.policy_set.policies)}
+
 
 def init_app(app: Flask) -> None:
     runtime, result = load_runtime(app.config["POLICIES"])

@@ -1,0 +1,187 @@
+"""The shapes of what the API answers, as marshmallow schemas: the OpenAPI document is generated from
+these and from the request schemas the endpoints validate with. A schemathesis run in CI
+(tests/test_openapi.py) checks that every real response conforms, so these cannot drift unnoticed."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+QUANTITY = {"description": 'money as a decimal string ("112.50"), a count as an integer, a flag as true',
+            "nullable": True, "oneOf": [{"type": "string"}, {"type": "integer"}, {"type": "boolean"}]}
+
+
+def _quantity(**metadata: object) -> fields.Raw:
+    return fields.Raw(metadata={**QUANTITY, **metadata})
+
+
+def _nullable_nested(schema: type[Schema], description: str) -> fields.Nested:
+    return fields.Nested(schema, allow_none=True, required=True, metadata={"description": description})
+
+
+class ProblemSchema(Schema):
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True,
+                         metadata={"description": "messages per dotted field path, e.g. proposal.amount"})
+
+
+class ProposalOutSchema(Schema):
+    action = fields.String(required=True)
+    amount = _quantity()
+    currency = fields.String()
+
+
+class AgentOutSchema(Schema):
+    id = fields.String(required=True, allow_none=True)
+    tier = fields.String(required=True)
+
+
+class OptionSchema(Schema):
+    action = fields.String(required=True)
+    unit = fields.String(required=True)
+    max = _quantity(description="the most the agent may grant of this action now")
+    say = fields.String(required=True)
+    conditions = fields.List(fields.String())
+
+
+class EscalationSchema(Schema):
+    to_tier = fields.String(required=True)
+    label = fields.String(required=True)
+    say = fields.String(required=True)
+
+
+class ApprovalRefSchema(Schema):
+    id = fields.String(required=True)
+    status = fields.String(required=True)
+
+
+class HandoffSchema(Schema):
+    team = fields.String(required=True)
+    label = fields.String(required=True)
+    contact = fields.String(allow_none=True)
+
+
+class CapSchema(Schema):
+    id = fields.String(required=True)
+    remaining = _quantity()
+    remaining_count = fields.Integer(allow_none=True)
+
+
+class EventSchema(Schema):
+    event_id = fields.String(required=True)
+    kind = fields.String(required=True, metadata={"enum": ["approval", "outcome"]})
+    decision_id = fields.String(required=True)
+    created_at = fields.String(required=True)
+    verdict = fields.String(metadata={"enum": ["approve", "reject"]})
+    approver = fields.Nested(AgentOutSchema)
+    declined = fields.Boolean()
+    action = fields.String(allow_none=True)
+    amount = _quantity()
+    note = fields.String(allow_none=True)
+
+
+class DecisionSchema(Schema):
+    decision_id = fields.String(required=True)
+    created_at = fields.String(required=True)
+    outcome = fields.String(required=True, metadata={"enum": ["allow", "escalate", "deny", "handoff"]})
+    proposal = fields.Nested(ProposalOutSchema, required=True)
+    agent = fields.Nested(AgentOutSchema, required=True)
+    limit = _quantity(description="the agent's effective limit for the proposed action")
+    options = fields.List(fields.Nested(OptionSchema), required=True)
+    escalation = _nullable_nested(EscalationSchema, "who can approve what the agent cannot")
+    approval = _nullable_nested(ApprovalRefSchema, "the pending approval an escalation opened")
+    handoff = _nullable_nested(HandoffSchema, "another team handles this")
+    say = fields.List(fields.String(), required=True, metadata={"description": "words for the customer"})
+    conditions = fields.List(fields.String(), required=True)
+    rules = fields.List(fields.String(), required=True)
+    caps = fields.List(fields.Nested(CapSchema), required=True)
+    locale = fields.String(required=True)
+    policy_revision = fields.String(required=True)
+
+
+class DecisionWithEventsSchema(DecisionSchema):
+    events = fields.List(fields.Nested(EventSchema), required=True)
+
+
+class LogInfoSchema(Schema):
+    seq = fields.Integer(required=True)
+    caller = fields.String(allow_none=True)
+    customer_id = fields.String(allow_none=True)
+    masked = fields.List(fields.String(), required=True)
+    hash = fields.String(required=True)
+
+
+class LoggedDecisionSchema(DecisionSchema):
+    log = fields.Nested(LogInfoSchema, required=True)
+
+
+class DecisionPageSchema(Schema):
+    items = fields.List(fields.Nested(LoggedDecisionSchema), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class QueueItemSchema(Schema):
+    approval_id = fields.String(required=True)
+    decision_id = fields.String(required=True)
+    status = fields.String(required=True)
+    to_tier = fields.String(required=True)
+    team = fields.String(allow_none=True)
+    agent_id = fields.String(allow_none=True)
+    customer_id = fields.String(allow_none=True)
+    action = fields.String(required=True)
+    amount = _quantity()
+    created_at = fields.String(required=True)
+    waited_seconds = fields.Integer(required=True)
+
+
+class QueueSchema(Schema):
+    items = fields.List(fields.Nested(QueueItemSchema), required=True)
+
+
+class ChainHeadSchema(Schema):
+    seq = fields.Integer(required=True)
+    hash = fields.String(required=True)
+
+
+class ChainProblemSchema(Schema):
+    seq = fields.Integer(allow_none=True)
+    id = fields.String(allow_none=True)
+    kind = fields.String(required=True)
+    detail = fields.String(required=True)
+
+
+class VerifySchema(Schema):
+    ok = fields.Boolean(required=True)
+    entries = fields.Integer(required=True)
+    head = fields.Nested(ChainHeadSchema, required=True)
+    problem = _nullable_nested(ChainProblemSchema, "the first altered, missing or inserted entry")
+
+
+class StoredRevisionSchema(Schema):
+    revision = fields.String(required=True)
+    stored_at = fields.String(required=True)
+    files = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+
+
+class HealthSchema(Schema):
+    status = fields.String(required=True)
+
+
+class DatabaseStatusSchema(Schema):
+    status = fields.String(required=True, metadata={"enum": ["ok", "unreachable"]})
+    dialect = fields.String(required=True)
+    latency_ms = fields.Float(required=True)
+
+
+class KeysStatusSchema(Schema):
+    mode = fields.String(required=True)
+    count = fields.Integer()
+
+
+class ReadySchema(Schema):
+    status = fields.String(required=True, metadata={"enum": ["ok", "unavailable"]})
+    policies = fields.Dict(required=True)
+    database = fields.Nested(DatabaseStatusSchema, required=True)
+    keys = fields.Nested(KeysStatusSchema, required=True)
