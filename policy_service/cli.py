@@ -91,14 +91,36 @@ def test(directory: str | None, policies_option: str | None, junit: str | None) 
 
 
 @main.command()
+@click.argument("directory", required=False)
+@click.option("--policies", "policies_option", help=POLICIES_HELP)
+@click.option("--locale", default=None, help="language of labels and money formats (default: the organisation's first)")
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def matrix(directory: str | None, policies_option: str | None, locale: str | None, output: str) -> None:
+    """The empowerment matrix: what every tier may grant of each action, and what can change it."""
+    import json
+
+    from .loader import load_policy_set
+    from .matrix import matrix_json, matrix_text
+
+    result = load_policy_set(_policies_dir(directory or policies_option))
+    if result.policy_set is None:
+        click.echo(render_text(result.diagnostics), err=True)
+        sys.exit(1)
+    click.echo(json.dumps(matrix_json(result.policy_set, locale), ensure_ascii=False, indent=2) if output == "json"
+               else matrix_text(result.policy_set, locale))
+
+
+@main.command()
 @click.option("--dev", is_flag=True, help="no API keys, every caller trusted; binds to loopback only")
 @click.option("--bind", default=None, help="HOST:PORT (default 127.0.0.1:8080)")
 @click.option("--workers", type=int, default=None, help="gunicorn workers (default: 2 x CPUs + 1, at most 8)")
 @click.option("--policies", "policies_option", help=POLICIES_HELP)
 @click.option("--database", help=DATABASE_HELP)
 @click.option("--keys", "keys_option", help=KEYS_HELP)
+@click.option("--watch", is_flag=True, help="reload the policies when their files change (off by default)")
+@click.option("--shadow", "shadow_option", type=click.Path(file_okay=False), help="a candidate policy directory to evaluate beside the live one")
 def serve(dev: bool, bind: str | None, workers: int | None, policies_option: str | None, database: str | None,
-          keys_option: str | None) -> None:
+          keys_option: str | None, watch: bool, shadow_option: str | None) -> None:
     """Serve the HTTP API with gunicorn."""
     from .keys import KeyFileError, KeyRing
     from .serving import run_gunicorn
@@ -125,6 +147,10 @@ def serve(dev: bool, bind: str | None, workers: int | None, policies_option: str
     if database:
         os.environ["POLICY_SERVICE_DATABASE_URL"] = database
     os.environ["POLICY_SERVICE_DEV"] = "1" if dev else "0"
+    if watch:
+        os.environ["POLICY_SERVICE_WATCH"] = "1"
+    if shadow_option:
+        os.environ["POLICY_SERVICE_SHADOW_POLICIES"] = shadow_option
     # Migrate once, here, before gunicorn forks: workers then find the schema current.
     _open_store(database).dispose()
     run_gunicorn(bind, workers)

@@ -24,6 +24,7 @@ from .model import Organization
 from .privacy import PrivacySettings
 from .request import build_request
 from .runtime import PolicyRuntime
+from .shadow import ShadowPolicies
 from .store import ApprovalRequest, DecisionStore, NewEntry
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -132,7 +133,7 @@ class Recorded:
 
 def decide_and_record(runtime: PolicyRuntime, store: DecisionStore, body: Any, *, caller: str | None,
                       trusted_tier: bool, privacy: PrivacySettings = PrivacySettings(),
-                      idempotency_key: str | None = None) -> Recorded:
+                      idempotency_key: str | None = None, shadow: ShadowPolicies | None = None) -> Recorded:
     """The decision, recorded byte for byte before it is returned.
 
     Cap usage is read and the decision appended in one chain transaction, so two concurrent requests
@@ -164,6 +165,7 @@ def decide_and_record(runtime: PolicyRuntime, store: DecisionStore, body: Any, *
         started = time.perf_counter()
         evaluation = runtime.decide(dataclasses.replace(request, usage=usage) if usage else request)
         engine_seconds = time.perf_counter() - started
+        shadowed = shadow.judge(body, trusted_tier, transaction, customer_ref, now) if shadow is not None else None
 
         def render(created_at: datetime) -> str:  # called under the lock, with the logged time
             return json.dumps(decision_body(evaluation, runtime, decision_id, created_at, request.agent_id), ensure_ascii=False)
@@ -184,6 +186,8 @@ def decide_and_record(runtime: PolicyRuntime, store: DecisionStore, body: Any, *
                                      evaluation.action, evaluation.amount, now) if evaluation.outcome == "escalate" and evaluation.escalation else None,
             idempotency=(caller_name, idempotency_key, body_hash) if idempotency_key is not None else None,
         )
+    if shadow is not None:
+        shadow.record(decision_id, evaluation, shadowed)
     return Recorded(appended.response, decision_id, evaluation.outcome, evaluation.action,
                     policy.id if policy else None, engine_seconds)
 

@@ -50,6 +50,43 @@ def metrics_directory() -> str:
 metrics_directory()
 
 
+# Workers take the live revision from the reload log that the hooks below write (reloading.py), so a
+# worker restarted after a crash answers with what is live, not with whatever the directory holds.
+os.environ["POLICY_SERVICE_FOLLOW_RELOADS"] = "1"
+
+
+def _check_policies(source: str) -> bool:
+    """Validate the policy directory and record the attempt (the master builds no engine)."""
+    from policy_service.reloading import check_directory
+    from policy_service.store import DecisionStore, default_database_url
+
+    store = DecisionStore(os.environ.get("POLICY_SERVICE_DATABASE_URL") or default_database_url())
+    try:
+        store.prepare()
+        return check_directory(os.environ.get("POLICY_SERVICE_POLICIES", "policies"), store, source).ok
+    finally:
+        store.dispose()
+
+
+def on_starting(server: Any) -> None:
+    """A server never starts on a broken policy set: the positioned errors are logged and it exits."""
+    if not _check_policies("start"):
+        raise SystemExit(1)
+
+
+def on_reload(server: Any) -> None:
+    """SIGHUP: reload the policies (a broken set is refused and recorded; the live one stays), then
+    gunicorn replaces the workers gracefully: in-flight requests finish, none is dropped."""
+    _check_policies("sighup")
+
+
+def when_ready(server: Any) -> None:
+    if os.environ.get("POLICY_SERVICE_WATCH") == "1":
+        from policy_service.watcher import start_watcher
+
+        start_watcher(os.environ.get("POLICY_SERVICE_POLICIES", "policies"), lambda: _check_policies("watcher"))
+
+
 def child_exit(server: Any, worker: Any) -> None:
     """A dead worker's counters stay in the sums; only its live gauges are dropped."""
     from prometheus_client import multiprocess

@@ -3,7 +3,7 @@ for SQLAlchemy's queries)."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, DateTime, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 _seq_type = BigInteger().with_variant(Integer(), "sqlite")
@@ -30,6 +30,12 @@ approvals_table = Table("approval_requests", metadata, Column("decision_id", Str
 idempotency_table = Table("idempotency_keys", metadata, Column("caller", String(200)), Column("key", String(200)),
                           Column("body_hash", String(64)), Column("decision_id", String(40)),
                           Column("created_at", DateTime(timezone=True)))
+reloads_table = Table("policy_reloads", metadata, Column("seq", _seq_type, primary_key=True, autoincrement=True),
+                      Column("at", DateTime(timezone=True)), Column("source", String(16)), Column("caller", String(200)),
+                      Column("ok", Boolean), Column("revision", String(80)), Column("diagnostics", Text))
+shadow_table = Table("shadow_results", metadata, Column("decision_id", String(40)), Column("candidate_revision", String(80)),
+                     Column("created_at", DateTime(timezone=True)), Column("live_outcome", String(16)),
+                     Column("candidate_outcome", String(16)), Column("live_rules", Text), Column("candidate_rules", Text))
 
 APPEND_ONLY_TABLES = ("decision_log", "decision_rules", "policy_revisions", "budget_ledger", "approval_requests",
-                      "idempotency_keys")
+                      "idempotency_keys", "policy_reloads", "shadow_results")

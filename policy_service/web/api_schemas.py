@@ -185,3 +185,83 @@ class ReadySchema(Schema):
     policies = fields.Dict(required=True)
     database = fields.Nested(DatabaseStatusSchema, required=True)
     keys = fields.Nested(KeysStatusSchema, required=True)
+
+
+class DiagnosticSchema(Schema):
+    file = fields.String(required=True)
+    line = fields.Integer(required=True)
+    column = fields.Integer(required=True)
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    severity = fields.String(required=True, metadata={"enum": ["error", "warning"]})
+    hint = fields.String(allow_none=True)
+
+
+class ReloadErrorSchema(Schema):
+    at = fields.String(required=True)
+    source = fields.String(required=True)
+    caller = fields.String(allow_none=True)
+    diagnostics = fields.List(fields.Nested(DiagnosticSchema), required=True)
+
+
+class PolicySummarySchema(Schema):
+    id = fields.String(required=True)
+    file = fields.String(required=True)
+    owner = fields.String(required=True)
+    actions = fields.List(fields.String(), required=True)
+    rules = fields.Integer(required=True)
+    caps = fields.Integer(required=True)
+
+
+class ShadowStatusSchema(Schema):
+    directory = fields.String(required=True)
+    revision = fields.String(allow_none=True)
+    error = fields.String(allow_none=True)
+
+
+class PoliciesSchema(Schema):
+    revision = fields.String(required=True)
+    loaded_at = fields.String(required=True)
+    source = fields.String(required=True)
+    directory = fields.String(required=True)
+    policies = fields.List(fields.Nested(PolicySummarySchema), required=True)
+    last_reload_error = _nullable_nested(ReloadErrorSchema, "the newest reload attempt's errors, until one succeeds")
+    shadow = _nullable_nested(ShadowStatusSchema, "the shadow candidate, when one is configured")
+
+
+class MatrixTierSchema(Schema):
+    id = fields.String(required=True)
+    rank = fields.Integer(required=True)
+    label = fields.String(required=True)
+
+
+class MatrixChangerSchema(Schema):
+    key = fields.String(required=True)
+    kind = fields.String(required=True, metadata={"enum": ["rule", "cap"]})
+    where = fields.String(required=True)
+    effect = fields.String(required=True)
+
+
+class MatrixRowSchema(Schema):
+    action = fields.String(required=True)
+    label = fields.String(required=True)
+    unit = fields.String(required=True)
+    policy = fields.String(allow_none=True)
+    limits = fields.Dict(keys=fields.String(), values=_quantity(), required=True)
+    shown = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    changed_by = fields.List(fields.Nested(MatrixChangerSchema), required=True)
+
+
+class MatrixSchema(Schema):
+    revision = fields.String(required=True)
+    currency = fields.String(required=True)
+    locale = fields.String(required=True)
+    tiers = fields.List(fields.Nested(MatrixTierSchema), required=True)
+    actions = fields.List(fields.Nested(MatrixRowSchema), required=True)
+
+
+class ReloadResultSchema(Schema):
+    revision = fields.String(required=True)
+    previous = fields.String(required=True)
+    changed = fields.Boolean(required=True)
+    warnings = fields.List(fields.String(), required=True)

@@ -9,7 +9,7 @@ from flask import Flask
 
 from ..keys import DEFAULT_KEYS_FILE
 from ..store import default_database_url
-from . import access, approvals, audit, decisions, errors, health, metrics, openapi, request_log, state
+from . import access, approvals, audit, decisions, errors, health, metrics, openapi, policies, request_log, state
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -21,6 +21,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         DATABASE_URL=os.environ.get("POLICY_SERVICE_DATABASE_URL") or default_database_url(),
         DEV=os.environ.get("POLICY_SERVICE_DEV") == "1",
         KEYS_FILE=os.environ.get("POLICY_SERVICE_KEYS", DEFAULT_KEYS_FILE),
+        # Under `serve`, the gunicorn master records what is live; workers follow it (reloading.py).
+        FOLLOW_RELOADS=os.environ.get("POLICY_SERVICE_FOLLOW_RELOADS") == "1",
+        SHADOW_POLICIES=os.environ.get("POLICY_SERVICE_SHADOW_POLICIES") or None,
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         # Privacy (SPEC §6): request paths masked before storage, and a secret for keyed customer ids.
         MASKED_FIELDS=os.environ.get("POLICY_SERVICE_MASKED_FIELDS", ""),
@@ -36,6 +39,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.blueprint)
     app.register_blueprint(metrics.blueprint)
     app.register_blueprint(openapi.blueprint)
+    app.register_blueprint(policies.blueprint)
     app.register_blueprint(decisions.blueprint)
     app.register_blueprint(audit.blueprint)
     app.register_blueprint(approvals.blueprint)

@@ -56,6 +56,7 @@ def create_decision() -> Response:
         trusted_tier=caller().trusted_tier,
         privacy=state.privacy,
         idempotency_key=idempotency_key(),
+        shadow=state.shadow,
     )
     g.decision_id = recorded.decision_id
     if not recorded.replayed:

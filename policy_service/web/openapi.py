@@ -30,6 +30,7 @@ from . import api_schemas as out
 from .access import public
 from .approvals import QueueSchema as QueueQuerySchema
 from .decisions import json_response
+from .policies import MatrixQuerySchema
 from .state import service_state
 
 blueprint = Blueprint("openapi", __name__)
@@ -80,6 +81,12 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("/v1/policies/revisions/{revision}", "get", "A stored policy revision's files",
               ("agent_tool", "approver", "auditor", "policy_admin"), {200: out.StoredRevisionSchema, 404: out.ProblemSchema},
               parameters=[REVISION]),
+    Operation("/v1/policies", "get", "The live revision, its policies and the last reload error",
+              ("agent_tool", "approver", "auditor", "policy_admin"), {200: out.PoliciesSchema}),
+    Operation("/v1/policies/matrix", "get", "The empowerment matrix: limits per action and tier, and what changes them",
+              ("agent_tool", "approver", "auditor", "policy_admin"), {200: out.MatrixSchema}, query=MatrixQuerySchema),
+    Operation("/v1/policies/reload", "post", "Reload the policy directory; a broken set leaves the live one in place",
+              ("policy_admin",), {200: out.ReloadResultSchema, 422: out.ProblemSchema}),
     Operation("/healthz", "get", "The process can serve", (), {200: out.HealthSchema}),
     Operation("/readyz", "get", "Policies loaded and database reachable, with detail", (),
               {200: out.ReadySchema, 503: out.ReadySchema}),

@@ -1,43 +1,57 @@
-"""What a running app serves from: the live policy runtime, the decision store and privacy settings."""
+"""What a running app serves from: the live policies (which follow reloads), the decision store,
+privacy settings and the optional shadow candidate."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Flask, current_app
 
-from ..diagnostics import render_text
-from ..loader import LoadResult
+from ..chain import timestamp_text
 from ..privacy import PrivacySettings
-from ..runtime import PolicyRuntime, load_runtime
+from ..reloading import LivePolicies, StartupError
+from ..runtime import PolicyRuntime
+from ..shadow import ShadowPolicies
 from ..store import DecisionStore
 
-
-class StartupError(RuntimeError):
-    """The service cannot start: the message says why (with every policy problem, positioned)."""
+__all__ = ["ServiceState", "StartupError", "init_app", "service_state"]
 
 
 @dataclass
 class ServiceState:
-    runtime: PolicyRuntime
+    live: LivePolicies
     store: DecisionStore
-    load_result: LoadResult
     privacy: PrivacySettings
+    shadow: ShadowPolicies | None = None
 
-    def policies_detail(self) -> dict[str, object]:
-        return {"revision": self.runtime.revision, "policies": len(self.runtime.policy_set.policies)}
+    @property
+    def runtime(self) -> PolicyRuntime:
+        return self.live.runtime
+
+    def policies_detail(self) -> dict[str, Any]:
+        runtime = self.live.runtime
+        error = self.live.last_error
+        return {
+            "revision": runtime.revision,
+            "loaded_at": timestamp_text(self.live.loaded_at),
+            "source": self.live.source,
+            "directory": str(self.live.directory),
+            "policies": [{"id": p.id, "file": p.file, "owner": p.owner, "actions": list(p.actions), "rules": len(p.rules),
+                          "caps": len(p.caps)} for p in runtime.policy_set.policies],
+            "last_reload_error": None if error is None else {**error, "at": timestamp_text(error["at"])},
+            "shadow": None if self.shadow is None else self.shadow.detail(),
+        }
 
 
 def init_app(app: Flask) -> None:
-    runtime, result = load_runtime(app.config["POLICIES"])
-    if runtime is None:
-        raise StartupError(f"policies in {app.config['POLICIES']} cannot be loaded:\n{render_text(result.diagnostics)}")
     store = DecisionStore(app.config["DATABASE_URL"])
     store.prepare()
-    # Stored before the first decision names it, so every decision's exact policy can be shown later.
-    store.store_revision(runtime.revision, dict(runtime.policy_set.files))
+    live = LivePolicies.start(app.config["POLICIES"], store, follow=bool(app.config.get("FOLLOW_RELOADS")))
     privacy = PrivacySettings.from_config(app.config.get("MASKED_FIELDS"), app.config.get("CUSTOMER_ID_KEY"))
-    app.extensions["policy_service"] = ServiceState(runtime, store, result, privacy)
+    shadow = ShadowPolicies.load(app.config["SHADOW_POLICIES"], store) if app.config.get("SHADOW_POLICIES") else None
+    app.extensions["policy_service"] = ServiceState(live, store, privacy, shadow)
+    app.before_request(live.sync)
 
 
 def service_state() -> ServiceState:
