@@ -69,9 +69,14 @@ def validate(directory: str | None, policies_option: str | None, output: str, st
 @click.argument("directory", required=False)
 @click.option("--policies", "policies_option", help=POLICIES_HELP)
 @click.option("--junit", type=click.Path(dir_okay=False, writable=True), help="also write JUnit XML here")
-def test(directory: str | None, policies_option: str | None, junit: str | None) -> None:
+@click.option("--coverage", "show_coverage", is_flag=True, help="list every rule, cap and matrix cell no case exercised")
+@click.option("--min-coverage", type=click.FloatRange(0, 100), default=None,
+              help="exit 1 when the total coverage (rules, caps and cells) is below N %% (implies --coverage)")
+def test(directory: str | None, policies_option: str | None, junit: str | None, show_coverage: bool,
+         min_coverage: float | None) -> None:
     """Run every *_test.yaml suite; exit 1 when any case fails."""
     from .runtime import load_runtime
+    from .test_coverage import measure, render_coverage
     from .testing import run_suites
     from .test_report import junit_xml, render_results
 
@@ -87,6 +92,12 @@ def test(directory: str | None, policies_option: str | None, junit: str | None) 
     if junit:
         Path(junit).write_text(junit_xml(results), encoding="utf-8")
     failed = has_errors(problems) or not results or not all(r.passed for r in results)
+    if show_coverage or min_coverage is not None:
+        coverage = measure(results, runtime.policy_set)
+        click.echo(render_coverage(coverage))
+        if min_coverage is not None and coverage.total_percent < min_coverage:
+            click.echo(f"coverage {coverage.total_percent:.1f} % is below --min-coverage {min_coverage:g} %", err=True)
+            failed = True
     sys.exit(1 if failed else 0)
 
 

@@ -43,6 +43,7 @@ class CaseResult:
     case: TestCase
     failures: list[str] = field(default_factory=list)
     actual: dict[str, Any] | None = None
+    usage_given: frozenset[str] = frozenset()  # caps the case gave prior usage for (coverage)
 
     @property
     def passed(self) -> bool:
@@ -86,6 +87,7 @@ def run_case(runtime: PolicyRuntime, case: TestCase) -> CaseResult:
     except ValidationError as error:
         result.failures.append(f"the request is invalid: {error.messages}")
         return result
+    result.usage_given = frozenset(usage)
     evaluation = runtime.decide(request)
     actual = decision_body(evaluation, runtime, "test", datetime.now(timezone.utc), request.agent_id)
     result.actual = actual
