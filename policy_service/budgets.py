@@ -9,16 +9,23 @@ written in the same chain transaction as the entry, and read under the same lock
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
 from .model import Cap, PolicySet
-from .store import ChainTransaction, LedgerRow
+from .store import LedgerRow
+
+
+class UsageReader(Protocol):
+    """The ledger as one decision sees it: a chain transaction, or replay's historical ledger."""
+
+    def usage(self, scope: str, subject: str, action: str, since: datetime) -> tuple[int, int]: ...
 
 
 def subject_of(cap: Cap, customer_ref: str | None, agent_id: str | None) -> str | None:
     return customer_ref if cap.per == "customer" else agent_id
 
 
-def usage_for(transaction: ChainTransaction, policy_set: PolicySet, action_id: str, customer_ref: str | None,
+def usage_for(transaction: UsageReader, policy_set: PolicySet, action_id: str, customer_ref: str | None,
               agent_id: str | None, now: datetime) -> dict[str, tuple[int, int]]:
     """Every cap on `action_id`: (amount, count) used in its rolling window by this customer or agent."""
     usage: dict[str, tuple[int, int]] = {}

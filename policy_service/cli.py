@@ -122,6 +122,50 @@ def matrix(directory: str | None, policies_option: str | None, locale: str | Non
 
 
 @main.command()
+@click.option("--candidate", required=True, type=click.Path(file_okay=False), help="the policy directory to try")
+@click.option("--since", default="30d", show_default=True, help="how far back: 30d, 12h, an ISO date, or 'all'")
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--locale", default=None, help="money formats in the text report (default: the organisation's first)")
+@click.option("--database", help=DATABASE_HELP)
+def replay(candidate: str, since: str, output: str, locale: str | None, database: str | None) -> None:
+    """What a candidate policy set would have changed on past decisions (nothing is written)."""
+    import json
+
+    from .replay import render_text as render_replay, replay as run_replay
+    from .runtime import load_runtime
+    from .words import resolve_locale
+
+    runtime, result = load_runtime(candidate)
+    if runtime is None:
+        click.echo(render_text(result.diagnostics), err=True)
+        sys.exit(1)
+    store = _open_store(database)
+    report = run_replay(store, runtime, _since(since))
+    if output == "json":
+        click.echo(json.dumps(report.as_dict(runtime.policy_set), ensure_ascii=False, indent=2))
+    else:
+        click.echo(render_replay(report, runtime.policy_set, resolve_locale(locale, runtime.policy_set.organization)))
+
+
+def _since(text: str) -> Any:
+    """30d / 12h / 2026-11-01 / all -> an aware datetime or None."""
+    import re
+    from datetime import datetime, timedelta, timezone
+
+    if text == "all":
+        return None
+    match = re.fullmatch(r"(\d+)([dh])", text)
+    if match:
+        amount = int(match.group(1))
+        return datetime.now(timezone.utc) - (timedelta(days=amount) if match.group(2) == "d" else timedelta(hours=amount))
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: use 30d, 12h, an ISO date or 'all'", param_hint="--since") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+@main.command()
 @click.option("--dev", is_flag=True, help="no API keys, every caller trusted; binds to loopback only")
 @click.option("--bind", default=None, help="HOST:PORT (default 127.0.0.1:8080)")
 @click.option("--workers", type=int, default=None, help="gunicorn workers (default: 2 x CPUs + 1, at most 8)")

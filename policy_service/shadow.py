@@ -2,7 +2,7 @@
 
 It never changes an answer: the candidate is judged inside the decision's transaction (so it sees the
 same cap usage) but any failure of it is logged and ignored, and the caller gets the live decision.
-Disagreements (another outcome, or another limit) are counted in metrics and recorded in
+Disagreements (another outcome) are counted in metrics and recorded in
 `shadow_results`, where `policy-service replay` reports them beside its own re-evaluation.
 """
 
@@ -71,7 +71,7 @@ class ShadowPolicies:
     def record(self, decision_id: str, live: Evaluation, verdict: ShadowVerdict | None) -> None:
         if verdict is None or self.runtime is None:
             return
-        if verdict.outcome == live.outcome and verdict.limit == live.limit:
+        if verdict.outcome == live.outcome:  # as in replay: a changed limit alone is not a disagreement
             return
         metrics.SHADOW_DISAGREEMENTS.labels(live.outcome, verdict.outcome).inc()
         try:
