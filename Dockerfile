@@ -18,10 +18,15 @@ RUN policy-service validate policies && policy-service test policies
 RUN mkdir -p /app/var && chown policy:policy /app/var
 USER policy
 ENV POLICY_SERVICE_POLICIES=/app/policies \
-    POLICY_SERVICE_DATABASE_URL=sqlite:////app/var/decisions.db
+    POLICY_SERVICE_DATABASE_URL=sqlite:////app/var/decisions.db \
+    POLICY_SERVICE_KEYS=/app/var/keys.json \
+    POLICY_SERVICE_BIND=0.0.0.0:8080
+VOLUME ["/app/var"]
 EXPOSE 8080
-HEALTHCHECK --interval=10s --timeout=2s --retries=3 \
-  CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=2).status == 200 else 1)"
-# No --preload: each worker builds its own rules engine after the fork (ENGINE_NOTES 11).
-CMD ["gunicorn", "--bind", "0.0.0.0:8080", "--workers", "2", "--worker-class", "sync", "--timeout", "30", \
-     "--graceful-timeout", "30", "policy_service:create_app()"]
+# Ready = policies loaded and the decision log reachable (GET /readyz gives the detail).
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+  CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8080/readyz', timeout=2).status == 200 else 1)"
+# gunicorn with policy_service/gunicorn_conf.py: workers from the CPU count, graceful shutdown that
+# finishes in-flight requests, no --preload (each worker builds its own engine: ENGINE_NOTES 11).
+# It refuses to start without API keys: create one first (README, "Container").
+CMD ["policy-service", "serve"]

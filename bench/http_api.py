@@ -38,7 +38,8 @@ def start(app: str, port: int, workers: int, env: dict[str, str], cwd: Path) -> 
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-w", str(workers), "-k", "sync",
          "--log-level", "warning", app],
-        cwd=cwd, env={**os.environ, **env}, start_new_session=True)
+        cwd=cwd, env={**os.environ, **env}, start_new_session=True,
+        stderr=(cwd / f"server-{port}.log").open("ab"))  # the JSON request log goes to a file, as in production
     for _ in range(100):
         try:
             request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/decisions", data=json.dumps(BODY).encode(),
