@@ -70,6 +70,9 @@ def _check_policies(source: str) -> bool:
 
 def on_starting(server: Any) -> None:
     """A server never starts on a broken policy set: the positioned errors are logged and it exits."""
+    from policy_service.logs import configure_logging
+
+    configure_logging()
     if not _check_policies("start"):
         raise SystemExit(1)
 

@@ -53,11 +53,14 @@ def test_metrics_add_up_across_workers_and_every_request_is_logged(tmp_path: Pat
         assert _metric(text, "policy_engine_seconds_count") == requests
         assert _metric(text, "policy_http_requests_total", route="/v1/decisions", status="401") == 1
     lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
-    decisions = [line for line in lines if line["route"] == "/v1/decisions" and line["status"] == 201]
+    requests_logged = [line for line in lines if line["msg"] == "request"]
+    decisions = [line for line in requests_logged if line["route"] == "/v1/decisions" and line["status"] == 201]
     assert sorted(line["request_id"] for line in decisions) == sorted(f"crm-{i}" for i in range(requests))
     assert {line["caller"] for line in decisions} == {"crm"}
     assert all(line["decision_id"].startswith("dec_") and line["latency_ms"] > 0 for line in decisions)
     assert "cu-88" not in log_path.read_text()  # ids of decisions, never the customer's
+    # The service's other records are JSON lines too, from the master as from the workers.
+    assert any(line["logger"] == "policy_service.reloading" and "is live" in line["msg"] for line in lines)
 
 
 def test_serve_refuses_to_start_without_keys(tmp_path: Path) -> None:

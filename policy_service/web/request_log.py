@@ -7,16 +7,14 @@ not paths, and the decision id, not the request body.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-import sys
 import time
 import uuid
-from datetime import datetime, timezone
 
 from flask import Flask, Response, g, request
 
+from ..logs import configure_logging
 from ..metrics import REQUESTS
 
 log = logging.getLogger("policy_service.requests")
@@ -36,22 +34,16 @@ def _finish(response: Response) -> Response:
     response.headers["X-Request-ID"] = request_id
     REQUESTS.labels(route, request.method, str(response.status_code)).inc()
     caller = g.get("caller")
-    log.info(json.dumps({
-        "ts": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), "level": "info", "msg": "request",
+    log.info("request", extra={"fields": {
         "request_id": request_id, "method": request.method, "route": route, "status": response.status_code,
         "latency_ms": round(latency * 1000, 3), "decision_id": g.get("decision_id"),
         "caller": caller.name if caller is not None else None,
-    }, separators=(",", ":")))
+    }})
     return response
 
 
 def init_app(app: Flask) -> None:
-    if not log.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        log.addHandler(handler)
-        log.setLevel(logging.INFO)
-        log.propagate = False
+    configure_logging()
     # Registered before the access check, so a refused request is logged with its id too.
     app.before_request(_start)
     app.after_request(_finish)
