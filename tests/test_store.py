@@ -91,6 +91,27 @@ def test_the_storage_refuses_updates_and_deletes(store: DecisionStore, table: st
     assert len(list(store.chain())) == 1
 
 
+def test_reloads_and_shadow_results_are_append_only_and_read_back(store: DecisionStore) -> None:
+    """Both backends: the newest ok reload names the live revision; a later failure does not."""
+    first = store.record_reload("start", None, True, "sha256:a", [])
+    store.record_reload("api", "admin", False, "sha256:a", [{"file": "x.yaml", "line": 3, "column": 5}])
+    assert store.last_reload_seq() == first + 1
+    latest, good = store.latest_reloads()
+    assert latest is not None and good is not None
+    assert (latest["ok"], latest["caller"], latest["diagnostics"][0]["line"]) == (False, "admin", 3)
+    assert (good["ok"], good["revision"], good["seq"]) == (True, "sha256:a", first)
+    store.record_shadow([{"decision_id": "dec_1", "candidate_revision": "sha256:b", "created_at": T0,
+                          "live_outcome": "escalate", "candidate_outcome": "allow", "live_rules": "[]", "candidate_rules": "[]"}])
+    assert [r["decision_id"] for r in store.shadow_results("sha256:b", None)] == ["dec_1"]
+    for table, column in (("policy_reloads", "source"), ("shadow_results", "live_outcome")):
+        statements = [f"UPDATE {table} SET {column} = 'x'", f"DELETE FROM {table}"]
+        if store.dialect == "postgresql":
+            statements.append(f"TRUNCATE {table}")
+        for statement in statements:
+            with pytest.raises(sqlalchemy.exc.DatabaseError, match="append-only"):
+                raw(store, statement)
+
+
 def test_an_edited_entry_is_named(store: DecisionStore) -> None:
     for n in range(1, 6):
         store.append(entry(n))
