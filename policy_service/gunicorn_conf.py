@@ -9,8 +9,8 @@ _GRACEFUL_TIMEOUT), so a container sets them without a file of its own.
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
+from pathlib import Path
 from typing import Any
 
 from policy_service.serving import default_workers
@@ -40,9 +40,11 @@ def metrics_directory() -> str:
     """Where every worker writes its Prometheus samples (web/metrics.py). Set here, in the master,
     before any worker imports prometheus_client: the library picks its storage when first imported."""
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="policy-service-metrics-")
-    # A previous run's files would be summed into this run's counters.
-    shutil.rmtree(directory, ignore_errors=True)
     os.makedirs(directory, exist_ok=True)
+    # A previous run's sample files would be summed into this run's counters; only those go (the
+    # directory may be one an operator chose, so nothing else in it is touched).
+    for stale in Path(directory).glob("*.db"):
+        stale.unlink(missing_ok=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
     return directory
 
