@@ -100,7 +100,7 @@ class LivePolicies:
         Otherwise this process is the server: it loads the directory and makes it live."""
         latest, good = store.latest_reloads()
         if follow and good is not None:
-            live = cls(directory, store, _runtime_for(good["revision"], directory, store), "start")
+            live = cls(directory, store, _runtime_for(good["revision"], Path(directory), store), "start")
             live._note_error(latest)
             return live
         runtime, result = load_runtime(directory)

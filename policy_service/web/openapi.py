@@ -110,7 +110,7 @@ def _responses(operation: Operation) -> dict[str, Any]:
             responses[str(status)] = {"description": "problem", "content": PROBLEM}
         else:
             responses[str(status)] = {"description": "OK", "content": {"application/json": {"schema": schema}}}
-    errors = {"422": "the request breaks the schema (the field is named)"} if operation.query or operation.body or operation.parameters else {}
+    errors: dict[str, str] = {"422": "the request breaks the schema (the field is named)"} if operation.query or operation.body or operation.parameters else {}
     if operation.body:
         errors |= {"400": "the body is not JSON", "413": "the body is over 64 KiB",
                    "503": "the decision log cannot record; nothing was decided"}
@@ -118,8 +118,8 @@ def _responses(operation: Operation) -> dict[str, Any]:
         errors |= {"503": "the decision log cannot be read"}
     if operation.roles:
         errors |= {"401": "no valid API key", "403": "the key lacks the role"}
-    for status, description in errors.items():
-        responses.setdefault(status, {"description": description, "content": PROBLEM})
+    for code, description in errors.items():
+        responses.setdefault(code, {"description": description, "content": PROBLEM})
     return responses
 
 
