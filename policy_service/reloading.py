@@ -28,7 +28,7 @@ from typing import Any
 
 from . import metrics
 from .diagnostics import Diagnostic, render_text
-from .loader import load_policy_set
+from .loader import LoadResult, load_policy_set
 from .runtime import PolicyRuntime, load_runtime
 from .store import DecisionStore, StoreError
 
@@ -54,28 +54,29 @@ class ReloadOutcome:
         return self.revision != self.previous
 
 
-def check_directory(directory: Path | str, store: DecisionStore, source: str, caller: str | None = None,
-                    live_revision: str | None = None) -> ReloadOutcome:
+def check_directory(directory: Path | str, store: DecisionStore, source: str, caller: str | None = None) -> ReloadOutcome:
     """Validate the directory and record the attempt, without building an engine: what the gunicorn
     master does at start and on SIGHUP (engines are built in workers, after the fork)."""
-    result = load_policy_set(directory)
-    previous = live_revision or (store.latest_reloads()[1] or {}).get("revision") or ""
+    previous = (store.latest_reloads()[1] or {}).get("revision") or ""
+    return _record(store, source, caller, load_policy_set(directory), previous)
+
+
+def _record(store: DecisionStore, source: str, caller: str | None, result: LoadResult, live: str) -> ReloadOutcome:
+    """The one place an attempt is judged and written: a valid set is stored and becomes the newest
+    ok row; a broken one is a failed row that keeps `live` live."""
+    diagnostics = [d.to_json() for d in result.diagnostics]
     if result.policy_set is None:
-        return _refuse(store, source, caller, previous, result.diagnostics)
+        store.record_reload(source, caller, False, live or None, diagnostics)
+        metrics.RELOADS.labels("failed").inc()
+        log.error("policy reload (%s) refused; %s stays live:\n%s", source, live or "nothing", render_text(result.diagnostics))
+        return ReloadOutcome(False, live, live, result.diagnostics)
     revision = result.policy_set.revision
+    # Stored before the first decision names it, so every decision's exact policy can be shown later.
     store.store_revision(revision, dict(result.policy_set.files))
-    store.record_reload(source, caller, True, revision, [d.to_json() for d in result.diagnostics])
-    metrics.RELOADS.labels("ok" if revision != previous else "unchanged").inc()
-    log.info("policy reload (%s): %s is live (was %s)", source, revision, previous or "nothing")
-    return ReloadOutcome(True, revision, previous, result.diagnostics)
-
-
-def _refuse(store: DecisionStore, source: str, caller: str | None, live: str,
-            diagnostics: tuple[Diagnostic, ...]) -> ReloadOutcome:
-    store.record_reload(source, caller, False, live or None, [d.to_json() for d in diagnostics])
-    metrics.RELOADS.labels("failed").inc()
-    log.error("policy reload (%s) refused; %s stays live:\n%s", source, live or "nothing", render_text(diagnostics))
-    return ReloadOutcome(False, live, live, diagnostics)
+    store.record_reload(source, caller, True, revision, diagnostics)
+    metrics.RELOADS.labels("ok" if revision != live else "unchanged").inc()
+    log.info("policy reload (%s): %s is live (was %s)", source, revision, live or "nothing")
+    return ReloadOutcome(True, revision, live, result.diagnostics)
 
 
 class LivePolicies:
@@ -103,29 +104,20 @@ class LivePolicies:
             live = cls(directory, store, _runtime_for(good["revision"], Path(directory), store), "start")
             live._note_error(latest)
             return live
-        runtime, result = load_runtime(directory)
-        if runtime is None:
+        result = load_policy_set(directory)
+        if result.policy_set is None:
             raise StartupError(f"policies in {directory} cannot be loaded:\n{render_text(result.diagnostics)}")
-        # Stored before the first decision names it, so every decision's exact policy can be shown later.
-        store.store_revision(runtime.revision, dict(runtime.policy_set.files))
-        if good is None or good["revision"] != runtime.revision:
-            store.record_reload("start", None, True, runtime.revision, [d.to_json() for d in result.diagnostics])
-        return cls(directory, store, runtime, "start")
+        if good is None or good["revision"] != result.policy_set.revision:
+            _record(store, "start", None, result, good["revision"] if good else "")
+        return cls(directory, store, PolicyRuntime(result.policy_set), "start")
 
     def reload(self, source: str, caller: str | None) -> ReloadOutcome:
         """Load the directory now; on success this worker switches at once, the others within SYNC_SECONDS."""
         with self._lock:
-            previous = self.runtime.revision
-            runtime, result = load_runtime(self.directory)
-            if runtime is None:
-                outcome = _refuse(self.store, source, caller, previous, result.diagnostics)
-            else:
-                self.store.store_revision(runtime.revision, dict(runtime.policy_set.files))
-                self.store.record_reload(source, caller, True, runtime.revision, [d.to_json() for d in result.diagnostics])
-                metrics.RELOADS.labels("ok" if runtime.revision != previous else "unchanged").inc()
-                if runtime.revision != previous:
-                    self._switch(self._cache.get(runtime.revision, runtime), source)
-                outcome = ReloadOutcome(True, runtime.revision, previous, result.diagnostics)
+            result = load_policy_set(self.directory)
+            outcome = _record(self.store, source, caller, result, self.runtime.revision)
+            if outcome.changed and result.policy_set is not None:  # compiled only when it is new here
+                self._switch(self._cache.get(outcome.revision) or PolicyRuntime(result.policy_set), source)
             self._sync_now()
             return outcome
 
@@ -177,9 +169,9 @@ def _runtime_for(revision: str, directory: Path, store: DecisionStore,
     from the files stored with the revision (the directory may have moved on, or broken, since)."""
     if cache and revision in cache:
         return cache[revision]
-    runtime, _ = load_runtime(directory)
-    if runtime is not None and runtime.revision == revision:
-        return runtime
+    on_disk = load_policy_set(directory).policy_set  # parsed only: compiled only if it is the one
+    if on_disk is not None and on_disk.revision == revision:
+        return PolicyRuntime(on_disk)
     stored = store.revision(revision)
     if stored is None:
         raise StartupError(f"revision {revision} is live but not stored")
