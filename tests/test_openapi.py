@@ -18,7 +18,7 @@ from schemathesis.specs.openapi import checks
 
 from conftest import keyed_app
 from policy_service.keys import ROLES
-from policy_service.web.openapi import OPERATIONS, UNDOCUMENTED
+from policy_service.web.openapi import OPERATIONS, UNDOCUMENTED, openapi_path
 
 EXAMPLES = 60
 
@@ -33,7 +33,7 @@ def test_the_document_is_valid_openapi_and_covers_every_route(keyed: tuple[Any, 
     app, _ = keyed
     document = app.test_client().get("/openapi.json").get_json()
     validate(document)
-    routes = {(re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule), method.lower())
+    routes = {(openapi_path(rule.rule), method.lower())
               for rule in app.url_map.iter_rules() if rule.rule not in UNDOCUMENTED
               for method in rule.methods - {"HEAD", "OPTIONS"}}
     documented = {(path, method) for path, item in document["paths"].items() for method in item}

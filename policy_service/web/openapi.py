@@ -11,21 +11,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import Blueprint, Response, abort, send_from_directory
+from flask import Blueprint, Flask, Response, abort, current_app, send_from_directory
 from marshmallow import Schema
 
 from .. import __version__
 from ..audit import ExportSchema, PageSchema
 from ..follow_up import ApprovalSchema, OutcomeSchema
 from ..request import request_schema
-from ..model import Organization
-from ..runtime import PolicyRuntime
+from ..model import Organization, PolicySet
 from . import api_schemas as out
 from .access import public
 from .approvals import QueueSchema as QueueQuerySchema
@@ -41,7 +39,6 @@ class Operation:
     path: str  # OpenAPI style: /v1/decisions/{decision_id}
     method: str
     summary: str
-    roles: tuple[str, ...]  # empty: public
     responses: dict[int, Any]  # status -> response schema (None: no body of ours)
     body: Any = None
     query: type[Schema] | None = None
@@ -58,42 +55,41 @@ ANCHOR = {"in": "query", "name": "anchor", "required": False, "style": "form", "
           "description": "SEQ:HASH noted from an earlier verify; catches deletion of the newest entries"}
 REVISION = {"in": "path", "name": "revision", "required": True, "schema": {"type": "string"}}
 
+# Roles are not repeated here: build_spec reads them from the views (declared_roles).
 OPERATIONS: tuple[Operation, ...] = (
-    Operation("/v1/decisions", "post", "Evaluate a proposal, record it and return the decision", ("agent_tool",),
+    Operation("/v1/decisions", "post", "Evaluate a proposal, record it and return the decision",
               {201: out.DecisionSchema, 409: out.ProblemSchema}, body="DecisionRequest", parameters=[IDEMPOTENCY_KEY]),
-    Operation("/v1/decisions", "get", "Decisions in the log, newest first, by cursor pages", ("auditor",),
+    Operation("/v1/decisions", "get", "Decisions in the log, newest first, by cursor pages",
               {200: out.DecisionPageSchema}, query=PageSchema),
-    Operation("/v1/decisions/export", "get", "The log's decisions as streamed CSV or JSONL", ("auditor",),
+    Operation("/v1/decisions/export", "get", "The log's decisions as streamed CSV or JSONL",
               {200: None}, query=ExportSchema, content_types=("text/csv", "application/x-ndjson")),
     Operation("/v1/decisions/{decision_id}", "get", "One decision as it was answered, with its events",
-              ("agent_tool", "auditor"), {200: out.DecisionWithEventsSchema, 404: out.ProblemSchema},
-              parameters=[DECISION_ID]),
-    Operation("/v1/decisions/{decision_id}/approval", "post", "Approve or reject an escalated decision", ("approver",),
+              {200: out.DecisionWithEventsSchema, 404: out.ProblemSchema}, parameters=[DECISION_ID]),
+    Operation("/v1/decisions/{decision_id}/approval", "post", "Approve or reject an escalated decision",
               {201: out.EventSchema, 404: out.ProblemSchema, 409: out.ProblemSchema}, body=ApprovalSchema,
               parameters=[DECISION_ID]),
     Operation("/v1/decisions/{decision_id}/outcome", "post", "What was actually granted, or that nothing was",
-              ("agent_tool",), {201: out.EventSchema, 404: out.ProblemSchema, 409: out.ProblemSchema},
-              body=OutcomeSchema, parameters=[DECISION_ID]),
-    Operation("/v1/approvals", "get", "Escalations waiting for an approver, oldest first", ("approver",),
+              {201: out.EventSchema, 404: out.ProblemSchema, 409: out.ProblemSchema}, body=OutcomeSchema,
+              parameters=[DECISION_ID]),
+    Operation("/v1/approvals", "get", "Escalations waiting for an approver, oldest first",
               {200: out.QueueSchema}, query=QueueQuerySchema),
-    Operation("/v1/audit/verify", "get", "Check the whole log's hash chain and stored policy revisions", ("auditor",),
+    Operation("/v1/audit/verify", "get", "Check the whole log's hash chain and stored policy revisions",
               {200: out.VerifySchema}, parameters=[ANCHOR]),
     Operation("/v1/policies/revisions/{revision}", "get", "A stored policy revision's files",
-              ("agent_tool", "approver", "auditor", "policy_admin"), {200: out.StoredRevisionSchema, 404: out.ProblemSchema},
-              parameters=[REVISION]),
+              {200: out.StoredRevisionSchema, 404: out.ProblemSchema}, parameters=[REVISION]),
     Operation("/v1/policies", "get", "The live revision, its policies and the last reload error",
-              ("agent_tool", "approver", "auditor", "policy_admin"), {200: out.PoliciesSchema}),
+              {200: out.PoliciesSchema}),
     Operation("/v1/policies/matrix", "get", "The empowerment matrix: limits per action and tier, and what changes them",
-              ("agent_tool", "approver", "auditor", "policy_admin"), {200: out.MatrixSchema}, query=MatrixQuerySchema),
+              {200: out.MatrixSchema}, query=MatrixQuerySchema),
     Operation("/v1/policies/reload", "post", "Reload the policy directory; a broken set leaves the live one in place",
-              ("policy_admin",), {200: out.ReloadResultSchema, 422: out.ProblemSchema}),
-    Operation("/healthz", "get", "The process can serve", (), {200: out.HealthSchema}),
-    Operation("/readyz", "get", "Policies loaded and database reachable, with detail", (),
+              {200: out.ReloadResultSchema, 422: out.ProblemSchema}),
+    Operation("/healthz", "get", "The process can serve", {200: out.HealthSchema}),
+    Operation("/readyz", "get", "Policies loaded and database reachable, with detail",
               {200: out.ReadySchema, 503: out.ReadySchema}),
-    Operation("/metrics", "get", "Prometheus metrics, summed over every worker", (), {200: None},
+    Operation("/metrics", "get", "Prometheus metrics, summed over every worker", {200: None},
               content_types=("text/plain",)),
-    Operation("/openapi.json", "get", "This document", (), {200: None}),
-    Operation("/docs", "get", "Interactive API documentation", (), {200: None}, content_types=("text/html",)),
+    Operation("/openapi.json", "get", "This document", {200: None}),
+    Operation("/docs", "get", "Interactive API documentation", {200: None}, content_types=("text/html",)),
 )
 
 # Served, but not API: the docs page's static files.
@@ -101,22 +97,24 @@ UNDOCUMENTED = frozenset({"/docs/assets/<name>"})
 PROBLEM = {"application/problem+json": {"schema": "Problem"}}
 
 
-def _responses(operation: Operation) -> dict[str, Any]:
+def _responses(operation: Operation, roles: tuple[str, ...]) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     for status, schema in operation.responses.items():
         if schema is None:
-            responses[str(status)] = {"description": "OK", "content": {kind: {"schema": {}} for kind in operation.content_types}}
+            content: dict[str, Any] = {kind: {"schema": {}} for kind in operation.content_types}
+            responses[str(status)] = {"description": "OK", "content": content}
         elif schema is out.ProblemSchema:
             responses[str(status)] = {"description": "problem", "content": PROBLEM}
         else:
             responses[str(status)] = {"description": "OK", "content": {"application/json": {"schema": schema}}}
-    errors: dict[str, str] = {"422": "the request breaks the schema (the field is named)"} if operation.query or operation.body or operation.parameters else {}
+    has_input = bool(operation.query or operation.body or operation.parameters)
+    errors = {"422": "the request breaks the schema (the field is named)"} if has_input else {}
     if operation.body:
         errors |= {"400": "the body is not JSON", "413": "the body is over 64 KiB",
                    "503": "the decision log cannot record; nothing was decided"}
     elif operation.path.startswith("/v1/"):
         errors |= {"503": "the decision log cannot be read"}
-    if operation.roles:
+    if roles:
         errors |= {"401": "no valid API key", "403": "the key lacks the role"}
     for code, description in errors.items():
         responses.setdefault(code, {"description": description, "content": PROBLEM})
@@ -127,25 +125,42 @@ def operation_id(operation: Operation) -> str:
     return operation.method + "_" + re.sub(r"\W+", "_", operation.path).strip("_")
 
 
-def build_spec(runtime: PolicyRuntime) -> dict[str, Any]:
+def openapi_path(rule: str) -> str:
+    """Flask's /v1/decisions/<decision_id> as OpenAPI's /v1/decisions/{decision_id}."""
+    return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule)
+
+
+def declared_roles(app: Flask) -> dict[tuple[str, str], tuple[str, ...]]:
+    """Each route's roles as its view declares them (web/access.py): the document reads them rather
+    than repeating them, so it cannot say one thing while the service enforces another."""
+    roles: dict[tuple[str, str], tuple[str, ...]] = {}
+    for rule in app.url_map.iter_rules():
+        declared = getattr(app.view_functions[rule.endpoint], "access", None) or ()
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
+            roles[(openapi_path(rule.rule), method.lower())] = tuple(sorted(declared))
+    return roles
+
+
+def build_spec(policy_set: PolicySet, roles_of: Mapping[tuple[str, str], tuple[str, ...]]) -> dict[str, Any]:
     plugin = MarshmallowPlugin()
     spec = APISpec(title="policy-service", version=__version__, openapi_version="3.0.3", plugins=[plugin],
                    info={"description": "What an agent may do now for a customer-service exception, who can approve "
                                         "the rest, and words for the customer; every decision in a tamper-evident log."})
     spec.components.schema("Problem", schema=out.ProblemSchema)
-    spec.components.schema("DecisionRequest", schema=request_schema(runtime.policy_set))
+    spec.components.schema("DecisionRequest", schema=request_schema(policy_set))
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     spec.components.security_scheme("apiKey", {"type": "apiKey", "in": "header", "name": "X-API-Key"})
     by_path: dict[str, dict[str, Any]] = {}
     for operation in OPERATIONS:
+        roles = roles_of[(operation.path, operation.method)]
         document: dict[str, Any] = {
             "summary": operation.summary, "operationId": operation_id(operation),
-            "responses": _responses(operation), "parameters": list(operation.parameters),
-            "security": [{"bearer": []}, {"apiKey": []}] if operation.roles else [],
+            "responses": _responses(operation, roles), "parameters": list(operation.parameters),
+            "security": [{"bearer": []}, {"apiKey": []}] if roles else [],
         }
-        if operation.roles:
-            document["description"] = "Roles: " + ", ".join(operation.roles)
-            document["x-roles"] = list(operation.roles)
+        if roles:
+            document["description"] = "Roles: " + ", ".join(roles)
+            document["x-roles"] = list(roles)
         if operation.query is not None:
             document["parameters"].append({"in": "query", "schema": operation.query})
         if operation.body is not None:
@@ -154,7 +169,7 @@ def build_spec(runtime: PolicyRuntime) -> dict[str, Any]:
     for path, operations in by_path.items():
         spec.path(path=path, operations=operations)
     document = spec.to_dict()
-    document["components"]["schemas"]["Proposal"] = _proposal_document(runtime.policy_set.organization)
+    document["components"]["schemas"]["Proposal"] = _proposal_document(policy_set.organization)
     return document
 
 
@@ -185,15 +200,17 @@ def _proposal_document(org: Organization) -> dict[str, Any]:
     return {"oneOf": shapes}
 
 
-@lru_cache(maxsize=4)
-def _cached_spec(runtime: PolicyRuntime) -> dict[str, Any]:
-    return build_spec(runtime)
-
-
 @blueprint.get("/openapi.json")
 @public
 def openapi_json() -> Response:
-    return json_response(_cached_spec(service_state().runtime))
+    # One document per policy set (the request schema follows it); keyed by the set, not the runtime,
+    # so a cached document never keeps a dropped revision's engine alive.
+    documents = current_app.extensions.setdefault("openapi_documents", {})
+    policy_set = service_state().runtime.policy_set
+    if policy_set.revision not in documents:
+        documents.clear()
+        documents[policy_set.revision] = build_spec(policy_set, declared_roles(current_app))
+    return json_response(documents[policy_set.revision])
 
 
 DOCS_PAGE = """<!doctype html>
