@@ -120,7 +120,9 @@ def _grantable(limit: str | None, amount: int, policy_set: PolicySet) -> int:
 
 def render_text(report: ReplayReport, policy_set: PolicySet, locale: str, show_ids: int = 50) -> str:
     org = policy_set.organization
-    money = lambda minor: format_money(minor, org.currency, org.minor_digits, locale)  # noqa: E731
+
+    def money(minor: int) -> str:
+        return format_money(minor, org.currency, org.minor_digits, locale)
     share = f" ({100 * len(report.changed) / report.decisions:.1f} %)" if report.decisions else ""
     lines = [f"candidate {report.candidate_revision}",
              f"{report.decisions} decisions replayed, {len(report.changed)} would change{share}"]

@@ -16,6 +16,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from marshmallow import ValidationError
+
 from . import budgets, metrics
 from .diagnostics import render_text
 from .evaluation import Evaluation
@@ -63,6 +65,8 @@ class ShadowPolicies:
             usage = budgets.usage_for(transaction, self.runtime.policy_set, request.action, customer_ref,
                                       request.agent_id, now)
             evaluation = self.runtime.decide(dataclasses.replace(request, usage=usage) if usage else request)
+        except ValidationError:  # the candidate no longer accepts this body: nothing to compare, nothing to log
+            return None
         except Exception:  # noqa: BLE001 - a candidate must never break a live decision
             log.exception("shadow evaluation failed")
             return None
