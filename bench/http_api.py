@@ -34,12 +34,12 @@ BODY = {
 }
 
 
-def start(app: str, port: int, workers: int, env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
+def start(app: str, port: int, workers: int, env: dict[str, str], cwd: Path, logs: Path) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-w", str(workers), "-k", "sync",
          "--log-level", "warning", app],
         cwd=cwd, env={**os.environ, **env}, start_new_session=True,
-        stderr=(cwd / f"server-{port}.log").open("ab"))  # the JSON request log goes to a file, as in production
+        stderr=(logs / f"server-{port}.log").open("ab"))  # the JSON request log goes to a file, as in production
     for _ in range(100):
         try:
             request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/decisions", data=json.dumps(BODY).encode(),
@@ -79,7 +79,7 @@ def main() -> None:
          {"POLICY_SERVICE_POLICIES": str(ROOT / "policies"), "POLICY_SERVICE_DEV": "1",
           "POLICY_SERVICE_DATABASE_URL": f"sqlite:///{work / 'bench.db'}"}, 18082),
     ]
-    processes = {name: start(app, port, args.workers, env, ROOT) for name, app, env, port in servers}
+    processes = {name: start(app, port, args.workers, env, ROOT, work) for name, app, env, port in servers}
     runs: dict[str, list[dict[str, float]]] = {name: [] for name, *_ in servers}
     try:
         for name, _, _, port in servers:
