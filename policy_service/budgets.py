@@ -9,16 +9,17 @@ written in the same chain transaction as the entry, and read under the same lock
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, Sequence
 
 from .model import Cap, PolicySet
-from .store import LedgerRow
+from .store import LedgerRow, UsageQuestion
 
 
 class UsageReader(Protocol):
-    """The ledger as one decision sees it: a chain transaction, or replay's historical ledger."""
+    """The ledger as one decision sees it: a chain transaction, or replay's historical ledger. All of a
+    decision's questions come at once, so the database answers them in one statement under the lock."""
 
-    def usage(self, scope: str, subject: str, action: str, since: datetime) -> tuple[int, int]: ...
+    def usage(self, questions: Sequence[UsageQuestion]) -> list[tuple[int, int]]: ...
 
 
 def subject_of(cap: Cap, customer_ref: str | None, agent_id: str | None) -> str | None:
@@ -28,16 +29,18 @@ def subject_of(cap: Cap, customer_ref: str | None, agent_id: str | None) -> str 
 def usage_for(transaction: UsageReader, policy_set: PolicySet, action_id: str, customer_ref: str | None,
               agent_id: str | None, now: datetime) -> dict[str, tuple[int, int]]:
     """Every cap on `action_id`: (amount, count) used in its rolling window by this customer or agent."""
-    usage: dict[str, tuple[int, int]] = {}
+    asked: list[tuple[str, UsageQuestion]] = []
     for cap in policy_set.caps_for(action_id):
         subject = subject_of(cap, customer_ref, agent_id)
         if subject is None:  # a request without a customer id cannot be tracked against a customer cap
             continue
-        amount = count = 0
-        for action in cap.actions:
-            used_amount, used_count = transaction.usage(cap.per, subject, action, now - cap.window)
-            amount, count = amount + used_amount, count + used_count
-        usage[cap.key] = (amount, count)
+        asked.extend((cap.key, UsageQuestion(cap.per, subject, action, now - cap.window)) for action in cap.actions)
+    if not asked:
+        return {}
+    usage: dict[str, tuple[int, int]] = {}
+    for (key, _), (amount, count) in zip(asked, transaction.usage([question for _, question in asked])):
+        used_amount, used_count = usage.get(key, (0, 0))
+        usage[key] = (used_amount + amount, used_count + count)
     return usage
 
 

@@ -7,6 +7,7 @@ and no decision id, so nothing claims to be decided.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import json
@@ -28,16 +29,20 @@ from .shadow import ShadowPolicies
 from .store import ApprovalRequest, DecisionStore, NewEntry
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# base64.b32encode's alphabet, mapped to Crockford's: the standard codec does the 5-bit split in C.
+_TO_CROCKFORD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _CROCKFORD.encode())
 
 
 def new_decision_id() -> str:
     """`dec_` + a ULID: sortable by creation time, unique across workers and instances."""
-    value = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
-    chars = []
-    for _ in range(26):
-        chars.append(_CROCKFORD[value & 31])
-        value >>= 5
-    return "dec_" + "".join(reversed(chars))
+    return "dec_" + ulid_text((int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big"))
+
+
+def ulid_text(value: int) -> str:
+    """A 128-bit value in Crockford base32, 26 characters, most significant first."""
+    # As 130 bits (two leading zeros) placed at the front of 17 bytes, the value is the first 26
+    # characters of the standard base32 encoding, which does the 5-bit split in C.
+    return base64.b32encode((value << 6).to_bytes(17, "big")).translate(_TO_CROCKFORD)[:26].decode()
 
 
 def approval_id(decision_id: str) -> str:
@@ -67,7 +72,10 @@ def proposal_json(action_id: str, unit: str, amount: int, org: Organization) -> 
 
 def decimal_text(minor: int, org: Organization) -> str:
     """Money as a decimal string with the currency's minor units: 11250 -> "112.50"."""
-    return f"{Decimal(minor).scaleb(-org.minor_digits):.{org.minor_digits}f}"
+    if not org.minor_digits:
+        return str(minor)
+    whole, fraction = divmod(minor, 10 ** org.minor_digits)
+    return f"{whole}.{fraction:0{org.minor_digits}d}"
 
 
 def quantity_json(unit: str, amount: int | None, org: Organization) -> Any:

@@ -15,7 +15,7 @@ from bisect import bisect_left
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from marshmallow import ValidationError
 
@@ -41,7 +41,10 @@ class HistoricalLedger:
         self._before_seq = seq
         return self
 
-    def usage(self, scope: str, subject: str, action: str, since: datetime) -> tuple[int, int]:
+    def usage(self, questions: Sequence[budgets.UsageQuestion]) -> list[tuple[int, int]]:
+        return [self._used(*question) for question in questions]
+
+    def _used(self, scope: str, subject: str, action: str, since: datetime) -> tuple[int, int]:
         rows = self._by_subject.get((scope, subject, action), ())
         end = bisect_left(rows, self._before_seq, key=lambda row: row[0])
         amount = count = 0

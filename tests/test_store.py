@@ -13,7 +13,7 @@ import sqlalchemy
 from policy_service import audit
 from policy_service.chain import GENESIS, canonical_json, entry_hash, verify_chain
 from policy_service.loader import revision_of
-from policy_service.store import DecisionStore, LogFilter, NewEntry, StoreError
+from policy_service.store import DecisionStore, LedgerRow, LogFilter, NewEntry, StoreError, UsageQuestion
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -215,6 +215,26 @@ def test_concurrent_writers_keep_one_gapless_chain(store: DecisionStore, databas
         thread.join(120)
     report = audit.verify(store)
     assert report.ok and report.entries == report.head_seq == 4 * 60 + 3 * 40
+
+
+def test_usage_answers_each_question_in_one_statement(store: DecisionStore) -> None:
+    """Every question gets its own sums, in the order asked, inside its own window; none is 0, 0."""
+    with store.chain_transaction() as transaction:
+        transaction.append(entry(1, at=T0), ledger=(LedgerRow("customer", "cu-1", "refund", 4000, 1),
+                                                     LedgerRow("agent", "ag-1", "refund", 4000, 1)))
+    with store.chain_transaction() as transaction:
+        transaction.append(entry(2, at=T0 + timedelta(hours=30)), ledger=(LedgerRow("customer", "cu-1", "store_credit", 1500, 1),
+                                                                           LedgerRow("agent", "ag-1", "store_credit", 1500, 1)))
+    now = T0 + timedelta(hours=31)
+    with store.chain_transaction() as transaction:
+        answers = transaction.usage([
+            UsageQuestion("customer", "cu-1", "refund", now - timedelta(days=90)),
+            UsageQuestion("customer", "cu-1", "store_credit", now - timedelta(days=90)),
+            UsageQuestion("agent", "ag-1", "refund", now - timedelta(hours=24)),  # T0 is outside the day
+            UsageQuestion("customer", "cu-2", "refund", now - timedelta(days=90)),
+            UsageQuestion("agent", "ag-1", "store_credit", now - timedelta(hours=24)),
+        ])
+    assert answers == [(4000, 1), (1500, 1), (0, 0), (0, 0), (1500, 1)]
 
 
 def test_time_never_runs_backwards_along_the_chain(store: DecisionStore) -> None:

@@ -29,7 +29,7 @@ from ..chain import timestamp_text
 from .history import PolicyHistory
 from .records import Appended, LogFilter, NewEntry, StoreError
 from .schema import APPEND_ONLY_TABLES, approvals_table, log_table, revisions_table, rules_table
-from .statements import EXPORTED, LISTED, Compiled, as_utc, first_seq_at_or_after, statements
+from .statements import EXPORTED, LISTED, Compiled, as_utc, first_seq_at_or_after, statements, usage_statement
 from .transaction import ChainTransaction
 
 _PG_CHAIN_LOCK = 0x706F6C6963790001  # pg_advisory_xact_lock key: "policy" + 1
@@ -51,6 +51,7 @@ class DecisionStore(PolicyHistory):
         database = self.engine.url.database if self.dialect == "sqlite" else None
         self._lock_path = f"{database}.chain-lock" if database and database != ":memory:" else None
         self._compiled = {name: Compiled(self.engine, statement) for name, statement in statements().items()}
+        self._usage_compiled: dict[int, Compiled] = {}
 
     # -- schema -------------------------------------------------------------------------------------
 
@@ -174,6 +175,12 @@ class DecisionStore(PolicyHistory):
 
     def _sql(self, name: str) -> "Compiled":
         return self._compiled[name]
+
+    def _usage_sql(self, questions: int) -> "Compiled":
+        compiled = self._usage_compiled.get(questions)
+        if compiled is None:  # one per number of questions an action's caps ask: a handful per policy set
+            compiled = self._usage_compiled[questions] = Compiled(self.engine, usage_statement(questions))
+        return compiled
 
     def _writer(self) -> Any:
         # One DB-API connection per worker thread, kept: pool checkout and SQLAlchemy's transaction

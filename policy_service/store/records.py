@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
+from typing import Callable, NamedTuple
 
 
 class StoreError(RuntimeError):
     """The log could not record or read; callers answer 503, never a made-up success."""
+
+
+class UsageQuestion(NamedTuple):
+    """A question to the budget ledger: what `subject` (in `scope`) reserved or was granted of `action`
+    since `since`, as an amount and a count."""
+    scope: str
+    subject: str
+    action: str
+    since: datetime
 
 
 @dataclass(frozen=True)

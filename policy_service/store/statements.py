@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import DateTime, bindparam, func, insert, select
+from sqlalchemy import DateTime, bindparam, func, insert, literal, select, union_all
 from sqlalchemy.engine import Engine
 
 from .schema import approvals_table, idempotency_table, ledger_table, log_table, rules_table
@@ -34,9 +34,6 @@ def statements() -> dict[str, Any]:
     """Every statement the chain transaction runs, as SQLAlchemy builds it (compiled once per store)."""
     log, ledger, approvals, keys = log_table.c, ledger_table.c, approvals_table.c, idempotency_table.c
     return {
-        "usage": select(func.sum(ledger.amount), func.sum(ledger.count)).where(
-            ledger.scope == bindparam("scope"), ledger.subject == bindparam("subject"),
-            ledger.action == bindparam("action"), ledger.reserved_at >= bindparam("since", type_=DateTime(timezone=True))),
         "idempotency": select(keys.body_hash, keys.decision_id).where(
             keys.caller == bindparam("caller"), keys.key == bindparam("key"),
             keys.created_at >= bindparam("since", type_=DateTime(timezone=True))).order_by(keys.created_at.desc()).limit(1),
@@ -48,6 +45,20 @@ def statements() -> dict[str, Any]:
         "insert_log": insert(log_table), "insert_rule": insert(rules_table), "insert_ledger": insert(ledger_table),
         "insert_approval": insert(approvals_table), "insert_idempotency": insert(idempotency_table),
     }
+
+
+def usage_statement(questions: int) -> Any:
+    """One statement for `questions` usage questions: row i answers question i (scope_i, subject_i,
+    action_i, since_i), each branch one probe of the ledger's (scope, subject, action, reserved_at) index."""
+    ledger = ledger_table.c
+    branches = [
+        select(literal(i).label("question"), func.sum(ledger.amount), func.sum(ledger.count)).where(
+            ledger.scope == bindparam(f"scope_{i}"), ledger.subject == bindparam(f"subject_{i}"),
+            ledger.action == bindparam(f"action_{i}"),
+            ledger.reserved_at >= bindparam(f"since_{i}", type_=DateTime(timezone=True)))
+        for i in range(questions)
+    ]
+    return branches[0] if questions == 1 else union_all(*branches)
 
 
 class Compiled:
@@ -62,17 +73,26 @@ class Compiled:
             compiled = statement.compile(dialect=engine.dialect)
             types = {name: bind.type for name, bind in compiled.binds.items()}
         self.sql = str(compiled)
-        self.positions = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
+        positions = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
         # The dialect's own type (SQLite's DATETIME, say), as SQLAlchemy's queries use: a generic type
         # has no processor, and sqlite3 would store "…+00:00" text that no range filter compares right.
-        self.processors = {name: kind.dialect_impl(engine.dialect).bind_processor(engine.dialect) for name, kind in types.items()}
+        processors = {name: kind.dialect_impl(engine.dialect).bind_processor(engine.dialect) for name, kind in types.items()}
         self.literals = {name: bind.value for name, bind in compiled.binds.items() if bind.value is not None}  # LIMIT 1
+        # Each parameter in the order the driver takes it, with its converter (None: passed as is).
+        self._bound = tuple((name, processors.get(name)) for name in (positions or processors))
+        self._positional = positions is not None
+
+    def parameters(self, row: dict[str, Any]) -> Any:
+        values = {**self.literals, **row} if self.literals else row
+        if self._positional:
+            return tuple(values[name] if convert is None else convert(values[name]) for name, convert in self._bound)
+        return {name: values[name] if convert is None else convert(values[name]) for name, convert in self._bound}
 
     def run(self, cursor: Any, **row: Any) -> Any:
-        values = {**self.literals, **row}
-        values = {name: (convert(values[name]) if convert else values[name]) for name, convert in self.processors.items()
-                  if name in values}
-        cursor.execute(self.sql, tuple(values[n] for n in self.positions) if self.positions else values)
+        cursor.execute(self.sql, self.parameters(row))
         return cursor
 
-
+    def run_many(self, cursor: Any, rows: list[dict[str, Any]]) -> None:
+        """One driver call for several rows (the rules a decision fired)."""
+        if rows:
+            cursor.executemany(self.sql, [self.parameters(row) for row in rows])

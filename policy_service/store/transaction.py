@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 from ..chain import GENESIS, entry_hash, timestamp_text
-from .records import Appended, ApprovalRequest, LedgerRow, NewEntry
+from .records import Appended, ApprovalRequest, LedgerRow, NewEntry, UsageQuestion
 from .statements import as_utc
 
 if TYPE_CHECKING:
@@ -19,10 +19,14 @@ class ChainTransaction:
     def __init__(self, store: DecisionStore, cursor: Any) -> None:
         self._store, self._cursor = store, cursor
 
-    def usage(self, scope: str, subject: str, action: str, since: datetime) -> tuple[int, int]:
-        """Amount and count reserved or granted to `subject` for `action` since `since`."""
-        row = self._store._sql("usage").run(self._cursor, scope=scope, subject=subject, action=action, since=since).fetchone()
-        return int(row[0] or 0), int(row[1] or 0)
+    def usage(self, questions: Sequence[UsageQuestion]) -> list[tuple[int, int]]:
+        """Amount and count reserved or granted for each question, in one statement."""
+        values: dict[str, Any] = {}
+        for i, (scope, subject, action, since) in enumerate(questions):
+            values.update({f"scope_{i}": scope, f"subject_{i}": subject, f"action_{i}": action, f"since_{i}": since})
+        answers = {row[0]: (int(row[1] or 0), int(row[2] or 0))
+                   for row in self._store._usage_sql(len(questions)).run(self._cursor, **values).fetchall()}
+        return [answers.get(i, (0, 0)) for i in range(len(questions))]
 
     def idempotent(self, caller: str, key: str, since: datetime) -> tuple[str, str] | None:
         """(body hash, decision id) of the newest use of this key by this caller since `since`."""
@@ -63,8 +67,7 @@ class ChainTransaction:
         del row["fired_rules"]
         row["hash"] = entry_hash({**row, "created_at": timestamp_text(created_at)})
         sql("insert_log").run(cursor, **row)
-        for rule in entry.fired_rules:
-            sql("insert_rule").run(cursor, rule=rule, seq=seq)
+        sql("insert_rule").run_many(cursor, [{"rule": rule, "seq": seq} for rule in entry.fired_rules])
         for item in ledger:
             sql("insert_ledger").run(cursor, seq=seq, decision_id=entry.decision_id, reserved_at=reserved_at or created_at,
                                      **item.__dict__)
