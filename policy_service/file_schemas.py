@@ -114,7 +114,7 @@ class PolicySchema(_Strict):
     apiVersion = fields.String()
     kind = fields.String()
     id = fields.String(required=True, validate=ID)
-    description = fields.String(required=True)
+    description = fields.String(load_default="")  # documentation: the SPEC example has one, nothing needs it
     owner = fields.String(required=True)
     actions = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
     limits = fields.Dict(keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.Raw()))
