@@ -70,10 +70,11 @@ class Evaluation:
     escalation: Escalation | None
     handoff: Handoff | None
     say: tuple[str, ...]
-    rules: tuple[str, ...]
+    rules: tuple[str, ...]  # the fired rules that shaped this answer (reported, or limiting an option)
     conditions: tuple[str, ...]
     caps: tuple[CapStatus, ...]
     locale: str
+    fired: tuple[str, ...] = ()  # every rule whose `when` held (SPEC §4.1), as the log records them
 
 
 def is_reported(rule: Rule, action_id: str, policy_set: PolicySet) -> bool:
@@ -160,7 +161,7 @@ def evaluate(policy_set: PolicySet, prepared: Prepared, situation: Situation) ->
     rules_shown = [r.key for r in fired if r in reported or any(o.action in r.then.limit_actions for o in options)]
     return Evaluation(
         outcome=outcome, action=action_id, unit=unit, amount=amount, tier=tier_id, limit=own_limit,
-        options=tuple(options), escalation=escalation, handoff=handoff, say=tuple(say), rules=tuple(rules_shown),
+        options=tuple(options), escalation=escalation, handoff=handoff, say=tuple(say), rules=tuple(rules_shown), fired=tuple(r.key for r in fired),
         conditions=tuple(_text(r.then.conditions, locale, org) for r in condition_rules),
         caps=tuple(caps), locale=locale,
     )

@@ -107,7 +107,7 @@ def replay(store: DecisionStore, candidate: PolicyRuntime, since: datetime | Non
         if evaluation.outcome != live["outcome"]:  # a changed limit alone shows in the money figures
             report.changed.append(row["id"])
             report.transitions[(live["outcome"], evaluation.outcome)] += 1
-        for rule in set(live["rules"]) ^ set(evaluation.rules):
+        for rule in set(json.loads(row["rules"])) ^ set(evaluation.fired):  # the log keeps every fired rule
             report.rule_changes[rule] += 1
         if unit == "money":
             report.grantable_live += _grantable(live["limit"], evaluation.amount, policy_set)

@@ -70,7 +70,7 @@ class ShadowPolicies:
         except Exception:  # noqa: BLE001 - a candidate must never break a live decision
             log.exception("shadow evaluation failed")
             return None
-        return ShadowVerdict(evaluation.outcome, evaluation.limit, tuple(evaluation.rules))
+        return ShadowVerdict(evaluation.outcome, evaluation.limit, evaluation.fired)
 
     def record(self, decision_id: str, live: Evaluation, verdict: ShadowVerdict | None) -> None:
         if verdict is None or self.runtime is None:
@@ -82,7 +82,7 @@ class ShadowPolicies:
             self.store.record_shadow([{
                 "decision_id": decision_id, "candidate_revision": self.runtime.revision,
                 "created_at": datetime.now(timezone.utc), "live_outcome": live.outcome,
-                "candidate_outcome": verdict.outcome, "live_rules": json.dumps(list(live.rules)),
+                "candidate_outcome": verdict.outcome, "live_rules": json.dumps(list(live.fired)),
                 "candidate_rules": json.dumps(list(verdict.rules)),
             }])
         except StoreError as exc:

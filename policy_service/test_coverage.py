@@ -53,7 +53,7 @@ def measure(results: Iterable[CaseResult], policy_set: PolicySet) -> Coverage:
     for result in results:
         if result.actual is None:
             continue
-        for key in result.actual["rules"]:
+        for key in result.fired:
             rules[key] = True
         for key in result.usage_given:
             caps[key] = True

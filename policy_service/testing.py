@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from marshmallow import ValidationError
 
@@ -44,6 +44,7 @@ class CaseResult:
     failures: list[str] = field(default_factory=list)
     actual: dict[str, Any] | None = None
     usage_given: frozenset[str] = frozenset()  # caps the case gave prior usage for (coverage)
+    fired: tuple[str, ...] = ()  # every rule that fired, also those the answer does not name
 
     @property
     def passed(self) -> bool:
@@ -90,8 +91,8 @@ def run_case(runtime: PolicyRuntime, case: TestCase) -> CaseResult:
     result.usage_given = frozenset(usage)
     evaluation = runtime.decide(request)
     actual = decision_body(evaluation, runtime, "test", datetime.now(timezone.utc), request.agent_id)
-    result.actual = actual
-    result.failures = compare(case.expect, actual, case.policy)
+    result.actual, result.fired = actual, evaluation.fired
+    result.failures = compare(case.expect, actual, case.policy, fired=evaluation.fired)
     return result
 
 
@@ -109,8 +110,11 @@ def _usage(data: dict[str, Any], policy_id: str, policy_set: PolicySet) -> dict[
     return usage
 
 
-def compare(expect: dict[str, Any], actual: dict[str, Any], policy_id: str) -> list[str]:
-    """What `expect` asserts and `actual` does not satisfy; an empty list means the case passed."""
+def compare(expect: dict[str, Any], actual: dict[str, Any], policy_id: str, fired: Sequence[str] | None = None) -> list[str]:
+    """What `expect` asserts and `actual` does not satisfy; an empty list means the case passed.
+
+    `rules` asks which rules fired (SPEC §3.4): every fired rule counts, also one that did not shape
+    this answer (`fired`; by default the answer's own `rules`)."""
     failures = []
     if "outcome" in expect and expect["outcome"] != actual["outcome"]:
         failures.append(f"outcome: expected {expect['outcome']}, got {actual['outcome']}")
@@ -127,8 +131,8 @@ def compare(expect: dict[str, Any], actual: dict[str, Any], policy_id: str) -> l
             failures.append(f"options: expected one matching {wanted}, got {actual['options']}")
     for rule in expect.get("rules", []):
         key = rule if "/" in rule else f"{policy_id}/{rule}"
-        if key not in actual["rules"]:
-            failures.append(f"rules: expected {key} to fire, fired {actual['rules']}")
+        if key not in (actual["rules"] if fired is None else fired):
+            failures.append(f"rules: expected {key} to fire, fired {list(actual['rules'] if fired is None else fired)}")
     wanted_texts = expect.get("say_contains", [])
     for text in [wanted_texts] if isinstance(wanted_texts, str) else wanted_texts:
         if not any(_spaces(text) in _spaces(said) for said in actual["say"]):

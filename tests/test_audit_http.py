@@ -40,6 +40,17 @@ def test_an_auditor_filters_and_pages_through_decisions(audited: Any) -> None:
     assert audited.get("/v1/decisions?from=2000-01-01&to=2000-01-02").get_json()["items"] == []
 
 
+def test_the_log_keeps_every_fired_rule_while_the_answer_names_those_that_shaped_it(audited: Any) -> None:
+    """A gold customer's refund fires extensions' free-shipping rule: no part of the refund answer, but
+    fired (SPEC §4.1), so the entry's rules and the auditors' rule filter have it."""
+    made = decide(audited)
+    assert "extensions/gold_free_shipping_for_bot" not in made["rules"]
+    found = audited.get("/v1/decisions?rule=extensions/gold_free_shipping_for_bot").get_json()["items"]
+    assert [i["decision_id"] for i in found] == [made["decision_id"]]
+    entry = json.loads(audited.get("/v1/decisions/export?format=jsonl").get_data(as_text=True))
+    assert entry["rules"][:3] == ["extensions/gold_free_shipping_for_bot", "refunds/gold_leeway", "refunds/outside_return_window"]
+
+
 def test_bad_auditor_queries_name_the_parameter(audited: Any) -> None:
     for query, field in [("outcome=maybe", "outcome"), ("limit=0", "limit"), ("from=yesterday", "from"),
                          ("colour=red", "colour"), ("cursor=xyz", "cursor"), ("from=2026-02-01&to=2026-01-01", "to")]:

@@ -59,6 +59,20 @@ def test_a_failing_case_exits_1_and_shows_expected_and_actual(policies_copy: Pat
     assert lines[header + 1].split() == ["✗", "outcome", "deny", "allow"]  # side by side, the failing field marked
 
 
+def test_a_case_may_expect_a_rule_that_fired_without_shaping_the_answer(policies_copy: Path) -> None:
+    """`rules` asks what fired (SPEC §3.4): a gold customer fires extensions' rule on a refund too."""
+    suite = policies_copy / "refunds_test.yaml"
+    suite.write_text(suite.read_text() + """  - name: a gold refund fires the free-shipping rule of extensions as well
+    request:
+      agent: {tier: agent}
+      customer: {tier: gold}
+      proposal: {action: refund, amount: 40}
+    expect: {outcome: allow, rules: [gold_leeway, extensions/gold_free_shipping_for_bot]}
+""")
+    result = CliRunner().invoke(main, ["test", str(policies_copy)])
+    assert result.exit_code == 0, result.output
+
+
 def test_coverage_lists_what_no_case_exercised_and_min_coverage_gates(policies_copy: Path) -> None:
     result = CliRunner().invoke(main, ["test", str(EXAMPLE_POLICIES), "--coverage"])
     assert result.exit_code == 0 and "rules 100 % (17/17)" in result.output

@@ -21,6 +21,14 @@ def test_example_policies_load_without_problems(policies_copy: Path) -> None:
     assert result.policy_set is not None and result.policy_set.revision.startswith("sha256:")
 
 
+def test_a_policy_needs_no_description(policies_copy: Path) -> None:
+    """A description is for people: a policy file without one loads, with an empty description."""
+    edit(policies_copy / "fees.yaml", "description:", "# description:")
+    result = load_policy_set(policies_copy)
+    assert result.ok and result.diagnostics == (), render_text(result.diagnostics)
+    assert result.policy_set is not None and result.policy_set.policy("fees").description == ""
+
+
 def test_revision_depends_on_content_only(policies_copy: Path) -> None:
     """Same files, same revision; one changed limit, another revision."""
     first = load_policy_set(policies_copy).policy_set

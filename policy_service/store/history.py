@@ -69,11 +69,11 @@ class PolicyHistory:
     # -- replay ---------------------------------------------------------------------------------------
 
     def replay_source(self, since: datetime | None) -> tuple[list[dict[str, Any]], list[tuple[Any, ...]]]:
-        """Decisions since `since` (seq order: seq, id, created_at, agent_id, customer_id, request, response)
+        """Decisions since `since` (seq order: seq, id, created_at, agent_id, customer_id, rules, request, response)
         and every ledger row up to the newest of them (seq, scope, subject, action, reserved_at, amount,
         count): enough to re-decide each one with the cap usage it saw."""
         c, l = log_table.c, ledger_table.c
-        decisions = select(c.seq, c.id, c.created_at, c.agent_id, c.customer_id, c.request, c.response).where(
+        decisions = select(c.seq, c.id, c.created_at, c.agent_id, c.customer_id, c.rules, c.request, c.response).where(
             c.kind == "decision").order_by(c.seq)
         if since is not None:
             decisions = decisions.where(c.seq >= first_seq_at_or_after(since))
