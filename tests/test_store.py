@@ -312,18 +312,26 @@ def test_exports_stream_every_matching_decision(store: DecisionStore) -> None:
 
 
 def test_prepare_is_safe_when_several_processes_start_at_once(database_url: str) -> None:
+    """Six processes prepare a new log at the same moment (as two instances of three workers start):
+    every one succeeds; one creates the schema, none is refused while the others wait or read."""
     context = multiprocessing.get_context("spawn")
-    processes = [context.Process(target=_prepare_only, args=(database_url,)) for _ in range(3)]
-    for process in processes:
-        process.start()
-    for process in processes:
-        process.join(60)
-        assert process.exitcode == 0
-    assert DecisionStore(database_url).schema_version() == "0003"
+    together = context.Barrier(6)
+    # The race lasts milliseconds: on SQLite a few rounds, each on a new file (PostgreSQL: one database).
+    urls = [database_url.replace("log.db", f"log{i}.db") for i in range(4)] if "sqlite" in database_url else [database_url]
+    for url in urls:
+        processes = [context.Process(target=_prepare_only, args=(url, together)) for _ in range(6)]
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join(60)
+            assert process.exitcode == 0
+        assert DecisionStore(url).schema_version() == "0003"
 
 
-def _prepare_only(url: str) -> None:
-    DecisionStore(url).prepare()
+def _prepare_only(url: str, together: Any) -> None:
+    store = DecisionStore(url)
+    together.wait()
+    store.prepare()
 
 
 def test_an_unreachable_database_is_a_store_error(database_url: str) -> None:

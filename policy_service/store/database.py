@@ -61,26 +61,31 @@ class DecisionStore(PolicyHistory):
 
     def upgrade(self) -> None:
         """Migrate to the newest schema; safe when several processes start at once."""
-        config = Config()
-        config.set_main_option("script_location", _MIGRATIONS)
         try:
-            with self._migration_lock(), self.engine.begin() as connection:
-                config.attributes["connection"] = connection
-                command.upgrade(config, "head")
+            with self._migration_lock():
+                self._migrate()
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot migrate the decision log: {exc.__class__.__name__}: {exc}") from exc
 
     def prepare(self) -> None:
-        """Make sure the schema is current, migrating only when it is not (a service role cannot)."""
-        config = Config()
-        config.set_main_option("script_location", _MIGRATIONS)
-        head = ScriptDirectory.from_config(config).get_current_head()
+        """Make sure the schema is current, migrating only when it is not (a service role cannot).
+
+        The version is read under the migration lock too: on a new SQLite file, a process reading it
+        while another creates the schema (and switches the file to WAL) was refused with "database is
+        locked", and that instance failed to start (seen with two instances starting at once)."""
+        head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
         try:
-            current = self.schema_version()
-        except SQLAlchemyError as exc:
-            raise StoreError(f"cannot reach the decision log: {exc.__class__.__name__}: {exc}") from exc
-        if current != head:
-            self.upgrade()
+            with self._migration_lock():
+                if self.schema_version() != head:
+                    self._migrate()
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreError(f"cannot reach or migrate the decision log: {exc.__class__.__name__}: {exc}") from exc
+
+    def _migrate(self) -> None:
+        config = _alembic_config()
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
 
     @contextmanager
     def _migration_lock(self) -> Iterator[None]:
@@ -323,6 +328,12 @@ class DecisionStore(PolicyHistory):
         self.engine.dispose()
 
 
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", _MIGRATIONS)
+    return config
+
+
 def _make_engine(url: str) -> Engine:
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
         try:
@@ -339,9 +350,9 @@ def _make_engine(url: str) -> Engine:
             # WAL lets readers and the writer work at once. synchronous=NORMAL syncs the WAL at
             # checkpoints: a committed entry survives a killed process (the OS holds the pages), and
             # only a power cut could lose the newest ones.
+            cursor.execute("PRAGMA busy_timeout=10000")  # first: switching a new file to WAL may wait too
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=10000")
             # Writers checkpoint after releasing the chain lock (DecisionStore._queue); the automatic
             # checkpoint stays as a backstop at 4x its default, for a WAL no service process trims.
             cursor.execute("PRAGMA wal_autocheckpoint=4000")
