@@ -161,7 +161,10 @@ def build_request(body: Any, policy_set: PolicySet, *, trusted_tier: bool, usage
     org = policy_set.organization
     if not isinstance(body, dict):
         raise ValidationError({"_schema": ["the body must be a JSON object"]})
-    data = request_schema(policy_set).load(body)
+    try:
+        data = request_schema(policy_set).load(body)
+    except ValidationError as error:
+        raise ValidationError(_hint_attributes(error.messages, org)) from None
     agent_data = data["agent"]
     tier = _agent_tier(agent_data, policy_set, trusted_tier)
     action = org.actions[data["proposal"]["action"]]
@@ -187,6 +190,22 @@ def build_request(body: Any, policy_set: PolicySet, *, trusted_tier: bool, usage
         agent_id=agent_data.get("id"), customer_id=data.get("customer", {}).get("id"),
         case_id=data.get("case", {}).get("id"), usage=dict(usage or {}),
     )
+
+
+def _hint_attributes(messages: Any, org: Organization) -> Any:
+    """An organisation's own field sent beside the built-ins (`case.outage_hours`) is unknown there;
+    say where it goes (`case.attributes.outage_hours`, SPEC §3.1) instead of only "unknown field"."""
+    if not isinstance(messages, dict):
+        return messages
+    for prefix in ("agent", "customer", "case"):
+        section = messages.get(prefix)
+        if not isinstance(section, dict):
+            continue
+        for key, problems in section.items():
+            spec = org.fields.get(f"{prefix}.{key}")
+            if spec is not None and not spec.builtin and problems == ["Unknown field."]:
+                section[key] = [f"declared by the organisation as an attribute: send it as {prefix}.attributes.{key}"]
+    return messages
 
 
 def _agent_tier(agent: Mapping[str, Any], policy_set: PolicySet, trusted_tier: bool) -> str:

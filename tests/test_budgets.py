@@ -85,6 +85,8 @@ def test_the_approval_queue_and_who_may_approve(client: Any) -> None:
     assert [(q["decision_id"], q["amount"], q["to_tier"]) for q in queue] == [(decision_id, "40.00", "supervisor")]
     assert queue[0]["waited_seconds"] >= 0
     assert client.get("/v1/approvals?team=billing").get_json()["items"] == []
+    mistyped = client.get("/v1/approvals?tier=supervisr")  # not an empty queue: a 422 naming the tier
+    assert mistyped.status_code == 422 and "supervisor" in mistyped.get_json()["errors"]["tier"][0]
     below = client.post(f"/v1/decisions/{decision_id}/approval", json={"approver_id": "sr-202", "verdict": "approve"})
     assert below.status_code == 403 and "supervisor" in below.get_json()["errors"]["approver_id"][0]
     unknown = client.post(f"/v1/decisions/{decision_id}/approval", json={"approver_id": "nobody", "verdict": "approve"})

@@ -94,6 +94,14 @@ def test_every_field_problem_is_named_at_once(client: Any) -> None:
     assert set(post(client, body).get_json()["errors"]) == {"agent.id", "proposal.action"}
 
 
+def test_a_declared_field_sent_beside_the_builtins_says_where_it_goes(client: Any) -> None:
+    """`case.is_final_sale` is the organisation's own field: the 422 points to case.attributes."""
+    body = {**BODY, "case": {**BODY["case"], "is_final_sale": True}}
+    errors = post(client, body).get_json()["errors"]
+    assert errors == {"case.is_final_sale": ["declared by the organisation as an attribute: send it as "
+                                             "case.attributes.is_final_sale"]}
+
+
 def test_malformed_json_is_400(client: Any) -> None:
     response = client.post("/v1/decisions", data=b'{"agent": ', content_type="application/json")
     assert response.status_code == 400 and response.get_json()["status"] == 400

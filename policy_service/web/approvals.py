@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from flask import Blueprint, Flask, Response
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from ..decisions import approval_id, json_time, quantity_json
 from ..follow_up import Conflict, NotFound, Refused, decide_approval, record_outcome
@@ -51,6 +51,9 @@ def queue() -> Response:
     state = service_state()
     args = query_args(QueueSchema())
     org = state.runtime.policy_set.organization
+    tiers = [t.id for t in org.tiers]
+    if args.get("tier") not in (None, *tiers):  # a mistyped tier must not read as "nothing is waiting"
+        raise ValidationError({"tier": [f"unknown tier; one of: {', '.join(tiers)}"]})
     now = datetime.now(timezone.utc)
     items = [{
         "approval_id": approval_id(row["decision_id"]), "decision_id": row["decision_id"], "status": "pending",
