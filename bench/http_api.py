@@ -5,7 +5,8 @@
 Needs `wrk` (Debian: apt-get install wrk). Both servers run on 127.0.0.1 with sync workers; the
 service records every decision in a fresh SQLite log. The two are loaded in alternation for several
 rounds (a shared 2-core machine drifts by 10-20 % between runs) and the medians are reported: requests/s,
-latency percentiles (wrk's), and the ratio of the medians.
+latency percentiles (wrk's), the ratio of the medians, and the CPU time (user + system) the server's
+processes spent per request, which drifts less than the rate and says what a request costs.
 """
 
 from __future__ import annotations
@@ -51,13 +52,27 @@ def start(app: str, port: int, workers: int, env: dict[str, str], cwd: Path, log
     raise SystemExit(f"{app} did not start")
 
 
-def load(port: int, seconds: int, connections: int, script: Path) -> dict[str, float]:
+def server_cpu_seconds(master: int) -> float:
+    """User + system CPU of a gunicorn master and its workers so far (Linux /proc)."""
+    pids = [master, *(int(p) for p in Path(f"/proc/{master}/task/{master}/children").read_text().split())]
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def load(port: int, seconds: int, connections: int, script: Path, master: int) -> dict[str, float]:
+    cpu_before = server_cpu_seconds(master)
     output = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
                              f"http://127.0.0.1:{port}/v1/decisions"], capture_output=True, text=True, check=True).stdout
+    cpu = server_cpu_seconds(master) - cpu_before
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     latency = {p: re.search(rf"\s{p}%\s+([\d.]+\w+)", output).group(1) for p in ("50", "99")}  # type: ignore[union-attr]
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    return {"rate": rate, "p50": latency["50"], "p99": latency["99"], "errors": int(non_2xx.group(1)) if non_2xx else 0}  # type: ignore[dict-item]
+    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    return {"rate": rate, "p50": latency["50"], "p99": latency["99"], "errors": int(non_2xx.group(1)) if non_2xx else 0,  # type: ignore[dict-item]
+            "cpu_us": cpu / max(requests, 1) * 1e6}
 
 
 def main() -> None:
@@ -83,17 +98,19 @@ def main() -> None:
     runs: dict[str, list[dict[str, float]]] = {name: [] for name, *_ in servers}
     try:
         for name, _, _, port in servers:
-            load(port, 2, args.connections, script)  # warm-up
+            load(port, 2, args.connections, script, processes[name].pid)  # warm-up
         for _ in range(args.rounds):
             for name, _, _, port in servers:
-                runs[name].append(load(port, args.seconds, args.connections, script))
+                runs[name].append(load(port, args.seconds, args.connections, script, processes[name].pid))
     finally:
         for process in processes.values():
             os.killpg(process.pid, signal.SIGTERM)
             process.wait()
     results = {name: sorted(rounds, key=lambda r: r["rate"])[len(rounds) // 2] for name, rounds in runs.items()}
     for name, r in results.items():
-        print(f"{name:<36} {r['rate']:8.0f} req/s   p50 {r['p50']:>8}   p99 {r['p99']:>8}   non-2xx {r['errors']}")
+        cpu = sorted(x["cpu_us"] for x in runs[name])[len(runs[name]) // 2]
+        print(f"{name:<36} {r['rate']:8.0f} req/s   p50 {r['p50']:>8}   p99 {r['p99']:>8}   non-2xx {r['errors']}   "
+              f"server CPU {cpu:5.0f} µs/request")
     bare, service = results["bare Flask endpoint"]["rate"], results["policy-service POST /v1/decisions"]["rate"]
     print(f"service / bare = {service / bare:.0%}  (medians of {args.rounds} alternating rounds of {args.seconds}s; "
           f"{args.workers} sync workers, {args.connections} connections)")

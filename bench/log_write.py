@@ -3,30 +3,40 @@
     python bench/log_write.py [--database URL ...] [--seconds 3] [--rounds 3] [--writers 1,4]
 
 For each backend and number of concurrent writer processes, alternates rounds of:
+- decided: decide_and_record on the HTTP benchmark's body, all of POST /v1/decisions but HTTP
+  (validation, cap usage read under the chain lock, evaluation, the chained entry, its rules and its
+  escalation queued, commit): the most decisions/s the HTTP API could reach on this log;
 - chained: DecisionStore.append (chain lock, head read, hash, entry + rule rows, commit);
 - baseline: the same entry row inserted and committed with no chain (its own table, no triggers),
   through the same driver, so the difference is what the chain and its lock cost.
-Prints entries/s per round and the median. Default databases: a SQLite file in a temporary
+Prints entries/s per round and the median, and the CPU time (user + system) each entry took. Default databases: a SQLite file in a temporary
 directory and PostgreSQL at 127.0.0.1:5432 (database `test`; a scratch database is created).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
+import os
 import statistics
 import sys
 import tempfile
 import time
 import uuid
 from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path
+from typing import Any, Callable
 
 import sqlalchemy
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from policy_service.chain import canonical_json  # noqa: E402
+from policy_service.decisions import decide_and_record  # noqa: E402
+from policy_service.runtime import load_runtime  # noqa: E402
 from policy_service.store import DecisionStore, NewEntry  # noqa: E402
 
 RESPONSE = Path(__file__).with_name("sample_response.json").read_text(encoding="utf-8")
@@ -44,41 +54,61 @@ def new_entry() -> NewEntry:
                     request=REQUEST, response=RESPONSE, masked="[]", fired_rules=RULES)
 
 
-def chained(url: str, seconds: float, counter: multiprocessing.Value) -> None:  # type: ignore[valid-type]
+def decided(url: str, seconds: float, counter: Any, cpu: Any, start: Any) -> None:
+    from http_api import BODY  # the HTTP benchmark's body, parsed as the web layer parses it
+
+    runtime, _ = load_runtime(ROOT / "policies")
     store = DecisionStore(url)
+    body = json.loads(json.dumps(BODY), parse_float=Decimal)
+    for _ in range(200):  # warm: the engine's memo, the writer connection
+        decide_and_record(runtime, store, body, caller="bench", trusted_tier=False)
+    timed(lambda: decide_and_record(runtime, store, body, caller="bench", trusted_tier=False), seconds, counter, cpu, start)
+
+
+def chained(url: str, seconds: float, counter: Any, cpu: Any, start: Any) -> None:
+    store = DecisionStore(url)
+    timed(lambda: store.append(new_entry()), seconds, counter, cpu, start)
+
+
+def timed(step: Callable[[], object], seconds: float, counter: Any, cpu: Any, start: Any) -> None:
+    """Run `step` for `seconds` once every writer is ready; add the count and CPU microseconds."""
+    start.wait()
+    before = os.times()
     done, deadline = 0, time.perf_counter() + seconds
     while time.perf_counter() < deadline:
-        store.append(new_entry())
+        step()
         done += 1
+    after = os.times()
     with counter.get_lock():
         counter.value += done
+        cpu.value += int((after.user - before.user + after.system - before.system) * 1e6)
 
 
-def baseline(url: str, seconds: float, counter: multiprocessing.Value) -> None:  # type: ignore[valid-type]
+def baseline(url: str, seconds: float, counter: Any, cpu: Any, start: Any) -> None:
     store = DecisionStore(url)  # same engine settings (WAL, pragmas, driver)
     connection = store.engine.raw_connection()
-    done, deadline = 0, time.perf_counter() + seconds
     marker = "?" if store.dialect == "sqlite" else "%s"
     sql = f"INSERT INTO bench_plain (id, created_at, request, response) VALUES ({marker}, {marker}, {marker}, {marker})"
-    while time.perf_counter() < deadline:
+
+    def insert() -> None:
         entry = new_entry()
         cursor = connection.cursor()
         cursor.execute(sql, (entry.id, entry.created_at.isoformat(), entry.request, entry.response))
         connection.commit()
-        done += 1
-    with counter.get_lock():
-        counter.value += done
+
+    timed(insert, seconds, counter, cpu, start)
 
 
-def run(target: object, url: str, writers: int, seconds: float) -> float:
+def run(target: object, url: str, writers: int, seconds: float) -> tuple[float, float]:
+    """(entries/s, CPU µs per entry) with `writers` processes running `target` at once."""
     context = multiprocessing.get_context("spawn")
-    counter = context.Value("q", 0)
-    processes = [context.Process(target=target, args=(url, seconds, counter)) for _ in range(writers)]
+    counter, cpu, start = context.Value("q", 0), context.Value("q", 0), context.Barrier(writers)
+    processes = [context.Process(target=target, args=(url, seconds, counter, cpu, start)) for _ in range(writers)]
     for process in processes:
         process.start()
     for process in processes:
         process.join()
-    return counter.value / seconds
+    return counter.value / seconds, cpu.value / max(counter.value, 1)
 
 
 def scratch_postgres(server: str) -> str:
@@ -107,14 +137,17 @@ def main() -> None:
                 "CREATE TABLE IF NOT EXISTS bench_plain (id VARCHAR(40) PRIMARY KEY, created_at VARCHAR(40), request TEXT, response TEXT)"))
         store.dispose()
         for writers in (int(w) for w in args.writers.split(",")):
-            results: dict[str, list[float]] = {"chained": [], "baseline": []}
-            for _ in range(args.rounds):  # alternate, so drift hits both alike
-                results["chained"].append(run(chained, url, writers, args.seconds))
-                results["baseline"].append(run(baseline, url, writers, args.seconds))
-            chain_median, base_median = (statistics.median(results[k]) for k in ("chained", "baseline"))
-            print(f"{store.dialect:10} writers={writers}  chained {chain_median:7.0f}/s  "
-                  f"plain insert {base_median:7.0f}/s  ratio {chain_median / base_median:.0%}  "
-                  f"rounds chained={[round(v) for v in results['chained']]} plain={[round(v) for v in results['baseline']]}")
+            modes = {"decided": decided, "chained": chained, "plain insert": baseline}
+            results: dict[str, list[tuple[float, float]]] = {name: [] for name in modes}
+            for _ in range(args.rounds):  # alternate, so drift hits all alike
+                for name, target in modes.items():
+                    results[name].append(run(target, url, writers, args.seconds))
+            medians = {name: (statistics.median(r for r, _ in rounds), statistics.median(c for _, c in rounds))
+                       for name, rounds in results.items()}
+            print(f"{store.dialect:10} writers={writers}  " + "  ".join(
+                f"{name} {rate:6.0f}/s ({cpu:4.0f} µs CPU each)" for name, (rate, cpu) in medians.items())
+                + f"  chained/plain {medians['chained'][0] / medians['plain insert'][0]:.0%}")
+            print("           rounds: " + "; ".join(f"{name} {[round(r) for r, _ in rounds]}" for name, rounds in results.items()))
 
 
 if __name__ == "__main__":
