@@ -24,7 +24,7 @@ OUTCOMES = ("allow", "escalate", "handoff", "deny")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-class _Instant(fields.Field):
+class _Instant(fields.Field[datetime]):
     """An ISO date (midnight UTC) or date-time; a time without an offset is UTC."""
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> datetime:
@@ -95,7 +95,7 @@ def decode_cursor(cursor: str, where: LogFilter) -> int:
         valid = False
     if not valid:
         raise ValidationError({"cursor": ["not a cursor from a previous page with these same filters"]})
-    return seq
+    return int(seq)
 
 
 def page(store: DecisionStore, args: dict[str, Any], privacy: PrivacySettings) -> dict[str, Any]:

@@ -27,7 +27,7 @@ def build_organization(source: SourceFile, data: dict[str, Any]) -> tuple[Organi
     currency = data["currency"]
     if currency not in list_currencies():
         problems.append(source.diagnostic(("currency",), "PS005", f'unknown currency "{currency}"', hint=did_you_mean(currency, list_currencies())))
-    tiers = []
+    tiers: list[Tier] = []
     for rank, tier in enumerate(data["tiers"]):
         if any(t.id == tier["id"] for t in tiers):
             problems.append(source.diagnostic(("tiers", rank, "id"), "PS011", f'tier "{tier["id"]}" is defined twice'))
@@ -108,7 +108,7 @@ def build_policy(source: SourceFile, data: dict[str, Any], org: Organization) ->
             reader.error(("caps", index, "id"), "PS011", f'cap "{item["id"]}" is defined twice in policy {policy_id}')
         elif cap := _build_cap(reader, policy_id, item, ("caps", index)):
             caps.append(cap)
-    rules = []
+    rules: list[Rule] = []
     for index, raw in enumerate(data.get("rules", [])):
         path = ("rules", index)
         item, errors = validate_shape(source, RuleSchema(), raw, path)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence, cast
 
 from .conditions import All, Any as AnyOf, Condition, Test, tests_in, to_nnf
 from .model import FieldSpec, Rule
@@ -65,7 +65,7 @@ class FactPlan:
                 key.append(0)
             else:
                 key.append(1)
-                key.append(int(value) if spec.type == "boolean" else value)
+                key.append(int(bool(value)) if spec.type == "boolean" else value)
         for name, member in self.members:
             present = values.get(name)
             key.append(1 if present is not None and member in present else 0)  # type: ignore[operator]
@@ -83,7 +83,7 @@ class FactPlan:
             elif spec.type == "list":
                 key.append(1)
             elif spec.type in ("integer", "money"):
-                position = bisect_left(mentioned, value)  # type: ignore[arg-type]
+                position = bisect_left(cast("tuple[int, ...]", mentioned), cast(int, value))
                 key.append(2 * position + (position < len(mentioned) and mentioned[position] == value))
             elif spec.type == "string":
                 key.append(value if value in mentioned else _UNNAMED)

@@ -151,7 +151,7 @@ def evaluate(policy_set: PolicySet, prepared: Prepared, situation: Situation) ->
     options = _options(policy_set, ctx, situation, outcome, own_limit, prepared, locale)
     escalation = None
     if to_tier is not None:
-        escalation = Escalation(to_tier.id, values.get("to_tier") or to_tier.id, fill(message(org, "escalate" + _flag(unit), locale), values))  # type: ignore[arg-type]
+        escalation = Escalation(to_tier.id, values.get("to_tier") or to_tier.id, fill(message(org, "escalate" + _flag(unit), locale), values))
 
     say = [text for rule in reported if rule.then.say
            if (text := fill(_text(rule.then.say, locale, org), values)) is not None]

@@ -212,4 +212,4 @@ def _known_keys(schema: Schema, path: PathKey) -> list[str]:
             return []
         if isinstance(node, fields.Nested):
             node = node.schema
-    return [f.data_key or f.name for f in node.fields.values()] if isinstance(node, Schema) else []
+    return [name for f in node.fields.values() if (name := f.data_key or f.name)] if isinstance(node, Schema) else []

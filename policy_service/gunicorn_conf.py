@@ -96,4 +96,4 @@ def child_exit(server: Any, worker: Any) -> None:
     """A dead worker's counters stay in the sums; only its live gauges are dropped."""
     from prometheus_client import multiprocess
 
-    multiprocess.mark_process_dead(worker.pid)
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]

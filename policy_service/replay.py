@@ -24,7 +24,7 @@ from .decisions import quantity_json
 from .model import PolicySet
 from .request import build_request, parse_money
 from .runtime import PolicyRuntime
-from .store import DecisionStore
+from .store import DecisionStore, UsageQuestion
 from .words import format_money
 
 
@@ -41,7 +41,7 @@ class HistoricalLedger:
         self._before_seq = seq
         return self
 
-    def usage(self, questions: Sequence[budgets.UsageQuestion]) -> list[tuple[int, int]]:
+    def usage(self, questions: Sequence[UsageQuestion]) -> list[tuple[int, int]]:
         return [self._used(*question) for question in questions]
 
     def _used(self, scope: str, subject: str, action: str, since: datetime) -> tuple[int, int]:

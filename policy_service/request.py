@@ -65,7 +65,7 @@ def parse_whole(value: Any) -> int:
     return number
 
 
-class _Money(fields.Field):
+class _Money(fields.Field[int]):
     def __init__(self, org: Organization, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.org = org
@@ -74,12 +74,12 @@ class _Money(fields.Field):
         return parse_money(value, self.org)
 
 
-class _Whole(fields.Field):
+class _Whole(fields.Field[int]):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
         return parse_whole(value)
 
 
-class _StrictBoolean(fields.Field):
+class _StrictBoolean(fields.Field[bool]):
     """JSON true or false only: "yes", 1 or "si" are refused rather than guessed."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
@@ -94,7 +94,7 @@ MONEY_JSON = {"oneOf": [{"type": "string", "pattern": r"^\d{1,12}(\.\d{1,4})?$"}
               "description": 'an amount, as a decimal string ("120.00") or a whole number'}
 
 
-def _field_for(spec: FieldSpec, org: Organization) -> fields.Field:
+def _field_for(spec: FieldSpec, org: Organization) -> fields.Field[Any]:
     choice = validate.OneOf(spec.values) if spec.values else None
     if spec.type == "string":
         return fields.String(validate=choice)
@@ -107,7 +107,7 @@ def _field_for(spec: FieldSpec, org: Organization) -> fields.Field:
     return fields.List(fields.String(validate=choice))
 
 
-def _object_schema(org: Organization, prefix: str, extra: dict[str, fields.Field]) -> type[Schema]:
+def _object_schema(org: Organization, prefix: str, extra: dict[str, fields.Field[Any]]) -> type[Schema]:
     builtin = {
         name.split(".", 1)[1]: _field_for(spec, org)
         for name, spec in org.fields.items() if spec.builtin and name.startswith(prefix + ".")

@@ -27,19 +27,20 @@ def can_match(condition: Condition, fields: Mapping[str, FieldSpec]) -> bool:
 def _dnf(condition: Condition) -> list[list[Test]] | None:
     if isinstance(condition, Test):
         return [[condition]]
-    parts = [_dnf(item) for item in condition.items]  # type: ignore[union-attr]
-    if any(part is None for part in parts):
+    maybe_parts = [_dnf(item) for item in condition.items]  # type: ignore[union-attr]
+    parts = [part for part in maybe_parts if part is not None]
+    if len(parts) < len(maybe_parts):  # some part is too large to expand: do not judge
         return None
     if isinstance(condition, Any):
-        terms = [term for part in parts for term in part]  # type: ignore[union-attr]
+        terms = [term for part in parts for term in part]
         return terms if len(terms) <= _MAX_TERMS else None
     assert isinstance(condition, All)
     size = 1
     for part in parts:
-        size *= len(part)  # type: ignore[arg-type]
+        size *= len(part)
         if size > _MAX_TERMS:
             return None
-    return [[test for term in combo for test in term] for combo in product(*parts)]  # type: ignore[misc]
+    return [[test for term in combo for test in term] for combo in product(*parts)]
 
 
 def _conjunction_satisfiable(tests: list[Test], fields: Mapping[str, FieldSpec]) -> bool:
@@ -81,7 +82,7 @@ def _compare(op: str, actual: object, expected: object) -> bool:
     if op.startswith("not_"):
         return not _compare(op[4:], actual, expected)
     table = {"lt": actual < expected, "lte": actual <= expected, "gt": actual > expected, "gte": actual >= expected}  # type: ignore[operator]
-    return table[op]
+    return bool(table[op])
 
 
 def _candidates(spec: FieldSpec, tests: list[Test]) -> Iterable[object]:
@@ -94,7 +95,7 @@ def _candidates(spec: FieldSpec, tests: list[Test]) -> Iterable[object]:
             return spec.values
         return mentioned | {"\x00unmentioned"}  # any string not named by a test behaves alike
     numbers = {v for t in tests for v in (t.value if isinstance(t.value, tuple) else (t.value,)) if isinstance(v, int) and not isinstance(v, bool)}
-    candidates = set()
+    candidates: set[int] = set()
     for n in numbers | {0}:
         candidates.update((n - 1, n, n + 1))
     return sorted(c for c in candidates if c >= 0)  # requests never carry negative numbers

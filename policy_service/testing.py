@@ -152,11 +152,11 @@ def _option_matches(wanted: dict[str, Any], option: dict[str, Any]) -> bool:
 def _same_value(expected: Any, actual: Any) -> bool:
     """Numbers compare by value, so 40 matches "40.00" and 112.5 matches "112.50"."""
     if isinstance(expected, bool) or isinstance(actual, bool):
-        return expected == actual
+        return bool(expected == actual)
     try:
         return Decimal(str(expected)) == Decimal(str(actual))
     except ArithmeticError:
-        return expected == actual
+        return bool(expected == actual)
 
 
 def run_suites(directory: Path, runtime: PolicyRuntime) -> tuple[list[CaseResult], list[Diagnostic]]:

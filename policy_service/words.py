@@ -143,10 +143,11 @@ def money_formatter(locale: str, currency: str, minor_digits: int) -> Callable[[
     pattern = babel_locale.currency_formats["standard"]
 
     def with_babel(minor: int) -> str:
-        return pattern.apply(Decimal(minor).scaleb(-minor_digits), babel_locale, currency=currency, currency_digits=True)
+        return str(pattern.apply(Decimal(minor).scaleb(-minor_digits), babel_locale, currency=currency, currency_digits=True))
 
     symbol = get_currency_symbol(currency, babel_locale)
-    prefix, suffix = pattern.prefix[0].replace("¤", symbol), pattern.suffix[0].replace("¤", symbol)
+    prefix: str = pattern.prefix[0].replace("¤", symbol)
+    suffix: str = pattern.suffix[0].replace("¤", symbol)
     group, decimal = get_group_symbol(babel_locale), get_decimal_symbol(babel_locale)
     primary, secondary = pattern.grouping
     scale = 10 ** minor_digits

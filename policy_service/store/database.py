@@ -193,7 +193,7 @@ class DecisionStore(PolicyHistory):
         connection = getattr(self._local, "connection", None)
         if connection is None:
             connection = self.engine.raw_connection()
-            if self.dialect == "sqlite":
+            if self.dialect == "sqlite" and connection.driver_connection is not None:
                 connection.driver_connection.isolation_level = None
             self._local.connection = connection
         return connection
