@@ -17,7 +17,7 @@ from .model import BUILTIN_FIELDS, Action, Agent, Cap, FieldSpec, Organization, 
 from .rule_parser import RuleReader
 from .satisfiability import can_match
 from .source import SourceFile
-from .words import STANDARD_MESSAGES
+from .words import REQUIRED_MESSAGES, STANDARD_MESSAGES
 
 _FIELD_OBJECTS = ("agent", "customer", "case")
 
@@ -61,7 +61,7 @@ def build_organization(source: SourceFile, data: dict[str, Any]) -> tuple[Organi
     for locale in locales:
         if locale.split("-")[0] in ("es", "en"):
             continue
-        missing = [k for k in STANDARD_MESSAGES if locale not in messages.get(k, {})]
+        missing = [k for k in REQUIRED_MESSAGES if locale not in messages.get(k, {})]
         if missing:
             problems.append(source.diagnostic(("locales",), "PS031", f'locale "{locale}" needs its standard sentences under messages: ({", ".join(missing)})',
                                               hint="the service ships them for es and en only"))

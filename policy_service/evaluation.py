@@ -151,7 +151,7 @@ def evaluate(policy_set: PolicySet, prepared: Prepared, situation: Situation) ->
     options = _options(policy_set, ctx, situation, outcome, own_limit, prepared, locale)
     escalation = None
     if to_tier is not None:
-        escalation = Escalation(to_tier.id, values.get("to_tier") or to_tier.id, fill(message(org, "escalate" + _flag(unit), locale), values))
+        escalation = Escalation(to_tier.id, values.get("to_tier") or to_tier.id, fill(message(org, "escalate" + _variant(unit), locale), values))
 
     say = [text for rule in reported if rule.then.say
            if (text := fill(_text(rule.then.say, locale, org), values)) is not None]
@@ -202,7 +202,7 @@ def _options(policy_set: PolicySet, ctx: LimitContext, situation: Situation, out
         governing = policy_set.policy_for(action_id)
         conditions = tuple(_text(r.then.conditions, locale, org) for r in condition_rules
                            if governing is not None and r.policy_id == governing.id)
-        options.append(Option(action_id, action.unit, limit, fill(message(org, "option" + _flag(action.unit), locale), values), conditions))
+        options.append(Option(action_id, action.unit, limit, fill(message(org, "option" + _variant(action.unit), locale), values), conditions))
     return options
 
 
@@ -223,12 +223,13 @@ def _cap_statuses(ctx: LimitContext, action_id: str, spent: int, counts: bool) -
 
 def _standard_key(outcome: str, unit: str, has_options: bool) -> str:
     if outcome == "deny":
-        return "deny_with_options" + _flag(unit) if has_options else "deny" + _flag(unit)
-    return outcome if outcome == "handoff" else outcome + _flag(unit)
+        return ("deny_with_options" if has_options else "deny") + _variant(unit)
+    return outcome if outcome == "handoff" else outcome + _variant(unit)
 
 
-def _flag(unit: str) -> str:
-    return "_flag" if unit == "flag" else ""
+def _variant(unit: str) -> str:
+    """Sentences differ for a flag (no amount) and a count (a number of things)."""
+    return {"flag": "_flag", "count": "_count"}.get(unit, "")
 
 
 def _text(texts: Mapping[str, str], locale: str, org: Organization) -> str:

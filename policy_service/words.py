@@ -65,7 +65,32 @@ STANDARD_MESSAGES: dict[str, dict[str, str]] = {
         "es": "Puedo ofrecerle ahora mismo {action}.",
         "en": "I can offer you {action} right now.",
     },
+    # A count reads as a number of things ("10 gigas de regalo"), not "su gigas de regalo de 10": the
+    # label of a count action is the plural noun. An organisation's own locale may leave these out;
+    # its sentence without `_count` is used then.
+    "allow_count": {
+        "es": "Puedo darle ahora mismo {amount} {action}.",
+        "en": "I can give you {amount} {action} right now.",
+    },
+    "escalate_count": {
+        "es": "Para darle {amount} {action} necesito la aprobación del nivel {to_tier}; la solicito ahora mismo.",
+        "en": "For {amount} {action} I need {to_tier} approval; I am requesting it now.",
+    },
+    "deny_with_options_count": {
+        "es": "No puedo darle {amount} {action} en este caso, pero sí puedo ofrecerle otra opción.",
+        "en": "I cannot give you {amount} {action} in this case, but I can offer you an alternative.",
+    },
+    "deny_count": {
+        "es": "No puedo darle {amount} {action} en este caso; dejo registrada su solicitud con los motivos para que pueda consultarla.",
+        "en": "I cannot give you {amount} {action} in this case; I am recording your request and the reasons so you can refer to it.",
+    },
+    "option_count": {
+        "es": "Puedo ofrecerle ahora mismo hasta {limit} {action}.",
+        "en": "I can offer you up to {limit} {action} right now.",
+    },
 }
+COUNT_VARIANT = "_count"
+REQUIRED_MESSAGES = tuple(key for key in STANDARD_MESSAGES if not key.endswith(COUNT_VARIANT))
 
 
 def resolve_locale(requested: str | None, org: Organization) -> str:
@@ -81,7 +106,8 @@ def resolve_locale(requested: str | None, org: Organization) -> str:
 
 
 def message(org: Organization, key: str, locale: str) -> str:
-    """The organisation's own sentence if it has one, else the shipped one, else the default locale's."""
+    """The organisation's own sentence if it has one, else the shipped one, else the default locale's.
+    A `_count` sentence missing in this locale is the sentence without `_count`, in this locale."""
     own = org.messages.get(key, {})
     shipped = STANDARD_MESSAGES[key]
     language = locale.split("-")[0]
@@ -90,6 +116,8 @@ def message(org: Organization, key: str, locale: str) -> str:
             return own[candidate]
         if candidate in shipped:
             return shipped[candidate]
+    if key.endswith(COUNT_VARIANT):
+        return message(org, key.removesuffix(COUNT_VARIANT), locale)
     return own.get(org.default_locale) or shipped.get(org.default_locale) or shipped["en"]
 
 

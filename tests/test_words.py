@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
+from typing import Any
 from decimal import Decimal
 
 import pytest
 from babel.numbers import format_currency, get_currency_precision
 
-from policy_service.words import fill, format_money, format_quantity
+from policy_service.words import REQUIRED_MESSAGES, STANDARD_MESSAGES, fill, format_money, format_quantity, message
 
 LOCALES = ["es", "en", "pt", "fr", "de", "de_CH", "hi", "ja", "ar", "nl", "it", "es_MX"]
 CURRENCIES = ["EUR", "USD", "JPY", "CLP", "KWD", "MXN", "INR"]
@@ -39,3 +41,13 @@ def test_days_are_written_out_per_locale() -> None:
 def test_a_sentence_with_a_missing_placeholder_is_left_out() -> None:
     assert fill("hasta {limit} ahora", {"limit": "5,00 €"}) == "hasta 5,00 € ahora"
     assert fill("lo aprueba {to_tier}", {"to_tier": None}) is None
+
+
+def test_a_count_sentence_an_organisation_left_out_is_its_own_sentence_without_count(runtime: Any) -> None:
+    """An organisation that speaks Portuguese supplies the required sentences only: a count decision
+    then reads its Portuguese `allow`, never the Spanish default's `allow_count`."""
+    org = dataclasses.replace(runtime.policy_set.organization, locales=("es", "pt"),
+                              messages={key: {"pt": f"[pt {key}]"} for key in REQUIRED_MESSAGES})
+    assert message(org, "allow_count", "pt") == "[pt allow]"
+    assert message(org, "allow_count", "es") == STANDARD_MESSAGES["allow_count"]["es"]
+    assert "allow_count" not in REQUIRED_MESSAGES and "allow" in REQUIRED_MESSAGES
