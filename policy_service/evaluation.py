@@ -161,9 +161,9 @@ def evaluate(policy_set: PolicySet, prepared: Prepared, situation: Situation) ->
     rules_shown = [r.key for r in fired if r in reported or any(o.action in r.then.limit_actions for o in options)]
     return Evaluation(
         outcome=outcome, action=action_id, unit=unit, amount=amount, tier=tier_id, limit=own_limit,
-        options=tuple(options), escalation=escalation, handoff=handoff, say=tuple(say), rules=tuple(rules_shown), fired=tuple(r.key for r in fired),
+        options=tuple(options), escalation=escalation, handoff=handoff, say=tuple(say), rules=tuple(rules_shown),
         conditions=tuple(_text(r.then.conditions, locale, org) for r in condition_rules),
-        caps=tuple(caps), locale=locale,
+        caps=tuple(caps), locale=locale, fired=tuple(r.key for r in fired),
     )
 
 

@@ -21,6 +21,8 @@ class ChainTransaction:
 
     def usage(self, questions: Sequence[UsageQuestion]) -> list[tuple[int, int]]:
         """Amount and count reserved or granted for each question, in one statement."""
+        if not questions:
+            return []
         values: dict[str, Any] = {}
         for i, (scope, subject, action, since) in enumerate(questions):
             values.update({f"scope_{i}": scope, f"subject_{i}": subject, f"action_{i}": action, f"since_{i}": since})
