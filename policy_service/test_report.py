@@ -17,8 +17,9 @@ def render_results(results: Iterable[CaseResult]) -> str:
         lines.append(f"{mark} {result.case.suite}:{result.case.line} {result.case.name}")
         if not result.passed and result.actual is None:
             lines.extend(f"     {failure}" for failure in result.failures)
-        elif not result.passed:
-            lines.extend(side_by_side(result.case.expect, result.actual or {}, result.failures))
+        elif not result.passed:  # `rules:` asks what fired, so that is what its column shows
+            decided = {**(result.actual or {}), "rules": list(result.fired)}
+            lines.extend(side_by_side(result.case.expect, decided, result.failures))
     passed = sum(1 for r in results if r.passed)
     lines.append(f"{passed} passed, {len(results) - passed} failed")
     return "\n".join(lines)

@@ -71,6 +71,10 @@ def test_a_case_may_expect_a_rule_that_fired_without_shaping_the_answer(policies
 """)
     result = CliRunner().invoke(main, ["test", str(policies_copy)])
     assert result.exit_code == 0, result.output
+    suite.write_text(suite.read_text().replace("extensions/gold_free_shipping_for_bot]", "extensions/hardship]"))
+    failed = CliRunner().invoke(main, ["test", str(policies_copy)]).output.splitlines()
+    row = next(line for line in failed if "✗ rules" in line)  # the actual column lists what fired
+    assert "extensions/gold_free_shipping_for_bot" in row and "refunds/gold_leeway" in row, row
 
 
 def test_coverage_lists_what_no_case_exercised_and_min_coverage_gates(policies_copy: Path) -> None:
