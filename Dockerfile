@@ -26,7 +26,7 @@ EXPOSE 8080
 # Ready = policies loaded and the decision log reachable (GET /readyz gives the detail).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8080/readyz', timeout=2).status == 200 else 1)"
-# gunicorn with policy_service/gunicorn_conf.py: workers from the CPU count, graceful shutdown that
+# gunicorn with policy_service/serving/gunicorn_conf.py: workers from the CPU count, graceful shutdown that
 # finishes in-flight requests, no --preload (each worker builds its own engine: ENGINE_NOTES 11).
 # It refuses to start without API keys: create one first (README, "Container").
 CMD ["policy-service", "serve"]

@@ -34,10 +34,10 @@ import sqlalchemy
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from policy_service.chain import canonical_json  # noqa: E402
-from policy_service.decisions import decide_and_record  # noqa: E402
-from policy_service.runtime import load_runtime  # noqa: E402
-from policy_service.store import DecisionStore, NewEntry  # noqa: E402
+from policy_service.decisionlog.chain import canonical_json  # noqa: E402
+from policy_service.service.recording import decide_and_record  # noqa: E402
+from policy_service.deciding.runtime import load_runtime  # noqa: E402
+from policy_service.decisionlog import DecisionStore, NewEntry  # noqa: E402
 
 RESPONSE = Path(__file__).with_name("sample_response.json").read_text(encoding="utf-8")
 REQUEST = canonical_json({"agent": {"id": "ag-101"}, "customer": {"id": "cu-88", "tier": "gold"},

@@ -12,6 +12,6 @@ __all__ = ["create_app", "__version__"]
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Any:
-    from .web.app import create_app as _create_app  # Flask stays out of the CLI's and tests' imports
+    from policy_service.web.app import create_app as _create_app  # Flask stays out of the CLI's and tests' imports
 
     return _create_app(test_config)

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from .diagnostics import has_errors, render_json, render_text
+from policy_service.authoring.diagnostics import has_errors, render_json, render_text
 
 POLICIES_HELP = "policy directory (default: $POLICY_SERVICE_POLICIES, else ./policies)"
 DATABASE_HELP = "SQLAlchemy URL (default: $POLICY_SERVICE_DATABASE_URL, else sqlite under ./var/)"
@@ -21,13 +21,13 @@ def _policies_dir(value: str | None) -> Path:
 
 
 def _keys_file(value: str | None) -> Path:
-    from .keys import DEFAULT_KEYS_FILE  # not from .web: serve must not import prometheus_client before gunicorn_conf
+    from policy_service.service.keys import DEFAULT_KEYS_FILE  # not from .web: serve must not import prometheus_client before gunicorn_conf
 
     return Path(value or os.environ.get("POLICY_SERVICE_KEYS") or DEFAULT_KEYS_FILE)
 
 
 def _open_store(database: str | None, *, migrate: bool = False) -> Any:
-    from .store import DecisionStore, StoreError, default_database_url
+    from policy_service.decisionlog import DecisionStore, StoreError, default_database_url
 
     store = DecisionStore(database or os.environ.get("POLICY_SERVICE_DATABASE_URL") or default_database_url())
     try:
@@ -50,8 +50,8 @@ def main() -> None:
 @click.option("--strict", is_flag=True, help="treat warnings as errors")
 def validate(directory: str | None, policies_option: str | None, output: str, strict: bool) -> None:
     """Check every policy file and test suite; exit 1 on errors."""
-    from .loader import load_policy_set
-    from .testing import collect_cases
+    from policy_service.authoring.loader import load_policy_set
+    from policy_service.policytest.runner import collect_cases
 
     path = _policies_dir(directory or policies_option)
     result = load_policy_set(path)
@@ -75,10 +75,10 @@ def validate(directory: str | None, policies_option: str | None, output: str, st
 def test(directory: str | None, policies_option: str | None, junit: str | None, show_coverage: bool,
          min_coverage: float | None) -> None:
     """Run every *_test.yaml suite; exit 1 when any case fails."""
-    from .runtime import load_runtime
-    from .test_coverage import measure, render_coverage
-    from .testing import run_suites
-    from .test_report import junit_xml, render_results
+    from policy_service.deciding.runtime import load_runtime
+    from policy_service.policytest.coverage import measure, render_coverage
+    from policy_service.policytest.runner import run_suites
+    from policy_service.policytest.report import junit_xml, render_results
 
     path = _policies_dir(directory or policies_option)
     runtime, result = load_runtime(path)
@@ -110,8 +110,8 @@ def matrix(directory: str | None, policies_option: str | None, locale: str | Non
     """The empowerment matrix: what every tier may grant of each action, and what can change it."""
     import json
 
-    from .loader import load_policy_set
-    from .matrix import matrix_json, matrix_text
+    from policy_service.authoring.loader import load_policy_set
+    from policy_service.service.matrix import matrix_json, matrix_text
 
     result = load_policy_set(_policies_dir(directory or policies_option))
     if result.policy_set is None:
@@ -131,9 +131,9 @@ def replay(candidate: str, since: str, output: str, locale: str | None, database
     """What a candidate policy set would have changed on past decisions (nothing is written)."""
     import json
 
-    from .replay import render_text as render_replay, replay as run_replay
-    from .runtime import load_runtime
-    from .words import resolve_locale
+    from policy_service.service.replay import render_text as render_replay, replay as run_replay
+    from policy_service.deciding.runtime import load_runtime
+    from policy_service.deciding.words import resolve_locale
 
     runtime, result = load_runtime(candidate)
     if runtime is None:
@@ -177,8 +177,8 @@ def _since(text: str) -> Any:
 def serve(dev: bool, bind: str | None, workers: int | None, policies_option: str | None, database: str | None,
           keys_option: str | None, watch: bool, shadow_option: str | None) -> None:
     """Serve the HTTP API with gunicorn."""
-    from .keys import KeyFileError, KeyRing
-    from .serving import run_gunicorn
+    from policy_service.service.keys import KeyFileError, KeyRing
+    from policy_service.serving.serve import run_gunicorn
 
     bind = bind or os.environ.get("POLICY_SERVICE_BIND") or "127.0.0.1:8080"
     host = bind.rsplit(":", 1)[0].strip("[]")
@@ -223,7 +223,7 @@ def keys() -> None:
 @click.option("--keys", "keys_option", help=KEYS_HELP)
 def create_key_command(name: str, roles: tuple[str, ...], trusted_tier: bool, keys_option: str | None) -> None:
     """Create a key and print it once: it is not stored and cannot be shown again."""
-    from .keys import KeyFileError, create_key
+    from policy_service.service.keys import KeyFileError, create_key
 
     try:
         secret = create_key(_keys_file(keys_option), name, roles, trusted_tier)
@@ -237,7 +237,7 @@ def create_key_command(name: str, roles: tuple[str, ...], trusted_tier: bool, ke
 @click.option("--keys", "keys_option", help=KEYS_HELP)
 def list_keys_command(keys_option: str | None) -> None:
     """Names, roles and creation dates (never the keys or their hashes)."""
-    from .keys import KeyFileError, list_keys
+    from policy_service.service.keys import KeyFileError, list_keys
 
     try:
         records = list_keys(_keys_file(keys_option))
@@ -253,7 +253,7 @@ def list_keys_command(keys_option: str | None) -> None:
 @click.option("--keys", "keys_option", help=KEYS_HELP)
 def revoke_key_command(name: str, keys_option: str | None) -> None:
     """Remove a key; running workers stop accepting it within a second."""
-    from .keys import KeyFileError, revoke_key
+    from policy_service.service.keys import KeyFileError, revoke_key
 
     try:
         removed = revoke_key(_keys_file(keys_option), name)
@@ -282,7 +282,7 @@ def upgrade(database: str | None) -> None:
 @click.option("--database", help=DATABASE_HELP)
 def grant(role: str, database: str | None) -> None:
     """PostgreSQL: let ROLE read and append to the log, and nothing else (no UPDATE, DELETE, TRUNCATE)."""
-    from .store import StoreError
+    from policy_service.decisionlog import StoreError
 
     store = _open_store(database)
     try:
@@ -305,8 +305,8 @@ def verify(database: str | None, anchors: tuple[str, ...], output: str) -> None:
     """Recompute the hash chain; name the first edited, inserted or missing entry and exit 1."""
     import json
 
-    from . import audit as auditing
-    from .chain import parse_anchor
+    from policy_service.decisionlog import audit as auditing
+    from policy_service.decisionlog.chain import parse_anchor
 
     try:
         noted = dict(parse_anchor(a) for a in anchors)
@@ -339,8 +339,8 @@ def export(database: str | None, output: str, excel_es: bool, target: str | None
     """Stream decisions (oldest first) as CSV or JSON lines, in constant memory."""
     from marshmallow import ValidationError
 
-    from . import audit as auditing
-    from .privacy import PrivacySettings
+    from policy_service.decisionlog import audit as auditing
+    from policy_service.decisionlog.privacy import PrivacySettings
 
     args = {("from" if k == "since" else "to" if k == "until" else k): v for k, v in filters.items() if v is not None}
     try:

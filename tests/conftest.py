@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy
 
 from policy_service import create_app
-from policy_service.runtime import PolicyRuntime, load_runtime
+from policy_service.deciding.runtime import PolicyRuntime, load_runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_POLICIES = ROOT / "policies"
@@ -42,7 +42,7 @@ def make_app(tmp_path: Path, **config: Any) -> Any:
 def keyed_app(tmp_path: Path, keys: dict[str, tuple[list[str], bool]], **config: Any) -> tuple[Any, dict[str, dict[str, str]]]:
     """An app that requires API keys, and a ready Authorization header per key name.
     `keys`: name -> (roles, trusted_tier)."""
-    from policy_service.keys import create_key
+    from policy_service.service.keys import create_key
 
     key_file = tmp_path / "keys.json"
     headers = {name: {"Authorization": f"Bearer {create_key(key_file, name, roles, trusted)}"}

@@ -11,9 +11,9 @@ import json
 import random
 import sys
 
-from policy_service.compiler import compile_rules
-from policy_service.conditions import All, Any, Condition, Not, Test, holds  # noqa: F401
-from policy_service.engine import RuleEngine
+from policy_service.deciding.compiler import compile_rules
+from policy_service.model.conditions import All, Any, Condition, Not, Test, holds  # noqa: F401
+from policy_service.deciding.engine import RuleEngine
 from policy_service.model import Effects, FieldSpec, Rule
 
 FIELDS = {

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from conftest import keyed_app
 from policy_service.cli import main
-from policy_service.keys import ROLES, KeyFileError, create_key, list_keys, revoke_key
+from policy_service.service.keys import ROLES, KeyFileError, create_key, list_keys, revoke_key
 from policy_service.web import access
 from test_http import BODY
 

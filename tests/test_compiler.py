@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from policy_service.compiler import CATCH_ALL, compile_rules, plan_for
-from policy_service.conditions import All, Any, Not, Test as FieldTest
+from policy_service.deciding.compiler import CATCH_ALL, compile_rules, plan_for
+from policy_service.model.conditions import All, Any, Not, Test as FieldTest
 from policy_service.model import Effects, FieldSpec, Rule
 
 FIELDS = {

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from policy_service import audit
-from policy_service.store import DecisionStore
+from policy_service.decisionlog import audit
+from policy_service.decisionlog import DecisionStore
 from servers import start_instance, wait_until_serving, worker_pids
 from test_http import BODY
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from policy_service.compiler import compile_rules
-from policy_service.conditions import All, Any, Not, Test as FieldTest, holds
-from policy_service.engine import RuleEngine
+from policy_service.deciding.compiler import compile_rules
+from policy_service.model.conditions import All, Any, Not, Test as FieldTest, holds
+from policy_service.deciding.engine import RuleEngine
 from policy_service.model import Effects, FieldSpec, Rule
 
 FIELDS = {

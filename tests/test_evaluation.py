@@ -7,9 +7,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policy_service.limits import LimitContext, effective_limit
-from policy_service.request import build_request
-from policy_service.runtime import PolicyRuntime
+from policy_service.deciding.limits import LimitContext, effective_limit
+from policy_service.deciding.request import build_request
+from policy_service.deciding.runtime import PolicyRuntime
 
 TIERS = ["virtual_agent", "agent", "senior_agent", "supervisor", "manager"]
 MONEY_ACTIONS = ["refund", "store_credit", "delivery_compensation", "fee_waiver"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from policy_service.diagnostics import render_text
-from policy_service.loader import load_policy_set
+from policy_service.authoring.diagnostics import render_text
+from policy_service.authoring.loader import load_policy_set
 
 
 def edit(path: Path, old: str, new: str) -> None:

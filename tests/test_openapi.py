@@ -17,7 +17,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi import checks
 
 from conftest import keyed_app
-from policy_service.keys import ROLES
+from policy_service.service.keys import ROLES
 from policy_service.web.openapi import OPERATIONS, UNDOCUMENTED, openapi_path
 
 EXAMPLES = 60

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from conftest import keyed_app, make_app
-from policy_service import reloading
-from policy_service.reloading import KEEP_RUNTIMES
+from policy_service.service import reloading
+from policy_service.service.reloading import KEEP_RUNTIMES
 from servers import call, start_instance, wait_until_serving
 from test_http import BODY
 

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from conftest import EXAMPLE_POLICIES, make_app
 from policy_service.cli import main
-from policy_service.replay import replay
-from policy_service.runtime import load_runtime
+from policy_service.service.replay import replay
+from policy_service.deciding.runtime import load_runtime
 from test_reload import raise_refund_limit
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from policy_service.keys import create_key
+from policy_service.service.keys import create_key
 from servers import call, start_instance, wait_until_serving, worker_pids
 from test_http import BODY
 
@@ -60,7 +60,7 @@ def test_metrics_add_up_across_workers_and_every_request_is_logged(tmp_path: Pat
     assert all(line["decision_id"].startswith("dec_") and line["latency_ms"] > 0 for line in decisions)
     assert "cu-88" not in log_path.read_text()  # ids of decisions, never the customer's
     # The service's other records are JSON lines too, from the master as from the workers.
-    assert any(line["logger"] == "policy_service.reloading" and "is live" in line["msg"] for line in lines)
+    assert any(line["logger"] == "policy_service.service.reloading" and "is live" in line["msg"] for line in lines)
 
 
 def test_serve_refuses_to_start_without_keys(tmp_path: Path) -> None:

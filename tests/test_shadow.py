@@ -8,8 +8,8 @@ from pathlib import Path
 from prometheus_client import REGISTRY
 
 from conftest import make_app
-from policy_service.replay import replay
-from policy_service.runtime import load_runtime
+from policy_service.service.replay import replay
+from policy_service.deciding.runtime import load_runtime
 from test_reload import break_refunds, raise_refund_limit, small_refund
 
 

@@ -10,10 +10,17 @@ from typing import Any, Iterator
 import pytest
 import sqlalchemy
 
-from policy_service import audit
-from policy_service.chain import GENESIS, canonical_json, entry_hash, verify_chain
-from policy_service.loader import revision_of
-from policy_service.store import DecisionStore, LedgerRow, LogFilter, NewEntry, StoreError, UsageQuestion
+from policy_service.decisionlog import audit
+from policy_service.decisionlog.chain import GENESIS, canonical_json, entry_hash, verify_chain
+from policy_service.authoring.loader import revision_of
+from policy_service.decisionlog import (
+    DecisionStore,
+    LedgerRow,
+    LogFilter,
+    NewEntry,
+    StoreError,
+    UsageQuestion,
+)
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
 

@@ -10,7 +10,14 @@ from decimal import Decimal
 import pytest
 from babel.numbers import format_currency, get_currency_precision
 
-from policy_service.words import REQUIRED_MESSAGES, STANDARD_MESSAGES, fill, format_money, format_quantity, message
+from policy_service.deciding.words import (
+    REQUIRED_MESSAGES,
+    STANDARD_MESSAGES,
+    fill,
+    format_money,
+    format_quantity,
+    message,
+)
 
 LOCALES = ["es", "en", "pt", "fr", "de", "de_CH", "hi", "ja", "ar", "nl", "it", "es_MX"]
 CURRENCIES = ["EUR", "USD", "JPY", "CLP", "KWD", "MXN", "INR"]

@@ -15,8 +15,8 @@ from typing import Callable, TypeVar
 
 from flask import Flask, current_app, g, request
 
-from ..keys import DEV_CALLER, ApiKey, KeyFileError, KeyRing
-from .errors import ProblemError
+from policy_service.service.keys import DEV_CALLER, ApiKey, KeyFileError, KeyRing
+from policy_service.web.errors import ProblemError
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +113,6 @@ def init_app(app: Flask) -> None:
         try:
             app.extensions["policy_service_keys"] = KeySource(app.config["KEYS_FILE"])
         except KeyFileError as exc:
-            from .state import StartupError
+            from policy_service.web.state import StartupError
             raise StartupError(f"the API key file cannot be read: {exc}") from None
     app.before_request(check_access)

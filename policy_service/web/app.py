@@ -7,9 +7,21 @@ from typing import Any
 
 from flask import Flask
 
-from ..keys import DEFAULT_KEYS_FILE
-from ..store import default_database_url
-from . import access, approvals, audit, decisions, errors, health, metrics, openapi, policies, request_log, state
+from policy_service.service.keys import DEFAULT_KEYS_FILE
+from policy_service.decisionlog import default_database_url
+from policy_service.web import (
+    access,
+    approvals,
+    audit,
+    decisions,
+    errors,
+    health,
+    metrics,
+    openapi,
+    policies,
+    request_log,
+    state,
+)
 
 MAX_BODY_BYTES = 64 * 1024
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from .. import audit
-from ..chain import parse_anchor
-from ..keys import ROLES
-from .access import requires
-from .decisions import json_response
-from .errors import ProblemError
-from .state import service_state
+from policy_service.decisionlog import audit
+from policy_service.decisionlog.chain import parse_anchor
+from policy_service.service.keys import ROLES
+from policy_service.web.access import requires
+from policy_service.web.decisions import json_response
+from policy_service.web.errors import ProblemError
+from policy_service.web.state import service_state
 
 blueprint = Blueprint("audit", __name__)
 

@@ -10,9 +10,9 @@ from flask import Flask, Response, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from ..decisions import IdempotencyConflict
-from ..store import StoreError
-from ..metrics import LOG_WRITE_FAILURES
+from policy_service.service.recording import IdempotencyConflict
+from policy_service.decisionlog import StoreError
+from policy_service.telemetry.metrics import LOG_WRITE_FAILURES
 
 log = logging.getLogger(__name__)
 

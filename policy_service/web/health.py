@@ -7,9 +7,9 @@ import time
 
 from flask import Blueprint, Response, current_app
 
-from .access import public
-from .decisions import json_response
-from .state import service_state
+from policy_service.web.access import public
+from policy_service.web.decisions import json_response
+from policy_service.web.state import service_state
 
 blueprint = Blueprint("health", __name__)
 

@@ -13,7 +13,7 @@ import os
 from flask import Blueprint, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 
-from .access import public
+from policy_service.web.access import public
 
 blueprint = Blueprint("metrics", __name__)
 

@@ -19,17 +19,17 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Flask, Response, abort, current_app, send_from_directory
 from marshmallow import Schema
 
-from .. import __version__
-from ..audit import ExportSchema, PageSchema
-from ..follow_up import ApprovalSchema, OutcomeSchema
-from ..request import request_schema
-from ..model import Organization, PolicySet
-from . import api_schemas as out
-from .access import public
-from .approvals import QueueSchema as QueueQuerySchema
-from .decisions import json_response
-from .policies import MatrixQuerySchema
-from .state import service_state
+from policy_service import __version__
+from policy_service.decisionlog.audit import ExportSchema, PageSchema
+from policy_service.service.approvals import ApprovalSchema, OutcomeSchema
+from policy_service.deciding.request import request_schema
+from policy_service.model import Organization, PolicySet
+from policy_service.web import api_schemas as out
+from policy_service.web.access import public
+from policy_service.web.approvals import QueueSchema as QueueQuerySchema
+from policy_service.web.decisions import json_response
+from policy_service.web.policies import MatrixQuerySchema
+from policy_service.web.state import service_state
 
 blueprint = Blueprint("openapi", __name__)
 

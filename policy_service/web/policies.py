@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, Response
 from marshmallow import RAISE, Schema, fields, validate
 
-from ..keys import ROLES
-from ..matrix import matrix_json
-from .access import caller, requires
-from .decisions import json_response, query_args
-from .errors import ProblemError
-from .state import service_state
+from policy_service.service.keys import ROLES
+from policy_service.service.matrix import matrix_json
+from policy_service.web.access import caller, requires
+from policy_service.web.decisions import json_response, query_args
+from policy_service.web.errors import ProblemError
+from policy_service.web.state import service_state
 
 blueprint = Blueprint("policies", __name__)
 

@@ -14,8 +14,8 @@ import uuid
 
 from flask import Flask, Response, g, request
 
-from ..logs import configure_logging
-from ..metrics import REQUESTS
+from policy_service.telemetry.logs import configure_logging
+from policy_service.telemetry.metrics import REQUESTS
 
 log = logging.getLogger("policy_service.requests")
 ACCEPTED_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")

@@ -1,0 +1,67 @@
+"""Cap usage from the log (SPEC §3.3 caps, §4 step 2): what a customer or agent has used in a window.
+
+An `allow` decision or an approval reserves its amount and one count for the customer and for the
+granting agent (the requester for an allow, the approver for an approval); an outcome corrects the
+reservation to what was granted, or releases it when the customer declined. The ledger rows are
+written in the same chain transaction as the entry, and read under the same lock.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol, Sequence
+
+from policy_service.model import Cap, PolicySet
+from policy_service.decisionlog import LedgerRow, UsageQuestion
+
+
+class UsageReader(Protocol):
+    """The ledger as one decision sees it: a chain transaction, or replay's historical ledger. All of a
+    decision's questions come at once, so the database answers them in one statement under the lock."""
+
+    def usage(self, questions: Sequence[UsageQuestion]) -> list[tuple[int, int]]: ...
+
+
+def subject_of(cap: Cap, customer_ref: str | None, agent_id: str | None) -> str | None:
+    return customer_ref if cap.per == "customer" else agent_id
+
+
+def usage_for(transaction: UsageReader, policy_set: PolicySet, action_id: str, customer_ref: str | None,
+              agent_id: str | None, now: datetime) -> dict[str, tuple[int, int]]:
+    """Every cap on `action_id`: (amount, count) used in its rolling window by this customer or agent."""
+    asked: list[tuple[str, UsageQuestion]] = []
+    for cap in policy_set.caps_for(action_id):
+        subject = subject_of(cap, customer_ref, agent_id)
+        if subject is None:  # a request without a customer id cannot be tracked against a customer cap
+            continue
+        asked.extend((cap.key, UsageQuestion(cap.per, subject, action, now - cap.window)) for action in cap.actions)
+    if not asked:
+        return {}
+    usage: dict[str, tuple[int, int]] = {}
+    for (key, _), (amount, count) in zip(asked, transaction.usage([question for _, question in asked])):
+        used_amount, used_count = usage.get(key, (0, 0))
+        usage[key] = (used_amount + amount, used_count + count)
+    return usage
+
+
+def reservation(action_id: str, amount: int, customer_ref: str | None, agent_id: str | None) -> tuple[LedgerRow, ...]:
+    """What granting `amount` of `action_id` holds: one row for the customer, one for the granting agent."""
+    rows = []
+    if customer_ref is not None:
+        rows.append(LedgerRow("customer", customer_ref, action_id, amount, 1))
+    if agent_id is not None:
+        rows.append(LedgerRow("agent", agent_id, action_id, amount, 1))
+    return tuple(rows)
+
+
+def settle(held: list[LedgerRow], action_id: str, granted: int | None) -> tuple[LedgerRow, ...]:
+    """Rows that turn what a decision holds into what was granted of `action_id` (None: nothing)."""
+    rows = []
+    for row in held:
+        if row.amount == 0 and row.count == 0:
+            continue  # already released
+        if granted is None or row.action != action_id:
+            rows.append(LedgerRow(row.scope, row.subject, row.action, -row.amount, -row.count))
+        elif granted != row.amount:
+            rows.append(LedgerRow(row.scope, row.subject, row.action, granted - row.amount, 0))
+    return tuple(rows)

@@ -1,0 +1,238 @@
+"""Decision requests: validated by a marshmallow schema built for the organisation, then made typed.
+
+The schema knows the organisation's vocabulary (actions, tiers, declared `attributes`, allowed values)
+so every refusal names its field. Money is exact: JSON numbers arrive as Decimals (the web layer parses
+with `parse_float=Decimal`) and become integer minor units here; nothing is ever a float.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Any, Mapping
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from policy_service.model import FieldSpec, Organization, PolicySet
+
+_DIGITS = re.compile(r"^[0-9]+$")
+_DECIMAL = re.compile(r"^[0-9]+(\.[0-9]+)?$")
+
+
+@dataclass(frozen=True)
+class DecisionRequest:
+    """A proposal as the evaluator sees it. `values` holds only the fields the request carried."""
+
+    tier: str
+    action: str
+    amount: int  # money in minor units, days or count as given; 1 for a flag
+    values: Mapping[str, object]
+    locale: str | None = None
+    agent_id: str | None = None
+    customer_id: str | None = None
+    case_id: str | None = None
+    usage: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # cap key -> (amount, count)
+
+
+def parse_money(value: Any, org: Organization) -> int:
+    """A non-negative amount in the organisation's currency, as integer minor units."""
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
+        raise ValidationError("must be an amount: a decimal string such as \"120.00\" or a number")
+    if isinstance(value, str) and not _DECIMAL.match(value):
+        raise ValidationError("must be a decimal string such as \"120.00\"")
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise ValidationError("must be a decimal amount") from None
+    if not amount.is_finite():
+        raise ValidationError("must be a finite amount")
+    if amount < 0:
+        raise ValidationError("must not be negative")
+    minor = amount.scaleb(org.minor_digits)
+    if minor != minor.to_integral_value():
+        raise ValidationError(f"has more decimals than {org.currency} allows ({org.minor_digits})")
+    return int(minor)
+
+
+def parse_whole(value: Any) -> int:
+    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and _DIGITS.match(value))):
+        raise ValidationError("must be a whole number")
+    number = int(value)
+    if number < 0:
+        raise ValidationError("must not be negative")
+    return number
+
+
+class _Money(fields.Field[int]):
+    def __init__(self, org: Organization, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.org = org
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        return parse_money(value, self.org)
+
+
+class _Whole(fields.Field[int]):
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        return parse_whole(value)
+
+
+class _StrictBoolean(fields.Field[bool]):
+    """JSON true or false only: "yes", 1 or "si" are refused rather than guessed."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ValidationError("must be true or false")
+        return value
+
+
+# JSON Schema of the custom fields, for the OpenAPI document (web/openapi.py).
+WHOLE_JSON = {"type": "integer", "minimum": 0}
+MONEY_JSON = {"oneOf": [{"type": "string", "pattern": r"^\d{1,12}(\.\d{1,4})?$"}, {"type": "integer", "minimum": 0}],
+              "description": 'an amount, as a decimal string ("120.00") or a whole number'}
+
+
+def _field_for(spec: FieldSpec, org: Organization) -> fields.Field[Any]:
+    choice = validate.OneOf(spec.values) if spec.values else None
+    if spec.type == "string":
+        return fields.String(validate=choice)
+    if spec.type == "integer":
+        return _Whole(metadata=WHOLE_JSON)
+    if spec.type == "money":
+        return _Money(org, metadata=MONEY_JSON)
+    if spec.type == "boolean":
+        return _StrictBoolean(metadata={"type": "boolean"})
+    return fields.List(fields.String(validate=choice))
+
+
+def _object_schema(org: Organization, prefix: str, extra: dict[str, fields.Field[Any]]) -> type[Schema]:
+    builtin = {
+        name.split(".", 1)[1]: _field_for(spec, org)
+        for name, spec in org.fields.items() if spec.builtin and name.startswith(prefix + ".")
+    }
+    declared = {
+        name.split(".", 1)[1]: _field_for(spec, org)
+        for name, spec in org.fields.items() if not spec.builtin and name.startswith(prefix + ".")
+    }
+    attributes = Schema.from_dict(declared, name=f"{prefix.title()}AttributesSchema")
+    return Schema.from_dict(
+        {**builtin, **extra, "attributes": fields.Nested(attributes)},
+        name=f"{prefix.title()}Schema",
+    )
+
+
+@lru_cache(maxsize=16)
+def request_schema(policy_set: PolicySet) -> Schema:
+    """The POST /v1/decisions body schema for this policy set (cached: building it is slow)."""
+    org = policy_set.organization
+
+    def known_agent(agent_id: str) -> None:
+        if agent_id not in policy_set.agents:
+            raise ValidationError(f'unknown agent "{agent_id}": not in the agent directory')
+
+    agent = _object_schema(org, "agent", {"id": fields.String(validate=[validate.Length(min=1, max=200), known_agent],
+                                                               metadata={"enum": sorted(policy_set.agents)})})
+    customer = _object_schema(org, "customer", {"id": fields.String(validate=validate.Length(min=1, max=200))})
+    case = _object_schema(org, "case", {"id": fields.String(validate=validate.Length(min=1, max=200))})
+    proposal = Schema.from_dict({
+        "action": fields.String(required=True, validate=validate.OneOf(list(org.actions))),
+        "amount": fields.Raw(allow_none=True, metadata={
+            "nullable": True, "oneOf": [*MONEY_JSON["oneOf"], {"type": "boolean"}],
+            "description": "money as a decimal string or number, a count as a whole number; none for a flag"}),
+        "currency": fields.String(validate=validate.Equal(org.currency, error=f"must be {org.currency}, the organisation's currency")),
+    }, name="ProposalSchema")
+    body = Schema.from_dict({
+        "agent": fields.Nested(agent, required=True),
+        "customer": fields.Nested(customer),
+        "case": fields.Nested(case),
+        "proposal": fields.Nested(proposal, required=True),
+        "locale": fields.String(validate=validate.Regexp(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")),
+    }, name="DecisionRequestSchema")
+    return body(unknown=RAISE)
+
+
+def build_request(body: Any, policy_set: PolicySet, *, trusted_tier: bool, usage: Mapping[str, tuple[int, int]] | None = None) -> DecisionRequest:
+    """Validate a JSON body and return it as a typed request.
+
+    Raises marshmallow's ValidationError with errors keyed by field, as the HTTP layer reports them.
+    """
+    org = policy_set.organization
+    if not isinstance(body, dict):
+        raise ValidationError({"_schema": ["the body must be a JSON object"]})
+    try:
+        data = request_schema(policy_set).load(body)
+    except ValidationError as error:
+        raise ValidationError(_hint_attributes(error.messages, org)) from None
+    agent_data = data["agent"]
+    tier = _agent_tier(agent_data, policy_set, trusted_tier)
+    action = org.actions[data["proposal"]["action"]]
+    amount = _proposal_amount(data["proposal"], action.unit, org)
+
+    values: dict[str, object] = {}
+    for prefix in ("agent", "customer", "case"):
+        for key, value in data.get(prefix, {}).items():
+            if key == "attributes":
+                values.update({f"{prefix}.{k}": v for k, v in value.items()})
+            elif key != "id":
+                values[f"{prefix}.{key}"] = tuple(value) if isinstance(value, list) else value
+    directory_agent = policy_set.agents.get(agent_data.get("id", ""))
+    if directory_agent is not None:  # the directory, not the caller, says who the agent is
+        values["agent.team"] = directory_agent.team
+        values["agent.kind"] = directory_agent.kind
+    values["agent.tier"] = tier
+    values["proposal.action"] = action.id
+    if action.unit == "money":
+        values["proposal.amount"] = amount
+    return DecisionRequest(
+        tier=tier, action=action.id, amount=amount, values=values, locale=data.get("locale"),
+        agent_id=agent_data.get("id"), customer_id=data.get("customer", {}).get("id"),
+        case_id=data.get("case", {}).get("id"), usage=dict(usage or {}),
+    )
+
+
+def _hint_attributes(messages: Any, org: Organization) -> Any:
+    """An organisation's own field sent beside the built-ins (`case.outage_hours`) is unknown there;
+    say where it goes (`case.attributes.outage_hours`, SPEC §3.1) instead of only "unknown field"."""
+    if not isinstance(messages, dict):
+        return messages
+    for prefix in ("agent", "customer", "case"):
+        section = messages.get(prefix)
+        if not isinstance(section, dict):
+            continue
+        for key, problems in section.items():
+            spec = org.fields.get(f"{prefix}.{key}")
+            if spec is not None and not spec.builtin and problems == ["Unknown field."]:
+                section[key] = [f"declared by the organisation as an attribute: send it as {prefix}.attributes.{key}"]
+    return messages
+
+
+def _agent_tier(agent: Mapping[str, Any], policy_set: PolicySet, trusted_tier: bool) -> str:
+    tiers = [t.id for t in policy_set.organization.tiers]
+    if "tier" in agent and not trusted_tier:
+        raise ValidationError({"agent": {"tier": ["the agent's tier comes from the agent directory; this key may not set it"]}})
+    if "tier" in agent:
+        if agent["tier"] not in tiers:
+            raise ValidationError({"agent": {"tier": [f"unknown tier; one of: {', '.join(tiers)}"]}})
+        return str(agent["tier"])
+    if "id" not in agent:
+        raise ValidationError({"agent": {"id": ["Missing data for required field."]}})
+    return policy_set.agents[agent["id"]].tier  # the schema has checked that the agent exists
+
+
+def _proposal_amount(proposal: Mapping[str, Any], unit: str, org: Organization) -> int:
+    raw = proposal.get("amount")
+    try:
+        if unit == "flag":
+            if raw is not None:
+                raise ValidationError("a flag proposal carries no amount")
+            return 1
+        if raw is None:
+            raise ValidationError(f"required for a {unit} action")
+        amount = parse_money(raw, org) if unit == "money" else parse_whole(raw)
+        if amount == 0:
+            raise ValidationError("zero is not a proposal")
+        return amount
+    except ValidationError as error:
+        raise ValidationError({"proposal": {"amount": error.messages}}) from None

@@ -1,0 +1,173 @@
+"""What auditors ask of the log (SPEC §5, §6): filters, cursor pages, exports and verification.
+
+Shared by the HTTP API and the CLI; the store does the reading, this module the meaning.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import json
+from datetime import date, datetime, time, timezone
+from typing import Any, Iterable, Iterator
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from policy_service.decisionlog.chain import ChainProblem, VerifyReport, timestamp_text, verify_chain
+from policy_service.authoring.loader import revision_of
+from policy_service.decisionlog.privacy import PrivacySettings
+from policy_service.decisionlog import DecisionStore, LogFilter
+
+OUTCOMES = ("allow", "escalate", "handoff", "deny")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class _Instant(fields.Field[datetime]):
+    """An ISO date (midnight UTC) or date-time; a time without an offset is UTC."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> datetime:
+        if not isinstance(value, str):
+            raise ValidationError("expected an ISO date or date-time, e.g. 2026-11-01 or 2026-11-01T09:00:00Z")
+        try:
+            moment = (datetime.combine(date.fromisoformat(value), time(), timezone.utc) if len(value) == 10
+                      else datetime.fromisoformat(value.replace("Z", "+00:00")))
+        except ValueError:
+            raise ValidationError(f'"{value}" is not an ISO date or date-time (2026-11-01, 2026-11-01T09:00:00Z)') from None
+        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+class FilterSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    agent_id = fields.String()
+    customer_id = fields.String()
+    outcome = fields.String(validate=validate.OneOf(OUTCOMES))
+    action = fields.String()
+    policy = fields.String()
+    rule = fields.String()
+    since = _Instant(data_key="from")
+    until = _Instant(data_key="to")
+
+    @validates_schema
+    def _ordered(self, data: dict[str, Any], **_: Any) -> None:
+        if "since" in data and "until" in data and data["since"] >= data["until"]:
+            raise ValidationError("must be later than from", "to")
+
+
+class PageSchema(FilterSchema):
+    cursor = fields.String()
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 500))
+
+
+class ExportSchema(FilterSchema):
+    format = fields.String(required=True, validate=validate.OneOf(["csv", "jsonl"]))
+    excel_es = fields.Boolean(load_default=False)
+
+
+def log_filter(args: dict[str, Any], privacy: PrivacySettings) -> LogFilter:
+    """Validated query arguments as a store filter; a customer id is looked up as it was stored."""
+    keys = ("agent_id", "customer_id", "outcome", "action", "policy", "rule", "since", "until")
+    values = {k: args.get(k) for k in keys}
+    values["customer_id"] = privacy.customer_ref(values["customer_id"])
+    return LogFilter(**values)
+
+
+# -- cursor pages ---------------------------------------------------------------------------------
+
+def _filter_digest(where: LogFilter) -> str:
+    return hashlib.sha256(repr(where).encode()).hexdigest()[:12]
+
+
+def encode_cursor(seq: int, where: LogFilter) -> str:
+    raw = json.dumps([seq, _filter_digest(where)], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, where: LogFilter) -> int:
+    """The seq a page continues below; a cursor from other filters (or edited) is refused."""
+    try:
+        seq, digest = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        valid = isinstance(seq, int) and seq > 0 and digest == _filter_digest(where)
+    except (ValueError, TypeError):
+        valid = False
+    if not valid:
+        raise ValidationError({"cursor": ["not a cursor from a previous page with these same filters"]})
+    return int(seq)
+
+
+def page(store: DecisionStore, args: dict[str, Any], privacy: PrivacySettings) -> dict[str, Any]:
+    """One page, newest first. Continuing below the last seq seen never skips or repeats an entry,
+    because seq only grows and entries never change."""
+    where = log_filter(args, privacy)
+    before = decode_cursor(args["cursor"], where) if args.get("cursor") else None
+    rows = store.page(where, before, args["limit"] + 1)
+    more, rows = len(rows) > args["limit"], rows[: args["limit"]]
+    items = [{**json.loads(r["response"]), "log": {"seq": r["seq"], "caller": r["caller"], "customer_id": r["customer_id"],
+                                                   "masked": json.loads(r["masked"]), "hash": r["hash"]}} for r in rows]
+    return {"items": items, "next_cursor": encode_cursor(rows[-1]["seq"], where) if more else None}
+
+
+# -- exports ---------------------------------------------------------------------------------------
+
+CSV_COLUMNS = ("seq", "decision_id", "created_at", "caller", "agent_id", "customer_id", "outcome", "action",
+               "amount", "currency", "policy", "rules", "policy_revision", "masked", "hash")
+
+
+def neutralise(cell: str) -> str:
+    """A spreadsheet would run `=HYPERLINK(...)` from an agent-typed id; a leading ' makes it text."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+
+
+def csv_export(rows: Iterable[dict[str, Any]], excel_es: bool = False) -> Iterator[str]:
+    """CSV text in chunks of one row. `excel_es`: `;` separators, decimal commas and a UTF-8 BOM, as a
+    Spanish Excel opens it (with `,` and `.` it reads 120.00 as twelve thousand)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";" if excel_es else ",", lineterminator="\r\n")
+
+    def flush() -> str:
+        chunk = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return chunk
+
+    writer.writerow(CSV_COLUMNS)
+    yield ("\ufeff" if excel_es else "") + flush()
+    for row in rows:
+        proposal = json.loads(row["response"]).get("proposal", {})
+        amount = proposal.get("amount")
+        amount_text = "" if amount is None else str(amount)
+        if excel_es:
+            amount_text = amount_text.replace(".", ",")
+        cells = [row["seq"], row["id"], timestamp_text(row["created_at"]), row["caller"] or "", row["agent_id"] or "",
+                 row["customer_id"] or "", row["outcome"] or "", row["action"] or "", amount_text,
+                 proposal.get("currency", ""), row["policy"] or "", " ".join(json.loads(row["rules"])),
+                 row["policy_revision"], " ".join(json.loads(row["masked"])), row["hash"]]
+        writer.writerow([neutralise(c) if isinstance(c, str) else c for c in cells])
+        yield flush()
+
+
+def jsonl_export(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """One JSON object per line: the entry with its request and response as documents."""
+    for row in rows:
+        entry = {**row, "created_at": timestamp_text(row["created_at"]), "rules": json.loads(row["rules"]),
+                 "masked": json.loads(row["masked"]), "request": json.loads(row["request"]),
+                 "response": json.loads(row["response"])}
+        yield json.dumps(entry, ensure_ascii=False) + "\n"
+
+
+# -- verification ----------------------------------------------------------------------------------
+
+def verify(store: DecisionStore, anchors: dict[int, str] | None = None) -> VerifyReport:
+    """The hash chain, then every stored policy revision against its own content hash."""
+    report = verify_chain(store.chain(), anchors)
+    if not report.ok:
+        return report
+    for revision, files in store.revisions():
+        if revision_of(files) != revision:
+            return VerifyReport(report.entries, report.head_seq, report.head_hash, ChainProblem(
+                0, revision, "edited", f"policy revision {revision} was edited: its files no longer give its hash"))
+    return report
+

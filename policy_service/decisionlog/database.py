@@ -1,0 +1,375 @@
+"""The decision log: the only package that talks to the database (SQLAlchemy 2 Core; SQLite or PostgreSQL).
+
+Append-only in the storage itself (triggers on both backends, grants on PostgreSQL: see the migrations
+and `grant_append_only`). Every entry joins a hash chain (`chain.py`). Appending is serialised by a
+lock the database holds, not the process, so several workers and several instances keep one gapless
+chain: SQLite's write lock (`BEGIN IMMEDIATE`), PostgreSQL's transaction-scoped advisory lock. Commit
+happens before an append returns; the web layer answers only after that, and 503 when it raises.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, event, insert, select, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from policy_service.decisionlog.chain import timestamp_text
+from policy_service.decisionlog.history import PolicyHistory
+from policy_service.decisionlog.records import Appended, LogFilter, NewEntry, StoreError
+from policy_service.decisionlog.schema import (
+    APPEND_ONLY_TABLES,
+    approvals_table,
+    log_table,
+    revisions_table,
+    rules_table,
+)
+from policy_service.decisionlog.statements import (
+    EXPORTED,
+    LISTED,
+    Compiled,
+    as_utc,
+    first_seq_at_or_after,
+    statements,
+    usage_statement,
+)
+from policy_service.decisionlog.transaction import ChainTransaction
+
+_PG_CHAIN_LOCK = 0x706F6C6963790001  # pg_advisory_xact_lock key: "policy" + 1
+_MIGRATIONS = "policy_service.decisionlog:migrations"
+_CHECKPOINT_EVERY = 100  # commits per writer thread between WAL checkpoints
+
+
+
+def default_database_url(cwd: Path | None = None) -> str:
+    return f"sqlite:///{(cwd or Path.cwd()) / 'var' / 'decisions.db'}"
+
+
+class DecisionStore(PolicyHistory):
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine: Engine = _make_engine(url)
+        self.dialect = self.engine.dialect.name
+        self._local = threading.local()
+        database = self.engine.url.database if self.dialect == "sqlite" else None
+        self._lock_path = f"{database}.chain-lock" if database and database != ":memory:" else None
+        self._compiled = {name: Compiled(self.engine, statement) for name, statement in statements().items()}
+        self._usage_compiled: dict[int, Compiled] = {}
+
+    # -- schema -------------------------------------------------------------------------------------
+
+    def schema_version(self) -> str | None:
+        with self.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+
+    def upgrade(self) -> None:
+        """Migrate to the newest schema; safe when several processes start at once."""
+        try:
+            with self._migration_lock():
+                self._migrate()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot migrate the decision log: {exc.__class__.__name__}: {exc}") from exc
+
+    def prepare(self) -> None:
+        """Make sure the schema is current, migrating only when it is not (a service role cannot).
+
+        The version is read under the migration lock too: on a new SQLite file, a process reading it
+        while another creates the schema (and switches the file to WAL) was refused with "database is
+        locked", and that instance failed to start (seen with two instances starting at once)."""
+        head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+        try:
+            with self._migration_lock():
+                if self.schema_version() != head:
+                    self._migrate()
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreError(f"cannot reach or migrate the decision log: {exc.__class__.__name__}: {exc}") from exc
+
+    def _migrate(self) -> None:
+        config = _alembic_config()
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    @contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        if self.dialect == "postgresql":
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _PG_CHAIN_LOCK + 1})
+                try:
+                    yield
+                finally:
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _PG_CHAIN_LOCK + 1})
+        else:
+            database = self.engine.url.database
+            if not database or database == ":memory:":
+                yield
+                return
+            with open(f"{database}.migrate-lock", "a") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                yield
+
+    def grant_append_only(self, role: str) -> None:
+        """PostgreSQL: `role` may read and append, never update, delete or truncate (SPEC §6)."""
+        if self.dialect != "postgresql":
+            raise StoreError("grants exist only on PostgreSQL; SQLite relies on its triggers and file permissions")
+        quoted = self.engine.dialect.identifier_preparer.quote(role)
+        tables = ", ".join(APPEND_ONLY_TABLES)
+        with self.engine.begin() as connection:
+            connection.execute(text(f"REVOKE ALL ON {tables}, alembic_version FROM {quoted}"))
+            connection.execute(text(f"GRANT SELECT, INSERT ON {tables} TO {quoted}"))
+            connection.execute(text(f"GRANT SELECT ON alembic_version TO {quoted}"))
+
+    # -- appending ----------------------------------------------------------------------------------
+
+    @contextmanager
+    def chain_transaction(self) -> Iterator["ChainTransaction"]:
+        """Hold the chain lock for reads that decide what to append, and the append: commit at the end.
+
+        The lock is the database's (SQLite's write lock, a PostgreSQL advisory lock), so budgets read
+        here cannot be spent twice by another worker or instance. A database error drops the
+        connection and raises StoreError; any other exception rolls back and propagates.
+        """
+        connection = self._writer()
+        driver_error = self.engine.dialect.loaded_dbapi.Error
+        with self._queue():
+            try:
+                cursor = connection.cursor()
+                cursor.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else f"SELECT pg_advisory_xact_lock({_PG_CHAIN_LOCK})")
+                yield ChainTransaction(self, cursor)
+                connection.commit() if self.dialect != "sqlite" else cursor.execute("COMMIT")
+            except driver_error as exc:
+                self._drop_writer()
+                raise StoreError(f"cannot record the entry: {exc.__class__.__name__}: {exc}") from exc
+            except BaseException:
+                try:
+                    connection.rollback() if self.dialect != "sqlite" else cursor.execute("ROLLBACK")
+                except driver_error:
+                    self._drop_writer()
+                raise
+
+    @contextmanager
+    def _queue(self) -> Iterator[None]:
+        """SQLite: wait for the write lock in the kernel (flock), not in SQLite's busy handler.
+
+        A writer that finds SQLite's lock taken sleeps 1, 2, 5, 10… ms before trying again, though the
+        holder needs ~0.2 ms: with two workers that halved throughput. flock wakes the next writer the
+        moment the lock is released. One descriptor per thread: flock does not exclude holders of the
+        same open file. PostgreSQL's advisory lock already queues this way.
+        """
+        if self.dialect != "sqlite" or self._lock_path is None:
+            yield
+            return
+        handle = getattr(self._local, "lock_file", None)
+        if handle is None:
+            handle = self._local.lock_file = open(self._lock_path, "a")
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+        # Checkpoint the WAL here, after the lock is released (PASSIVE: never blocks writers), rather
+        # than inside some writer's COMMIT while every other worker waits for the lock.
+        self._local.commits = getattr(self._local, "commits", 0) + 1
+        if self._local.commits % _CHECKPOINT_EVERY == 0:
+            try:
+                self._writer().driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except Exception:  # a missed checkpoint is retried on the next round; never fail a decision
+                pass
+
+    def append(self, entry: NewEntry) -> Appended:
+        """Chain and commit one entry; returns only once it is durable."""
+        with self.chain_transaction() as transaction:
+            return transaction.append(entry)
+
+    def _sql(self, name: str) -> "Compiled":
+        return self._compiled[name]
+
+    def _usage_sql(self, questions: int) -> "Compiled":
+        compiled = self._usage_compiled.get(questions)
+        if compiled is None:  # one per number of questions an action's caps ask: a handful per policy set
+            compiled = self._usage_compiled[questions] = Compiled(self.engine, usage_statement(questions))
+        return compiled
+
+    def _writer(self) -> Any:
+        # One DB-API connection per worker thread, kept: pool checkout and SQLAlchemy's transaction
+        # events cost ~100 µs per decision on this path. SQLite gets autocommit so BEGIN IMMEDIATE is ours.
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self.engine.raw_connection()
+            if self.dialect == "sqlite" and connection.driver_connection is not None:
+                connection.driver_connection.isolation_level = None
+            self._local.connection = connection
+        return connection
+
+    def _drop_writer(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        self._local.connection = None
+        if connection is not None:
+            try:
+                connection.invalidate()  # closes it; an open transaction is rolled back with it
+            except Exception:  # already broken: nothing more to release
+                pass
+
+    def store_revision(self, revision: str, files: dict[str, str]) -> None:
+        """Keep a policy revision's files the first time it is loaded (later loads change nothing)."""
+        row = {"revision": revision, "stored_at": datetime.now(timezone.utc),
+               "files": json.dumps(files, ensure_ascii=False, sort_keys=True)}
+        try:
+            with self.engine.begin() as connection:
+                if connection.execute(select(revisions_table.c.revision).where(
+                        revisions_table.c.revision == revision)).first() is None:
+                    connection.execute(insert(revisions_table), row)
+        except IntegrityError:
+            pass  # another worker stored the same revision first: same content by construction
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot store policy revision: {exc.__class__.__name__}: {exc}") from exc
+
+    # -- reading ------------------------------------------------------------------------------------
+
+    def get(self, decision_id: str) -> tuple[str, list[str]] | None:
+        """A decision's response text and its events' texts, oldest first; None when unknown."""
+        query = (select(log_table.c.kind, log_table.c.response).where(log_table.c.decision_id == decision_id)
+                 .order_by(log_table.c.seq))
+        with self._reading() as connection:
+            rows = connection.execute(query).all()
+        decision = [r.response for r in rows if r.kind == "decision"]
+        return (decision[0], [r.response for r in rows if r.kind != "decision"]) if decision else None
+
+    def page(self, where: LogFilter, before_seq: int | None, limit: int) -> list[dict[str, Any]]:
+        """Decisions newest first, strictly older than `before_seq`: stable under concurrent appends."""
+        query, seq = self._decisions(where, LISTED)
+        query = query.order_by(seq.desc()).limit(limit)
+        if before_seq is not None:
+            query = query.where(seq < before_seq)
+        with self._reading() as connection:
+            return [dict(row._mapping) for row in connection.execute(query)]
+
+    def stream(self, where: LogFilter) -> Iterator[dict[str, Any]]:
+        """Decisions oldest first, fetched in batches (a server-side cursor on PostgreSQL)."""
+        query, seq = self._decisions(where, EXPORTED)
+        query = query.order_by(seq)
+        with self._reading() as connection:
+            for row in connection.execution_options(yield_per=500).execute(query):
+                yield dict(row._mapping)
+
+    def chain(self) -> Iterator[dict[str, Any]]:
+        """Every entry with what its hash covers, in seq order, streamed for constant-memory verify."""
+        with self._reading() as connection:
+            for row in connection.execution_options(yield_per=1000).execute(
+                    select(log_table).order_by(log_table.c.seq)):
+                values = dict(row._mapping)
+                values["created_at"] = timestamp_text(values["created_at"])
+                yield values
+
+    def pending_approvals(self, to_tier: str | None, team: str | None, limit: int) -> list[dict[str, Any]]:
+        """Escalations no approver has decided yet, oldest first."""
+        a, log = approvals_table.c, log_table.c
+        events = log_table.alias("events")
+        decided = select(events.c.seq).where(events.c.kind == "approval", events.c.decision_id == a.decision_id).exists()
+        query = (select(a.decision_id, a.to_tier, a.team, a.action, a.amount, a.created_at, log.agent_id, log.customer_id)
+                 .join(log_table, log.seq == a.seq).where(~decided).order_by(a.seq).limit(limit))
+        if to_tier is not None:
+            query = query.where(a.to_tier == to_tier)
+        if team is not None:
+            query = query.where(a.team == team)
+        with self._reading() as connection:
+            return [{**row._mapping, "created_at": as_utc(row.created_at)} for row in connection.execute(query)]
+
+    def revisions(self) -> Iterator[tuple[str, dict[str, str]]]:
+        with self._reading() as connection:
+            for row in connection.execution_options(yield_per=50).execute(
+                    select(revisions_table).order_by(revisions_table.c.revision)):
+                yield row.revision, json.loads(row.files)
+
+    def revision(self, revision: str) -> dict[str, Any] | None:
+        with self._reading() as connection:
+            row = connection.execute(select(revisions_table).where(revisions_table.c.revision == revision)).first()
+        if row is None:
+            return None
+        return {"revision": row.revision, "stored_at": timestamp_text(row.stored_at), "files": json.loads(row.files)}
+
+    def _decisions(self, where: LogFilter, columns: tuple[str, ...]) -> tuple[Any, Any]:
+        """The filtered query and the seq column to order and page it by."""
+        c = log_table.c
+        query = select(*(c[name] for name in columns)).where(c.kind == "decision")
+        seq = c.seq
+        if where.rule is not None:
+            # Driven from the (rule, seq) key and ordered by its seq: SQLite otherwise sorted every
+            # match of a common rule before taking a page (1 s at a million decisions).
+            query = query.join(rules_table, rules_table.c.seq == c.seq).where(rules_table.c.rule == where.rule)
+            seq = rules_table.c.seq
+        for name in ("agent_id", "customer_id", "outcome", "action", "policy"):
+            value = getattr(where, name)
+            if value is not None:
+                query = query.where(c[name] == value)
+        # Time only grows with seq (append), so a time range is a seq range: one index probe for each
+        # end, then the same newest-first scan as every other filter (no sort of a month's decisions).
+        if where.since is not None:
+            query = query.where(seq >= first_seq_at_or_after(where.since))
+        if where.until is not None:
+            query = query.where(seq < first_seq_at_or_after(where.until))
+        return query, seq
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as connection:
+                yield connection
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot read the decision log: {exc.__class__.__name__}: {exc}") from exc
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            return True
+        except SQLAlchemyError:
+            return False
+
+    def dispose(self) -> None:
+        self._drop_writer()
+        self.engine.dispose()
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", _MIGRATIONS)
+    return config
+
+
+def _make_engine(url: str) -> Engine:
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        try:
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the decision log's directory: {exc}") from exc
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")  # psycopg 3, not psycopg2
+    engine = create_engine(url, pool_pre_ping=url.startswith("postgresql"))
+    if engine.dialect.name == "sqlite":
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            # WAL lets readers and the writer work at once. synchronous=NORMAL syncs the WAL at
+            # checkpoints: a committed entry survives a killed process (the OS holds the pages), and
+            # only a power cut could lose the newest ones.
+            cursor.execute("PRAGMA busy_timeout=10000")  # first: switching a new file to WAL may wait too
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            # Writers checkpoint after releasing the chain lock (DecisionStore._queue); the automatic
+            # checkpoint stays as a backstop at 4x its default, for a WAL no service process trims.
+            cursor.execute("PRAGMA wal_autocheckpoint=4000")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+    return engine

@@ -1,0 +1,86 @@
+"""What the log keeps beside the chain: every policy reload attempt, shadow disagreements, and the
+reads a what-if replay needs. A part of DecisionStore, kept apart so each file stays one subject."""
+
+from __future__ import annotations
+
+import json
+from contextlib import AbstractContextManager
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from policy_service.decisionlog.records import StoreError
+from policy_service.decisionlog.schema import ledger_table, log_table, reloads_table, shadow_table
+from policy_service.decisionlog.statements import as_utc, first_seq_at_or_after
+
+
+class PolicyHistory:
+    engine: Engine
+    _reading: Callable[[], AbstractContextManager[Connection]]
+
+    def record_reload(self, source: str, caller: str | None, ok: bool, revision: str | None,
+                      diagnostics: list[dict[str, Any]]) -> int:
+        """Append a reload attempt; the newest ok row names the live revision for every worker."""
+        row = {"at": datetime.now(timezone.utc), "source": source, "caller": caller, "ok": ok, "revision": revision,
+               "diagnostics": json.dumps(diagnostics, ensure_ascii=False)}
+        try:
+            with self.engine.begin() as connection:
+                return int(connection.execute(insert(reloads_table).returning(reloads_table.c.seq), row).scalar_one())
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot record the policy reload: {exc.__class__.__name__}: {exc}") from exc
+
+    def last_reload_seq(self) -> int:
+        """Cheap enough to ask twice a second per worker: one index probe."""
+        with self._reading() as connection:
+            return int(connection.execute(select(func.max(reloads_table.c.seq))).scalar() or 0)
+
+    def latest_reloads(self) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """(the newest attempt, the newest successful one)."""
+        r = reloads_table.c
+        with self._reading() as connection:
+            latest = connection.execute(select(reloads_table).order_by(r.seq.desc()).limit(1)).first()
+            good = latest if latest is not None and latest.ok else connection.execute(
+                select(reloads_table).where(r.ok.is_(True)).order_by(r.seq.desc()).limit(1)).first()
+
+        def as_dict(row: Any) -> dict[str, Any] | None:
+            if row is None:
+                return None
+            return {**row._mapping, "at": as_utc(row.at), "diagnostics": json.loads(row.diagnostics)}
+        return as_dict(latest), as_dict(good)
+
+    def record_shadow(self, rows: list[dict[str, Any]]) -> None:
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(insert(shadow_table), rows)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot record shadow results: {exc.__class__.__name__}: {exc}") from exc
+
+    def shadow_results(self, candidate_revision: str, since: datetime | None) -> list[dict[str, Any]]:
+        c = shadow_table.c
+        query = select(shadow_table).where(c.candidate_revision == candidate_revision).order_by(c.created_at)
+        if since is not None:
+            query = query.where(c.created_at >= since)
+        with self._reading() as connection:
+            return [dict(row._mapping) for row in connection.execute(query)]
+
+    # -- replay ---------------------------------------------------------------------------------------
+
+    def replay_source(self, since: datetime | None) -> tuple[list[dict[str, Any]], list[tuple[Any, ...]]]:
+        """Decisions since `since` (seq order: seq, id, created_at, agent_id, customer_id, rules, request, response)
+        and every ledger row up to the newest of them (seq, scope, subject, action, reserved_at, amount,
+        count): enough to re-decide each one with the cap usage it saw."""
+        c, l = log_table.c, ledger_table.c
+        decisions = select(c.seq, c.id, c.created_at, c.agent_id, c.customer_id, c.rules, c.request, c.response).where(
+            c.kind == "decision").order_by(c.seq)
+        if since is not None:
+            decisions = decisions.where(c.seq >= first_seq_at_or_after(since))
+        with self._reading() as connection:
+            rows = [{**row._mapping, "created_at": as_utc(row.created_at)} for row in connection.execute(decisions)]
+            if not rows:
+                return [], []
+            ledger = connection.execute(select(l.seq, l.scope, l.subject, l.action, l.reserved_at, l.amount, l.count)
+                                        .where(l.seq < rows[-1]["seq"]).order_by(l.seq)).all()
+        return rows, [(r[0], r[1], r[2], r[3], as_utc(r[4]), int(r[5]), int(r[6])) for r in ledger]

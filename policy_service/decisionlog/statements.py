@@ -1,0 +1,104 @@
+"""Statements the raw writer runs, built and compiled once by SQLAlchemy, and small shared helpers."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import DateTime, bindparam, func, insert, literal, select, union_all
+from sqlalchemy.engine import Engine
+
+from policy_service.decisionlog.schema import (
+    approvals_table,
+    idempotency_table,
+    ledger_table,
+    log_table,
+    rules_table,
+)
+
+NO_SEQ = 2**62  # beyond any seq: "no entry at or after this time"
+
+
+def first_seq_at_or_after(moment: datetime) -> Any:
+    c = log_table.c
+    first = select(c.seq).where(c.created_at >= moment).order_by(c.created_at, c.seq).limit(1).scalar_subquery()
+    return func.coalesce(first, NO_SEQ)
+
+
+def as_utc(value: datetime | str) -> datetime:
+    """A stored time as the raw drivers return it: psycopg gives datetimes, sqlite3 naive UTC text."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+
+
+LISTED = ("seq", "caller", "customer_id", "masked", "hash", "response")
+EXPORTED = ("seq", "id", "created_at", "caller", "agent_id", "customer_id", "outcome", "action", "policy",
+             "rules", "policy_revision", "request", "response", "masked", "hash")
+
+
+def statements() -> dict[str, Any]:
+    """Every statement the chain transaction runs, as SQLAlchemy builds it (compiled once per store)."""
+    log, ledger, approvals, keys = log_table.c, ledger_table.c, approvals_table.c, idempotency_table.c
+    return {
+        "idempotency": select(keys.body_hash, keys.decision_id).where(
+            keys.caller == bindparam("caller"), keys.key == bindparam("key"),
+            keys.created_at >= bindparam("since", type_=DateTime(timezone=True))).order_by(keys.created_at.desc()).limit(1),
+        "entries": select(log.kind, log.response, log.request, log.agent_id, log.customer_id, log.created_at).where(log.decision_id == bindparam("decision_id")).order_by(log.seq),
+        "reserved": select(ledger.scope, ledger.subject, ledger.action, func.sum(ledger.amount), func.sum(ledger.count))
+        .where(ledger.decision_id == bindparam("decision_id")).group_by(ledger.scope, ledger.subject, ledger.action),
+        "approval": select(approvals.decision_id, approvals.to_tier, approvals.team, approvals.action, approvals.amount,
+                           approvals.created_at).where(approvals.decision_id == bindparam("decision_id")),
+        "insert_log": insert(log_table), "insert_rule": insert(rules_table), "insert_ledger": insert(ledger_table),
+        "insert_approval": insert(approvals_table), "insert_idempotency": insert(idempotency_table),
+    }
+
+
+def usage_statement(questions: int) -> Any:
+    """One statement for `questions` usage questions: row i answers question i (scope_i, subject_i,
+    action_i, since_i), each branch one probe of the ledger's (scope, subject, action, reserved_at) index."""
+    ledger = ledger_table.c
+    branches = [
+        select(literal(i).label("question"), func.sum(ledger.amount), func.sum(ledger.count)).where(
+            ledger.scope == bindparam(f"scope_{i}"), ledger.subject == bindparam(f"subject_{i}"),
+            ledger.action == bindparam(f"action_{i}"),
+            ledger.reserved_at >= bindparam(f"since_{i}", type_=DateTime(timezone=True)))
+        for i in range(questions)
+    ]
+    return branches[0] if questions == 1 else union_all(*branches)
+
+
+class Compiled:
+    """A statement compiled once by SQLAlchemy (its SQL and its type conversions) for the raw writer."""
+
+    def __init__(self, engine: Engine, statement: Any) -> None:
+        if hasattr(statement, "table") and statement.is_insert:
+            names = [c.name for c in statement.table.columns]
+            compiled = statement.compile(dialect=engine.dialect, column_keys=names)
+            types = {c.name: c.type for c in statement.table.columns}
+        else:
+            compiled = statement.compile(dialect=engine.dialect)
+            types = {name: bind.type for name, bind in compiled.binds.items()}
+        self.sql = str(compiled)
+        positions = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
+        # The dialect's own type (SQLite's DATETIME, say), as SQLAlchemy's queries use: a generic type
+        # has no processor, and sqlite3 would store "…+00:00" text that no range filter compares right.
+        processors = {name: kind.dialect_impl(engine.dialect).bind_processor(engine.dialect) for name, kind in types.items()}
+        self.literals = {name: bind.value for name, bind in compiled.binds.items() if bind.value is not None}  # LIMIT 1
+        # Each parameter in the order the driver takes it, with its converter (None: passed as is).
+        self._bound = tuple((name, processors.get(name)) for name in (positions or processors))
+        self._positional = positions is not None
+
+    def parameters(self, row: dict[str, Any]) -> Any:
+        values = {**self.literals, **row} if self.literals else row
+        if self._positional:
+            return tuple(values[name] if convert is None else convert(values[name]) for name, convert in self._bound)
+        return {name: values[name] if convert is None else convert(values[name]) for name, convert in self._bound}
+
+    def run(self, cursor: Any, **row: Any) -> Any:
+        cursor.execute(self.sql, self.parameters(row))
+        return cursor
+
+    def run_many(self, cursor: Any, rows: list[dict[str, Any]]) -> None:
+        """One driver call for several rows (the rules a decision fired)."""
+        if rows:
+            cursor.executemany(self.sql, [self.parameters(row) for row in rows])

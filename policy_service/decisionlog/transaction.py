@@ -1,0 +1,84 @@
+"""One chain transaction: the reads that decide an append, and the append, under the chain lock."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Sequence
+
+from policy_service.decisionlog.chain import GENESIS, entry_hash, timestamp_text
+from policy_service.decisionlog.records import Appended, ApprovalRequest, LedgerRow, NewEntry, UsageQuestion
+from policy_service.decisionlog.statements import as_utc
+
+if TYPE_CHECKING:
+    from policy_service.decisionlog.database import DecisionStore
+
+
+class ChainTransaction:
+    """Reads and the append inside one chain transaction (see DecisionStore.chain_transaction)."""
+
+    def __init__(self, store: DecisionStore, cursor: Any) -> None:
+        self._store, self._cursor = store, cursor
+
+    def usage(self, questions: Sequence[UsageQuestion]) -> list[tuple[int, int]]:
+        """Amount and count reserved or granted for each question, in one statement."""
+        if not questions:
+            return []
+        values: dict[str, Any] = {}
+        for i, (scope, subject, action, since) in enumerate(questions):
+            values.update({f"scope_{i}": scope, f"subject_{i}": subject, f"action_{i}": action, f"since_{i}": since})
+        answers = {row[0]: (int(row[1] or 0), int(row[2] or 0))
+                   for row in self._store._usage_sql(len(questions)).run(self._cursor, **values).fetchall()}
+        return [answers.get(i, (0, 0)) for i in range(len(questions))]
+
+    def idempotent(self, caller: str, key: str, since: datetime) -> tuple[str, str] | None:
+        """(body hash, decision id) of the newest use of this key by this caller since `since`."""
+        row = self._store._sql("idempotency").run(self._cursor, caller=caller, key=key, since=since).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def entries(self, decision_id: str) -> list[dict[str, Any]]:
+        """A decision and its events, oldest first: kind, response, request, agent_id, customer_id, created_at."""
+        rows = self._store._sql("entries").run(self._cursor, decision_id=decision_id).fetchall()
+        return [{"kind": r[0], "response": r[1], "request": r[2], "agent_id": r[3], "customer_id": r[4],
+                 "created_at": as_utc(r[5])} for r in rows]
+
+    def reserved(self, decision_id: str) -> list[LedgerRow]:
+        """What a decision holds in the ledger now, per scope, subject and action."""
+        rows = self._store._sql("reserved").run(self._cursor, decision_id=decision_id).fetchall()
+        return [LedgerRow(r[0], r[1], r[2], int(r[3]), int(r[4])) for r in rows]
+
+    def approval_request(self, decision_id: str) -> ApprovalRequest | None:
+        row = self._store._sql("approval").run(self._cursor, decision_id=decision_id).fetchone()
+        return ApprovalRequest(row[0], row[1], row[2], row[3], int(row[4]), as_utc(row[5])) if row else None
+
+    def append(self, entry: NewEntry, *, ledger: tuple[LedgerRow, ...] = (), reserved_at: datetime | None = None,
+               approval: ApprovalRequest | None = None, idempotency: tuple[str, str, str] | None = None) -> Appended:
+        """Chain one entry, with the ledger rows, approval request and idempotency key that go with it.
+
+        `created_at` is settled here as max(proposed, previous entry's), so time never runs backwards
+        along seq (across threads, workers or instances with skewed clocks): a `from`/`to` filter maps
+        exactly to a seq range, and a response rendered here states the logged time. Ledger rows of a
+        new decision are reserved at its own time unless `reserved_at` says otherwise.
+        """
+        cursor, sql = self._cursor, self._store._sql
+        cursor.execute("SELECT seq, hash, created_at FROM decision_log ORDER BY seq DESC LIMIT 1")
+        head = cursor.fetchone()
+        seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS)
+        created_at = max(entry.created_at, as_utc(head[2])) if head else entry.created_at
+        response = entry.response(created_at) if callable(entry.response) else entry.response
+        row = {**entry.__dict__, "seq": seq, "prev_hash": prev_hash, "created_at": created_at, "response": response}
+        del row["fired_rules"]
+        row["hash"] = entry_hash({**row, "created_at": timestamp_text(created_at)})
+        sql("insert_log").run(cursor, **row)
+        sql("insert_rule").run_many(cursor, [{"rule": rule, "seq": seq} for rule in entry.fired_rules])
+        for item in ledger:
+            sql("insert_ledger").run(cursor, seq=seq, decision_id=entry.decision_id, reserved_at=reserved_at or created_at,
+                                     **item.__dict__)
+        if approval is not None:
+            sql("insert_approval").run(cursor, **{**approval.__dict__, "seq": seq, "created_at": created_at})
+        if idempotency is not None:
+            caller, key, body_hash = idempotency
+            sql("insert_idempotency").run(cursor, caller=caller, key=key, body_hash=body_hash,
+                                          decision_id=entry.decision_id, created_at=created_at)
+        return Appended(seq, row["hash"], created_at, response)
+
+

@@ -1,0 +1,209 @@
+"""The loaded policy set as plain, immutable, typed data.
+
+Everything above the loader (compiler, evaluation, words, HTTP, CLI) reads these classes and nothing
+else. Amounts are integers: money in the currency's minor units, days and counts as whole numbers, a
+granted flag as 1. This keeps comparisons exact and lets the engine see numbers, never strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cached_property
+from datetime import timedelta
+from typing import Literal, Mapping
+
+from policy_service.model.conditions import Condition
+
+Unit = Literal["money", "days", "count", "flag"]
+FieldType = Literal["string", "integer", "money", "boolean", "list"]
+Text = Mapping[str, str]  # locale -> text
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    type: FieldType
+    values: tuple[str, ...] | None = None  # allowed values for a string (or list items)
+    builtin: bool = True
+
+
+@dataclass(frozen=True)
+class Tier:
+    id: str
+    rank: int
+    label: Text
+
+
+@dataclass(frozen=True)
+class Action:
+    id: str
+    unit: Unit
+    label: Text
+
+
+@dataclass(frozen=True)
+class Team:
+    id: str
+    label: Text
+    contact: str | None
+
+
+@dataclass(frozen=True)
+class Agent:
+    id: str
+    name: str
+    tier: str
+    team: str
+    kind: Literal["human", "ai"] = "human"
+
+
+@dataclass(frozen=True, eq=False)  # identity: used as a cache key
+class Organization:
+    name: str
+    currency: str
+    minor_digits: int
+    locales: tuple[str, ...]
+    tiers: tuple[Tier, ...]
+    actions: Mapping[str, Action]
+    teams: Mapping[str, Team]
+    fields: Mapping[str, FieldSpec]
+    messages: Mapping[str, Text] = field(default_factory=dict)  # message key -> locale -> text
+
+    @property
+    def default_locale(self) -> str:
+        return self.locales[0]
+
+    @cached_property
+    def _tiers_by_id(self) -> dict[str, Tier]:
+        return {t.id: t for t in self.tiers}
+
+    def tier_rank(self, tier_id: str) -> int:
+        return self._tiers_by_id[tier_id].rank
+
+    def tier(self, tier_id: str) -> Tier:
+        return self._tiers_by_id[tier_id]
+
+
+@dataclass(frozen=True)
+class Effects:
+    scale: Mapping[str, Decimal] = field(default_factory=dict)  # action -> factor (a bare number expands)
+    set_limits: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    cap_at_order_value: tuple[str, ...] = ()
+    require_tier: Mapping[str, str] = field(default_factory=dict)
+    forbid: tuple[str, ...] = ()
+    offer: tuple[str, ...] = ()
+    handoff: str | None = None
+    say: Text = field(default_factory=dict)
+    conditions: Text = field(default_factory=dict)
+
+    @cached_property
+    def limit_actions(self) -> frozenset[str]:
+        """Actions named by a limit effect: they make the rule reported for those actions."""
+        return frozenset(
+            [*self.scale, *self.set_limits, *self.cap_at_order_value, *self.require_tier, *self.forbid]
+        )
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    policy_id: str
+    when: Condition
+    then: Effects
+    file: str
+    line: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.policy_id}/{self.id}"
+
+
+@dataclass(frozen=True)
+class Cap:
+    id: str
+    policy_id: str
+    per: Literal["customer", "agent"]
+    actions: tuple[str, ...]
+    window: timedelta
+    max_amount: int | Mapping[str, int] | None  # by tier when a mapping
+    max_count: int | None
+    override_tier: str | None
+
+    @property
+    def key(self) -> str:
+        return f"{self.policy_id}/{self.id}"
+
+    def max_amount_for(self, tier_id: str) -> int | None:
+        if isinstance(self.max_amount, Mapping):
+            return self.max_amount.get(tier_id)
+        return self.max_amount
+
+
+@dataclass(frozen=True, eq=False)  # identity: used as a cache key
+class Policy:
+    id: str
+    description: str
+    owner: str
+    actions: tuple[str, ...]
+    limits: Mapping[str, Mapping[str, int]]  # action -> tier -> limit
+    caps: tuple[Cap, ...]
+    rules: tuple[Rule, ...]
+    file: str
+
+
+@dataclass(frozen=True, eq=False)  # identity: used as a cache key
+class PolicySet:
+    organization: Organization
+    agents: Mapping[str, Agent]
+    policies: tuple[Policy, ...]  # in path order
+    revision: str  # sha256 over the files' contents
+    files: Mapping[str, str]  # relative path -> content, for storing revisions
+
+    @cached_property
+    def rules(self) -> tuple[Rule, ...]:
+        return tuple(rule for policy in self.policies for rule in policy.rules)
+
+    @cached_property
+    def caps(self) -> tuple[Cap, ...]:
+        return tuple(cap for policy in self.policies for cap in policy.caps)
+
+    @cached_property
+    def _policy_by_action(self) -> dict[str, Policy]:
+        return {action: p for p in reversed(self.policies) for action in p.actions}
+
+    @cached_property
+    def _caps_by_action(self) -> dict[str, tuple[Cap, ...]]:
+        return {a: tuple(c for c in self.caps if a in c.actions) for a in self.organization.actions}
+
+    def policy_for(self, action_id: str) -> Policy | None:
+        return self._policy_by_action.get(action_id)
+
+    def caps_for(self, action_id: str) -> tuple[Cap, ...]:
+        return self._caps_by_action.get(action_id, ())
+
+    def policy(self, policy_id: str) -> Policy | None:
+        return next((p for p in self.policies if p.id == policy_id), None)
+
+
+# SPEC §3.1: fields every request may carry and every rule may read, with their types.
+BUILTIN_FIELDS: dict[str, FieldSpec] = {
+    spec.name: spec
+    for spec in (
+        FieldSpec("agent.tier", "string"),
+        FieldSpec("agent.team", "string"),
+        FieldSpec("agent.kind", "string", ("human", "ai")),
+        FieldSpec("customer.tier", "string"),
+        FieldSpec("case.reason", "string"),
+        FieldSpec("case.channel", "string"),
+        FieldSpec("case.fault", "string", ("company", "carrier", "customer", "unknown")),
+        FieldSpec("proposal.action", "string"),
+        FieldSpec("customer.tenure_months", "integer"),
+        FieldSpec("case.days_since_purchase", "integer"),
+        FieldSpec("case.contact_count", "integer"),
+        FieldSpec("customer.lifetime_value", "money"),
+        FieldSpec("case.order_value", "money"),
+        FieldSpec("proposal.amount", "money"),
+        FieldSpec("customer.flags", "list"),
+    )
+}

@@ -1,0 +1,138 @@
+"""The empowerment matrix (issue 5): per action, what every tier may grant with no rule fired, and the
+rules and caps that can change that row. One model, two renderings: a table for people (CLI) and JSON
+(GET /v1/policies/matrix)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from babel.numbers import format_decimal
+
+from policy_service.service.recording import quantity_json
+from policy_service.deciding.limits import compile_limits
+from policy_service.model import Cap, PolicySet, Rule
+from policy_service.deciding.words import format_amount, label, resolve_locale
+
+
+@dataclass(frozen=True)
+class Changer:
+    """A rule or cap that can change a row, with what it does to it in words."""
+    key: str
+    kind: str  # rule | cap
+    where: str  # file:line
+    effect: str
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    action: str
+    label: str
+    unit: str
+    policy: str | None
+    cells: dict[str, int | None]  # tier -> limit (None: may not grant it)
+    changers: tuple[Changer, ...]
+
+
+def build_matrix(policy_set: PolicySet, locale: str) -> list[MatrixRow]:
+    org = policy_set.organization
+    base = compile_limits(policy_set, ())
+    rows = []
+    for action_id, action in org.actions.items():
+        limits = base[action_id]
+        cells = {tier.id: None if limits.forbidden or tier.rank < limits.min_rank else limits.cells.get(tier.id)
+                 for tier in org.tiers}
+        policy = policy_set.policy_for(action_id)
+        changers = [Changer(rule.key, "rule", f"{rule.file}:{rule.line}", effect)
+                    for rule in policy_set.rules if (effect := _rule_effect(rule, action_id, policy_set, locale))]
+        changers += [Changer(cap.key, "cap", policy.file if policy else "", _cap_effect(cap, policy_set, action.unit, locale))
+                     for cap in policy_set.caps_for(action_id)]
+        rows.append(MatrixRow(action_id, label(action.label, locale, org, action_id), action.unit,
+                              policy.id if policy else None, cells, tuple(changers)))
+    return rows
+
+
+def _amount(policy_set: PolicySet, unit: str, amount: int | None, locale: str) -> str:
+    if amount is None:
+        return "—"
+    if unit == "flag":
+        return "sí" if locale.startswith("es") else "yes"
+    return format_amount(policy_set.organization, unit, amount, locale) or str(amount)
+
+
+def _rule_effect(rule: Rule, action_id: str, policy_set: PolicySet, locale: str) -> str:
+    then, unit, es = rule.then, policy_set.organization.actions[action_id].unit, locale.startswith("es")
+    parts = []
+    if action_id in then.scale:
+        parts.append(f"× {format_decimal(then.scale[action_id], locale=locale.replace('-', '_'))}")
+    for tier, value in then.set_limits.get(action_id, {}).items():
+        parts.append(f"{tier} = {_amount(policy_set, unit, value, locale)}")
+    if action_id in then.cap_at_order_value:
+        parts.append("hasta el valor del pedido" if es else "up to the order value")
+    if action_id in then.require_tier:
+        parts.append(f"{'requiere' if es else 'requires'} {then.require_tier[action_id]}")
+    if action_id in then.forbid:
+        parts.append("prohibido" if es else "forbidden")
+    if action_id in then.offer:
+        parts.append("se ofrece como alternativa" if es else "offered as an option")
+    return ", ".join(parts)
+
+
+def _cap_effect(cap: Cap, policy_set: PolicySet, unit: str, locale: str) -> str:
+    es = locale.startswith("es")
+    days = cap.window.days
+    parts = []
+    if cap.max_amount is not None:
+        if isinstance(cap.max_amount, Mapping):
+            amounts = ", ".join(f"{t} {_amount(policy_set, unit, a, locale)}" for t, a in cap.max_amount.items())
+        else:
+            amounts = _amount(policy_set, unit, cap.max_amount, locale)
+        parts.append(amounts)
+    if cap.max_count is not None:
+        parts.append(f"{cap.max_count} {'veces' if es else 'times'}")
+    who = ("por cliente" if cap.per == "customer" else "por agente") if es else f"per {cap.per}"
+    if days == 1:
+        window = "cada día" if es else "every day"
+    else:
+        window = f"{'cada' if es else 'every'} {days} {'días' if es else 'days'}"
+    text = f"{' / '.join(parts)} {who}, {window}"
+    if cap.override_tier:
+        text += f" ({cap.override_tier} {'y superiores no se ven limitados' if es else 'and above are not bound'})"
+    return text
+
+
+def matrix_json(policy_set: PolicySet, requested_locale: str | None) -> dict[str, Any]:
+    org = policy_set.organization
+    locale = resolve_locale(requested_locale, org)
+    return {
+        "revision": policy_set.revision, "currency": org.currency, "locale": locale,
+        "tiers": [{"id": t.id, "rank": t.rank, "label": label(t.label, locale, org, t.id)} for t in org.tiers],
+        "actions": [{
+            "action": row.action, "label": row.label, "unit": row.unit, "policy": row.policy,
+            "limits": {tier: quantity_json(row.unit, value, org) for tier, value in row.cells.items()},
+            "shown": {tier: _amount(policy_set, row.unit, value, locale) for tier, value in row.cells.items()},
+            "changed_by": [{"key": c.key, "kind": c.kind, "where": c.where, "effect": c.effect} for c in row.changers],
+        } for row in build_matrix(policy_set, locale)],
+    }
+
+
+def matrix_text(policy_set: PolicySet, requested_locale: str | None) -> str:
+    org = policy_set.organization
+    locale = resolve_locale(requested_locale, org)
+    rows = build_matrix(policy_set, locale)
+    tiers = [t.id for t in org.tiers]
+    header = ["acción" if locale.startswith("es") else "action", *tiers]
+    table = [[row.action, *(_amount(policy_set, row.unit, row.cells[t], locale) for t in tiers)] for row in rows]
+    widths = [max(len(line[i]) for line in [header, *table]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        # Amounts align right, as in a spreadsheet; the action name left.
+        return "  ".join([cells[0].ljust(widths[0]), *(c.rjust(w) for c, w in zip(cells[1:], widths[1:]))]).rstrip()
+
+    out = [f"{org.name} · {policy_set.revision[:19]}…", line(header), line(["-" * w for w in widths])]
+    for row, cells in zip(rows, table):
+        out.append(line(cells))
+        for changer in row.changers:
+            out.append(f"    ↳ {changer.key} ({changer.where}): {changer.effect}")
+    return "\n".join(out)
+

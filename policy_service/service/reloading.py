@@ -1,0 +1,186 @@
+"""The live policy set of one worker, and how it changes without a restart (issue 5).
+
+One rule makes every worker of every instance converge on one revision: **the newest successful row of
+`policy_reloads` in the database is the live revision.** A reload (HTTP, SIGHUP, the file watcher, a
+server start) validates the directory and appends a row, ok or failed; every worker checks the newest
+row at most twice a second before it answers, and switches when it changed. Workers are separate
+processes, so a signal or memory could not reach them all; the database they already share does.
+
+A set with any error appends a failed row, positioned diagnostics included, and changes nothing live:
+every worker can show that error, not only the one that tried.
+
+Memory: the engine cannot unregister a ruleset by name (ENGINE_NOTES 5), so runtimes are kept per
+revision in a small cache and an evicted one drops its rulesets through the engine's own delete call
+when it is collected (see engine.RuleEngine); reloading the same files changes nothing at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from policy_service.telemetry import metrics
+from policy_service.authoring.diagnostics import Diagnostic, render_text
+from policy_service.authoring.loader import LoadResult, load_policy_set
+from policy_service.deciding.runtime import PolicyRuntime, load_runtime
+from policy_service.decisionlog import DecisionStore, StoreError
+
+log = logging.getLogger(__name__)
+
+SYNC_SECONDS = 0.5  # how stale a worker may be; two workers differ at most this long after a reload
+KEEP_RUNTIMES = 3  # the live one and a few recent ones, for quick switches back
+
+
+class StartupError(RuntimeError):
+    """The service cannot start: the message says why (with every policy problem, positioned)."""
+
+
+@dataclass(frozen=True)
+class ReloadOutcome:
+    ok: bool
+    revision: str  # live after the attempt
+    previous: str
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def changed(self) -> bool:
+        return self.revision != self.previous
+
+
+def check_directory(directory: Path | str, store: DecisionStore, source: str, caller: str | None = None) -> ReloadOutcome:
+    """Validate the directory and record the attempt, without building an engine: what the gunicorn
+    master does at start and on SIGHUP (engines are built in workers, after the fork)."""
+    previous = (store.latest_reloads()[1] or {}).get("revision") or ""
+    return _record(store, source, caller, load_policy_set(directory), previous)
+
+
+def _record(store: DecisionStore, source: str, caller: str | None, result: LoadResult, live: str) -> ReloadOutcome:
+    """The one place an attempt is judged and written: a valid set is stored and becomes the newest
+    ok row; a broken one is a failed row that keeps `live` live."""
+    diagnostics = [d.to_json() for d in result.diagnostics]
+    if result.policy_set is None:
+        store.record_reload(source, caller, False, live or None, diagnostics)
+        metrics.RELOADS.labels("failed").inc()
+        log.error("policy reload (%s) refused; %s stays live:\n%s", source, live or "nothing", render_text(result.diagnostics))
+        return ReloadOutcome(False, live, live, result.diagnostics)
+    revision = result.policy_set.revision
+    # Stored before the first decision names it, so every decision's exact policy can be shown later.
+    store.store_revision(revision, dict(result.policy_set.files))
+    store.record_reload(source, caller, True, revision, diagnostics)
+    metrics.RELOADS.labels("ok" if revision != live else "unchanged").inc()
+    log.info("policy reload (%s): %s is live (was %s)", source, revision, live or "nothing")
+    return ReloadOutcome(True, revision, live, result.diagnostics)
+
+
+class LivePolicies:
+    """What one worker answers with: `runtime` is always a complete, valid policy set."""
+
+    def __init__(self, directory: Path | str, store: DecisionStore, runtime: PolicyRuntime, source: str) -> None:
+        self.directory = Path(directory)
+        self.store = store
+        self.runtime = runtime
+        self.loaded_at = datetime.now(timezone.utc)
+        self.source = source
+        self.last_error: dict[str, Any] | None = None
+        self._cache: OrderedDict[str, PolicyRuntime] = OrderedDict({runtime.revision: runtime})
+        self._seen = store.last_reload_seq()
+        self._checked = time.monotonic()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def start(cls, directory: Path | str, store: DecisionStore, *, follow: bool) -> "LivePolicies":
+        """`follow`: a gunicorn master has recorded what is live (serve), so a worker that starts later
+        (a restart after a crash, a SIGHUP) takes that revision, not whatever the directory holds now.
+        Otherwise this process is the server: it loads the directory and makes it live."""
+        latest, good = store.latest_reloads()
+        if follow and good is not None:
+            live = cls(directory, store, _runtime_for(good["revision"], Path(directory), store), "start")
+            live._note_error(latest)
+            return live
+        result = load_policy_set(directory)
+        if result.policy_set is None:
+            raise StartupError(f"policies in {directory} cannot be loaded:\n{render_text(result.diagnostics)}")
+        if good is None or good["revision"] != result.policy_set.revision:
+            _record(store, "start", None, result, good["revision"] if good else "")
+        return cls(directory, store, PolicyRuntime(result.policy_set), "start")
+
+    def reload(self, source: str, caller: str | None) -> ReloadOutcome:
+        """Load the directory now; on success this worker switches at once, the others within SYNC_SECONDS."""
+        with self._lock:
+            result = load_policy_set(self.directory)
+            outcome = _record(self.store, source, caller, result, self.runtime.revision)
+            if outcome.changed and result.policy_set is not None:  # compiled only when it is new here
+                self._switch(self._cache.get(outcome.revision) or PolicyRuntime(result.policy_set), source)
+            self._sync_now()
+            return outcome
+
+    def sync(self) -> None:
+        """Follow the newest reload row; cheap unless SYNC_SECONDS have passed since the last look."""
+        if time.monotonic() - self._checked < SYNC_SECONDS:
+            return
+        with self._lock:
+            self._sync_now()
+
+    def _sync_now(self) -> None:
+        self._checked = time.monotonic()
+        try:
+            seq = self.store.last_reload_seq()
+            if seq <= self._seen:
+                return
+            latest, good = self.store.latest_reloads()
+        except StoreError as exc:  # answering with the set we have beats not answering
+            log.warning("cannot check for policy reloads: %s", exc)
+            return
+        self._seen = seq
+        if good is not None and good["revision"] != self.runtime.revision:
+            try:
+                self._switch(_runtime_for(good["revision"], self.directory, self.store, self._cache), good["source"])
+            except (StartupError, StoreError) as exc:
+                log.error("cannot switch to %s; %s stays live: %s", good["revision"], self.runtime.revision, exc)
+        self._note_error(latest)
+
+    def _switch(self, runtime: PolicyRuntime, source: str) -> None:
+        self._cache[runtime.revision] = runtime
+        self._cache.move_to_end(runtime.revision)
+        while len(self._cache) > KEEP_RUNTIMES:
+            self._cache.popitem(last=False)
+        self.runtime, self.loaded_at, self.source = runtime, datetime.now(timezone.utc), source
+        log.info("now answering with %s (%s)", runtime.revision, source)
+
+    def _note_error(self, latest: dict[str, Any] | None) -> None:
+        """The newest attempt's error stays visible until a later attempt succeeds."""
+        if latest is None or latest["ok"]:
+            self.last_error = None
+        else:
+            self.last_error = {"at": latest["at"], "source": latest["source"], "caller": latest["caller"],
+                               "diagnostics": latest["diagnostics"]}
+
+
+def _runtime_for(revision: str, directory: Path, store: DecisionStore,
+                 cache: dict[str, PolicyRuntime] | None = None) -> PolicyRuntime:
+    """A revision's runtime: from the cache, from the directory if it still holds that revision, else
+    from the files stored with the revision (the directory may have moved on, or broken, since)."""
+    if cache and revision in cache:
+        return cache[revision]
+    on_disk = load_policy_set(directory).policy_set  # parsed only: compiled only if it is the one
+    if on_disk is not None and on_disk.revision == revision:
+        return PolicyRuntime(on_disk)
+    stored = store.revision(revision)
+    if stored is None:
+        raise StartupError(f"revision {revision} is live but not stored")
+    with tempfile.TemporaryDirectory(prefix="policy-revision-") as scratch:
+        for name, text in stored["files"].items():
+            path = Path(scratch, name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        runtime, result = load_runtime(scratch)
+    if runtime is None or runtime.revision != revision:
+        raise StartupError(f"stored revision {revision} does not load:\n{render_text(result.diagnostics)}")
+    return runtime

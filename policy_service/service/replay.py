@@ -1,0 +1,150 @@
+"""What-if replay (issue 5): the logged decisions re-decided under a candidate policy directory, each
+with the cap usage it saw, without writing anything.
+
+The usage a decision saw is rebuilt from the budget ledger: the rows with a lower seq (committed
+before it, since seq is assigned under the chain lock) inside each cap's window back from the
+decision's time. That is the same question `budgets.usage_for` asked the database under the lock;
+here it is asked of the ledger in memory, so a replay is a read of two tables and then pure CPU.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from bisect import bisect_left
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Iterable, Sequence
+
+from marshmallow import ValidationError
+
+from policy_service.deciding import budgets
+from policy_service.service.recording import quantity_json
+from policy_service.model import PolicySet
+from policy_service.deciding.request import build_request, parse_money
+from policy_service.deciding.runtime import PolicyRuntime
+from policy_service.decisionlog import DecisionStore, UsageQuestion
+from policy_service.deciding.words import format_money
+
+
+class HistoricalLedger:
+    """Answers `usage()` as the ledger stood just before one decision (see `at`)."""
+
+    def __init__(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        self._by_subject: dict[tuple[str, str, str], list[tuple[int, datetime, int, int]]] = defaultdict(list)
+        for seq, scope, subject, action, reserved_at, amount, count in rows:  # in seq order
+            self._by_subject[(scope, subject, action)].append((seq, reserved_at, amount, count))
+        self._before_seq = 0
+
+    def at(self, seq: int) -> "HistoricalLedger":
+        self._before_seq = seq
+        return self
+
+    def usage(self, questions: Sequence[UsageQuestion]) -> list[tuple[int, int]]:
+        return [self._used(*question) for question in questions]
+
+    def _used(self, scope: str, subject: str, action: str, since: datetime) -> tuple[int, int]:
+        rows = self._by_subject.get((scope, subject, action), ())
+        end = bisect_left(rows, self._before_seq, key=lambda row: row[0])
+        amount = count = 0
+        for _, reserved_at, row_amount, row_count in rows[:end]:
+            if reserved_at >= since:
+                amount, count = amount + row_amount, count + row_count
+        return amount, count
+
+
+@dataclass
+class ReplayReport:
+    candidate_revision: str
+    decisions: int = 0
+    changed: list[str] = field(default_factory=list)
+    not_replayable: dict[str, str] = field(default_factory=dict)  # id -> why
+    transitions: Counter[tuple[str, str]] = field(default_factory=Counter)
+    rule_changes: Counter[str] = field(default_factory=Counter)  # decisions where the rule's firing differs
+    grantable_live: int = 0  # money agents could grant without approval (minor units)
+    grantable_candidate: int = 0
+    live_revisions: Counter[str] = field(default_factory=Counter)
+    shadow_disagreements: int = 0
+
+    def as_dict(self, policy_set: PolicySet) -> dict[str, Any]:
+        org = policy_set.organization
+        money = {"live": quantity_json("money", self.grantable_live, org),
+                 "candidate": quantity_json("money", self.grantable_candidate, org),
+                 "change": quantity_json("money", self.grantable_candidate - self.grantable_live, org)
+                 if self.grantable_candidate >= self.grantable_live
+                 else "-" + quantity_json("money", self.grantable_live - self.grantable_candidate, org)}
+        return {
+            "candidate_revision": self.candidate_revision, "decisions": self.decisions, "changed": len(self.changed),
+            "transitions": [{"from": a, "to": b, "decisions": n} for (a, b), n in sorted(self.transitions.items())],
+            "grantable_without_approval": money,
+            "rules_changed_most": [{"rule": r, "decisions": n} for r, n in self.rule_changes.most_common(10)],
+            "changed_decisions": self.changed,
+            "not_replayable": self.not_replayable,
+            "decided_under": dict(self.live_revisions),
+            "shadow_disagreements_recorded": self.shadow_disagreements,
+        }
+
+
+def replay(store: DecisionStore, candidate: PolicyRuntime, since: datetime | None) -> ReplayReport:
+    rows, ledger_rows = store.replay_source(since)
+    ledger = HistoricalLedger(ledger_rows)
+    policy_set = candidate.policy_set
+    report = ReplayReport(candidate.revision)
+    for row in rows:
+        report.decisions += 1
+        live = json.loads(row["response"])
+        report.live_revisions[live["policy_revision"]] += 1
+        try:
+            request = build_request(json.loads(row["request"]), policy_set, trusted_tier=True)
+        except ValidationError as error:  # masked before storage, or the candidate refuses the body
+            report.not_replayable[row["id"]] = json.dumps(error.messages, ensure_ascii=False)
+            continue
+        usage = budgets.usage_for(ledger.at(row["seq"]), policy_set, request.action, row["customer_id"],
+                                  request.agent_id, row["created_at"])
+        evaluation = candidate.decide(dataclasses.replace(request, usage=usage) if usage else request)
+        unit = policy_set.organization.actions[evaluation.action].unit
+        if evaluation.outcome != live["outcome"]:  # a changed limit alone shows in the money figures
+            report.changed.append(row["id"])
+            report.transitions[(live["outcome"], evaluation.outcome)] += 1
+        for rule in set(json.loads(row["rules"])) ^ set(evaluation.fired):  # the log keeps every fired rule
+            report.rule_changes[rule] += 1
+        if unit == "money":
+            report.grantable_live += _grantable(live["limit"], evaluation.amount, policy_set)
+            report.grantable_candidate += min(evaluation.limit or 0, evaluation.amount)
+    report.shadow_disagreements = len(store.shadow_results(candidate.revision, since))
+    return report
+
+
+def _grantable(limit: str | None, amount: int, policy_set: PolicySet) -> int:
+    """What the agent could grant of the proposed amount without approval, under the live decision."""
+    return 0 if limit is None else min(parse_money(limit, policy_set.organization), amount)
+
+
+def render_text(report: ReplayReport, policy_set: PolicySet, locale: str, show_ids: int = 50) -> str:
+    org = policy_set.organization
+
+    def money(minor: int) -> str:
+        return format_money(minor, org.currency, org.minor_digits, locale)
+    share = f" ({100 * len(report.changed) / report.decisions:.1f} %)" if report.decisions else ""
+    lines = [f"candidate {report.candidate_revision}",
+             f"{report.decisions} decisions replayed, {len(report.changed)} would change{share}"]
+    if report.not_replayable:
+        lines.append(f"{len(report.not_replayable)} could not be replayed (masked fields, or the candidate refuses "
+                     f"the request): {', '.join(list(report.not_replayable)[:5])}")
+    if report.transitions:
+        lines.append("outcome transitions:")
+        lines.extend(f"  {a:>9} → {b:<9} {n}" for (a, b), n in sorted(report.transitions.items()))
+    delta = report.grantable_candidate - report.grantable_live
+    sign = "+" if delta >= 0 else "-"
+    lines.append(f"money agents could grant without approval: {money(report.grantable_live)} → "
+                 f"{money(report.grantable_candidate)} ({sign}{money(abs(delta))})")
+    if report.rule_changes:
+        lines.append("rules whose firing changed most:")
+        lines.extend(f"  {rule}: {n}" for rule, n in report.rule_changes.most_common(10))
+    if report.shadow_disagreements:
+        lines.append(f"shadow mode recorded {report.shadow_disagreements} live disagreements for this candidate")
+    if report.changed:
+        more = len(report.changed) - show_ids
+        lines.append("changed decisions: " + " ".join(report.changed[:show_ids]) + (f" … and {more} more (--format json lists all)" if more > 0 else ""))
+    return "\n".join(lines)

@@ -1,0 +1,90 @@
+"""Shadow mode (issue 5): a candidate policy directory evaluated beside the live set on every decision.
+
+It never changes an answer: the candidate is judged inside the decision's transaction (so it sees the
+same cap usage) but any failure of it is logged and ignored, and the caller gets the live decision.
+Disagreements (another outcome) are counted in metrics and recorded in
+`shadow_results`, where `policy-service replay` reports them beside its own re-evaluation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from marshmallow import ValidationError
+
+from policy_service.deciding import budgets
+from policy_service.telemetry import metrics
+from policy_service.authoring.diagnostics import render_text
+from policy_service.deciding.evaluation import Evaluation
+from policy_service.deciding.request import build_request
+from policy_service.deciding.runtime import PolicyRuntime, load_runtime
+from policy_service.decisionlog import ChainTransaction, DecisionStore, StoreError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ShadowVerdict:
+    outcome: str
+    limit: int | None
+    rules: tuple[str, ...]
+
+
+class ShadowPolicies:
+    def __init__(self, directory: Path, store: DecisionStore, runtime: PolicyRuntime | None, error: str | None) -> None:
+        self.directory, self.store, self.runtime, self.error = directory, store, runtime, error
+
+    @classmethod
+    def load(cls, directory: Path | str, store: DecisionStore) -> "ShadowPolicies":
+        """A broken candidate disables shadowing (and says why); it never stops the service."""
+        runtime, result = load_runtime(directory)
+        if runtime is None:
+            error = render_text(result.diagnostics)
+            log.error("shadow policies in %s cannot be loaded; shadow mode is off:\n%s", directory, error)
+            return cls(Path(directory), store, None, error)
+        store.store_revision(runtime.revision, dict(runtime.policy_set.files))
+        return cls(Path(directory), store, runtime, None)
+
+    def detail(self) -> dict[str, Any]:
+        return {"directory": str(self.directory), "revision": self.runtime.revision if self.runtime else None,
+                "error": self.error}
+
+    def judge(self, body: Any, trusted_tier: bool, transaction: ChainTransaction, customer_ref: str | None,
+              now: datetime) -> ShadowVerdict | None:
+        """The candidate's decision on the same body and the same moment's cap usage; None if it cannot
+        decide (its schema refuses the body, or it fails): the live answer stands either way."""
+        if self.runtime is None:
+            return None
+        try:
+            request = build_request(body, self.runtime.policy_set, trusted_tier=trusted_tier)
+            usage = budgets.usage_for(transaction, self.runtime.policy_set, request.action, customer_ref,
+                                      request.agent_id, now)
+            evaluation = self.runtime.decide(dataclasses.replace(request, usage=usage) if usage else request)
+        except ValidationError:  # the candidate no longer accepts this body: nothing to compare, nothing to log
+            return None
+        except Exception:  # noqa: BLE001 - a candidate must never break a live decision
+            log.exception("shadow evaluation failed")
+            return None
+        return ShadowVerdict(evaluation.outcome, evaluation.limit, evaluation.fired)
+
+    def record(self, decision_id: str, live: Evaluation, verdict: ShadowVerdict | None) -> None:
+        if verdict is None or self.runtime is None:
+            return
+        if verdict.outcome == live.outcome:  # as in replay: a changed limit alone is not a disagreement
+            return
+        metrics.SHADOW_DISAGREEMENTS.labels(live.outcome, verdict.outcome).inc()
+        try:
+            self.store.record_shadow([{
+                "decision_id": decision_id, "candidate_revision": self.runtime.revision,
+                "created_at": datetime.now(timezone.utc), "live_outcome": live.outcome,
+                "candidate_outcome": verdict.outcome, "live_rules": json.dumps(list(live.fired)),
+                "candidate_rules": json.dumps(list(verdict.rules)),
+            }])
+        except StoreError as exc:
+            log.warning("shadow disagreement on %s not recorded: %s", decision_id, exc)

@@ -1,0 +1,99 @@
+"""gunicorn settings for policy-service; `policy-service serve` uses them, and so can plain gunicorn:
+
+    gunicorn -c python:policy_service.serving.gunicorn_conf
+
+Each setting reads an environment variable first (POLICY_SERVICE_BIND, _WORKERS, _TIMEOUT,
+_GRACEFUL_TIMEOUT), so a container sets them without a file of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from policy_service.serving.serve import default_workers
+
+wsgi_app = "policy_service:create_app()"
+bind = os.environ.get("POLICY_SERVICE_BIND", "127.0.0.1:8080")
+workers = int(os.environ.get("POLICY_SERVICE_WORKERS") or default_workers())
+# Sync workers: a decision is a few milliseconds of CPU and one short transaction; threads would only
+# queue on the engine's process-wide lock (ENGINE_NOTES 1).
+worker_class = "sync"
+# No preload: each worker builds its own rules engine after the fork (ENGINE_NOTES 11).
+preload_app = False
+timeout = int(os.environ.get("POLICY_SERVICE_TIMEOUT", "30"))
+# On SIGTERM or SIGHUP, a worker finishes the request in hand before it exits: in-flight decisions are
+# answered and recorded, not cut off.
+graceful_timeout = int(os.environ.get("POLICY_SERVICE_GRACEFUL_TIMEOUT", "30"))
+keepalive = 5
+# The app writes one JSON line per request (web/request_log.py); gunicorn's own access log would
+# duplicate it without the request id.
+accesslog = None
+errorlog = "-"
+# Not every reverse proxy cleans these; only trust them from loopback.
+forwarded_allow_ips = "127.0.0.1"
+
+
+def metrics_directory() -> str:
+    """Where every worker writes its Prometheus samples (web/metrics.py). Set here, in the master,
+    before any worker imports prometheus_client: the library picks its storage when first imported."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="policy-service-metrics-")
+    os.makedirs(directory, exist_ok=True)
+    # A previous run's sample files would be summed into this run's counters; only those go (the
+    # directory may be one an operator chose, so nothing else in it is touched).
+    for stale in Path(directory).glob("*.db"):
+        stale.unlink(missing_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    return directory
+
+
+metrics_directory()
+
+
+# Workers take the live revision from the reload log that the hooks below write (reloading.py), so a
+# worker restarted after a crash answers with what is live, not with whatever the directory holds.
+os.environ["POLICY_SERVICE_FOLLOW_RELOADS"] = "1"
+
+
+def _check_policies(source: str) -> bool:
+    """Validate the policy directory and record the attempt (the master builds no engine)."""
+    from policy_service.service.reloading import check_directory
+    from policy_service.decisionlog import DecisionStore, default_database_url
+
+    store = DecisionStore(os.environ.get("POLICY_SERVICE_DATABASE_URL") or default_database_url())
+    try:
+        store.prepare()
+        return check_directory(os.environ.get("POLICY_SERVICE_POLICIES", "policies"), store, source).ok
+    finally:
+        store.dispose()
+
+
+def on_starting(server: Any) -> None:
+    """A server never starts on a broken policy set: the positioned errors are logged and it exits."""
+    from policy_service.telemetry.logs import configure_logging
+
+    configure_logging()
+    if not _check_policies("start"):
+        raise SystemExit(1)
+
+
+def on_reload(server: Any) -> None:
+    """SIGHUP: reload the policies (a broken set is refused and recorded; the live one stays), then
+    gunicorn replaces the workers gracefully: in-flight requests finish, none is dropped."""
+    _check_policies("sighup")
+
+
+def when_ready(server: Any) -> None:
+    if os.environ.get("POLICY_SERVICE_WATCH") == "1":
+        from policy_service.serving.watcher import start_watcher
+
+        start_watcher(os.environ.get("POLICY_SERVICE_POLICIES", "policies"), lambda: _check_policies("watcher"))
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A dead worker's counters stay in the sums; only its live gauges are dropped."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
