@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from policy_service.deciding.request import build_request  # noqa: E402
-from policy_service.deciding.runtime import load_runtime  # noqa: E402
+from policy_service.service.reloading import load_runtime  # noqa: E402
 
 ACTIONS = [("refund", "money"), ("store_credit", "money"), ("fee_waiver", "money"),
            ("delivery_compensation", "money"), ("payment_extension", "days"), ("free_shipping", "flag")]

@@ -30,10 +30,14 @@ import sqlalchemy
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from policy_service.decisionlog import audit  # noqa: E402
+from policy_service.decisionlog import (  # noqa: E402
+    DecisionStore,
+    audit,  # noqa: E402
+    log_table,
+    rules_table,
+)
 from policy_service.decisionlog.chain import GENESIS, canonical_json, entry_hash, timestamp_text  # noqa: E402
 from policy_service.decisionlog.privacy import PrivacySettings  # noqa: E402
-from policy_service.decisionlog import DecisionStore, log_table, rules_table  # noqa: E402
 
 RESPONSE = Path(__file__).with_name("sample_response.json").read_text(encoding="utf-8")
 AGENTS = [f"ag-{n}" for n in range(101, 110)]

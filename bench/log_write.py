@@ -24,20 +24,21 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import sqlalchemy
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
+from policy_service.decisionlog import DecisionStore, NewEntry  # noqa: E402
 from policy_service.decisionlog.chain import canonical_json  # noqa: E402
 from policy_service.service.recording import decide_and_record  # noqa: E402
-from policy_service.deciding.runtime import load_runtime  # noqa: E402
-from policy_service.decisionlog import DecisionStore, NewEntry  # noqa: E402
+from policy_service.service.reloading import load_runtime  # noqa: E402
 
 RESPONSE = Path(__file__).with_name("sample_response.json").read_text(encoding="utf-8")
 REQUEST = canonical_json({"agent": {"id": "ag-101"}, "customer": {"id": "cu-88", "tier": "gold"},

@@ -21,9 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from load import bodies  # noqa: E402
 
+from policy_service.decisionlog import DecisionStore  # noqa: E402
 from policy_service.service.recording import decide_and_record  # noqa: E402
 from policy_service.service.reloading import LivePolicies  # noqa: E402
-from policy_service.decisionlog import DecisionStore  # noqa: E402
 
 
 def rss_mib() -> float:

@@ -22,10 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from load import bodies  # noqa: E402
 
-from policy_service.service.recording import decide_and_record  # noqa: E402
-from policy_service.service.replay import replay  # noqa: E402
-from policy_service.deciding.runtime import load_runtime  # noqa: E402
 from policy_service.decisionlog import DecisionStore  # noqa: E402
+from policy_service.service.recording import decide_and_record  # noqa: E402
+from policy_service.service.reloading import load_runtime  # noqa: E402
+from policy_service.service.replay import replay  # noqa: E402
 
 
 def main() -> None:

@@ -21,7 +21,9 @@ def _policies_dir(value: str | None) -> Path:
 
 
 def _keys_file(value: str | None) -> Path:
-    from policy_service.service.keys import DEFAULT_KEYS_FILE  # not from .web: serve must not import prometheus_client before gunicorn_conf
+    from policy_service.service.keys import (
+        DEFAULT_KEYS_FILE,  # not from .web: serve must not import prometheus_client before gunicorn_conf
+    )
 
     return Path(value or os.environ.get("POLICY_SERVICE_KEYS") or DEFAULT_KEYS_FILE)
 
@@ -75,10 +77,10 @@ def validate(directory: str | None, policies_option: str | None, output: str, st
 def test(directory: str | None, policies_option: str | None, junit: str | None, show_coverage: bool,
          min_coverage: float | None) -> None:
     """Run every *_test.yaml suite; exit 1 when any case fails."""
-    from policy_service.deciding.runtime import load_runtime
     from policy_service.policytest.coverage import measure, render_coverage
-    from policy_service.policytest.runner import run_suites
     from policy_service.policytest.report import junit_xml, render_results
+    from policy_service.policytest.runner import run_suites
+    from policy_service.service.reloading import load_runtime
 
     path = _policies_dir(directory or policies_option)
     runtime, result = load_runtime(path)
@@ -131,9 +133,10 @@ def replay(candidate: str, since: str, output: str, locale: str | None, database
     """What a candidate policy set would have changed on past decisions (nothing is written)."""
     import json
 
-    from policy_service.service.replay import render_text as render_replay, replay as run_replay
-    from policy_service.deciding.runtime import load_runtime
     from policy_service.deciding.words import resolve_locale
+    from policy_service.service.reloading import load_runtime
+    from policy_service.service.replay import render_text as render_replay
+    from policy_service.service.replay import replay as run_replay
 
     runtime, result = load_runtime(candidate)
     if runtime is None:

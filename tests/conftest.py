@@ -5,14 +5,16 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy
 
 from policy_service import create_app
-from policy_service.deciding.runtime import PolicyRuntime, load_runtime
+from policy_service.deciding.runtime import PolicyRuntime
+from policy_service.service.reloading import load_runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_POLICIES = ROOT / "policies"

@@ -12,9 +12,9 @@ import random
 import sys
 
 from policy_service.deciding.compiler import compile_rules
-from policy_service.model.conditions import All, Any, Condition, Not, Test, holds  # noqa: F401
 from policy_service.deciding.engine import RuleEngine
 from policy_service.model import Effects, FieldSpec, Rule
+from policy_service.model.conditions import All, Any, Condition, Not, Test, holds  # noqa: F401
 
 FIELDS = {
     "case.reason": FieldSpec("case.reason", "string"),

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import keyed_app
+from test_http import BODY
+
 from policy_service.cli import main
 from policy_service.service.keys import ROLES, KeyFileError, create_key, list_keys, revoke_key
 from policy_service.web import access
-from test_http import BODY
 
 ALL_ROLES = {role: ([role], False) for role in ROLES}
 

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import make_app
 
 TELCO = Path(__file__).parent / "organisations" / "telco"

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy
-
 from conftest import EXAMPLE_POLICIES, make_app
 from test_http import BODY
 

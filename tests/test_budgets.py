@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import make_app
 from servers import start_instance, wait_until_serving
 

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
+from conftest import EXAMPLE_POLICIES
 
 from policy_service.cli import main
-from conftest import EXAMPLE_POLICIES
 
 
 def test_validate_passes_on_the_examples() -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 from policy_service.deciding.compiler import CATCH_ALL, compile_rules, plan_for
-from policy_service.model.conditions import All, Any, Not, Test as FieldTest
 from policy_service.model import Effects, FieldSpec, Rule
+from policy_service.model.conditions import All, Any, Not
+from policy_service.model.conditions import Test as FieldTest
 
 FIELDS = {
     "customer.tier": FieldSpec("customer.tier", "string"),

@@ -9,8 +9,8 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from policy_service.service import recording as decisions
 from policy_service.model import Organization
+from policy_service.service import recording as decisions
 
 ULID = re.compile(r"dec_[0-9A-HJKMNP-TV-Z]{26}")
 

@@ -12,11 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
-
-from policy_service.decisionlog import audit
-from policy_service.decisionlog import DecisionStore
 from servers import start_instance, wait_until_serving, worker_pids
 from test_http import BODY
+
+from policy_service.decisionlog import DecisionStore, audit
 
 pytestmark = pytest.mark.slow
 

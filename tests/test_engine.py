@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from policy_service.deciding.compiler import compile_rules
-from policy_service.model.conditions import All, Any, Not, Test as FieldTest, holds
 from policy_service.deciding.engine import RuleEngine
 from policy_service.model import Effects, FieldSpec, Rule
+from policy_service.model.conditions import All, Any, Not, holds
+from policy_service.model.conditions import Test as FieldTest
 
 FIELDS = {
     "customer.tier": FieldSpec("customer.tier", "string"),

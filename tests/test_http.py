@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-
 BODY = {
     "agent": {"id": "ag-101"},
     "customer": {"id": "cu-88", "tier": "gold", "tenure_months": 26, "lifetime_value": 4300, "flags": []},

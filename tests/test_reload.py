@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import keyed_app, make_app
-from policy_service.service import reloading
-from policy_service.service.reloading import KEEP_RUNTIMES
 from servers import call, start_instance, wait_until_serving
 from test_http import BODY
+
+from policy_service.service import reloading
+from policy_service.service.reloading import KEEP_RUNTIMES
 
 AGENT_REFUND = "refund:       {agent: 50,"
 

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
-
 from conftest import EXAMPLE_POLICIES, make_app
-from policy_service.cli import main
-from policy_service.service.replay import replay
-from policy_service.deciding.runtime import load_runtime
 from test_reload import raise_refund_limit
+
+from policy_service.cli import main
+from policy_service.service.reloading import load_runtime
+from policy_service.service.replay import replay
 
 
 def refund(agent: str, amount: str, customer: str) -> dict[str, Any]:

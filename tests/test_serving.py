@@ -9,10 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-
-from policy_service.service.keys import create_key
 from servers import call, start_instance, wait_until_serving, worker_pids
 from test_http import BODY
+
+from policy_service.service.keys import create_key
 
 pytestmark = pytest.mark.slow
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from prometheus_client import REGISTRY
-
 from conftest import make_app
-from policy_service.service.replay import replay
-from policy_service.deciding.runtime import load_runtime
+from prometheus_client import REGISTRY
 from test_reload import break_refunds, raise_refund_limit, small_refund
+
+from policy_service.service.reloading import load_runtime
+from policy_service.service.replay import replay
 
 
 def _disagreements() -> float:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy
 
-from policy_service.decisionlog import audit
-from policy_service.decisionlog.chain import GENESIS, canonical_json, entry_hash, verify_chain
 from policy_service.authoring.loader import revision_of
 from policy_service.decisionlog import (
     DecisionStore,
@@ -20,7 +19,9 @@ from policy_service.decisionlog import (
     NewEntry,
     StoreError,
     UsageQuestion,
+    audit,
 )
+from policy_service.decisionlog.chain import GENESIS, canonical_json, entry_hash, verify_chain
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
 

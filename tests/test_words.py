@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from typing import Any
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from babel.numbers import format_currency, get_currency_precision

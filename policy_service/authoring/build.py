@@ -13,6 +13,10 @@ from babel.numbers import get_currency_precision, list_currencies
 
 from policy_service.authoring.diagnostics import Diagnostic, did_you_mean
 from policy_service.authoring.file_schemas import CapSchema, RuleSchema, validate_shape
+from policy_service.authoring.references import RuleReader
+from policy_service.authoring.satisfiability import can_match
+from policy_service.authoring.source import SourceFile
+from policy_service.deciding.words import REQUIRED_MESSAGES, STANDARD_MESSAGES
 from policy_service.model import (
     BUILTIN_FIELDS,
     Action,
@@ -25,10 +29,6 @@ from policy_service.model import (
     Team,
     Tier,
 )
-from policy_service.authoring.references import RuleReader
-from policy_service.authoring.satisfiability import can_match
-from policy_service.authoring.source import SourceFile
-from policy_service.deciding.words import REQUIRED_MESSAGES, STANDARD_MESSAGES
 
 _FIELD_OBJECTS = ("agent", "customer", "case")
 

@@ -6,7 +6,8 @@ is this value right for this field?) is checked by `checks` once every file has 
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 

@@ -15,8 +15,8 @@ from typing import Any
 from policy_service.authoring.build import build_agents, build_organization, build_policy, check_set
 from policy_service.authoring.diagnostics import Diagnostic, has_errors
 from policy_service.authoring.file_schemas import SCHEMAS, HeaderSchema, validate_shape
-from policy_service.model import Agent, Organization, Policy, PolicySet
 from policy_service.authoring.source import SourceFile, find_policy_files, read_source
+from policy_service.model import Agent, Organization, Policy, PolicySet
 
 TEST_SUFFIXES = ("_test.yaml", "_test.yml")
 

@@ -10,10 +10,11 @@ import string
 from decimal import Decimal
 from typing import Any
 
-from policy_service.model.conditions import COMPARISONS, OPERATORS, All, Any as AnyOf, Condition, Not, Test
 from policy_service.authoring.diagnostics import Diagnostic, did_you_mean
-from policy_service.model import Effects, FieldSpec, Organization
 from policy_service.authoring.source import PathKey, SourceFile
+from policy_service.model import Effects, FieldSpec, Organization
+from policy_service.model.conditions import COMPARISONS, OPERATORS, All, Condition, Not, Test
+from policy_service.model.conditions import Any as AnyOf
 
 PLACEHOLDERS = ("amount", "limit", "action", "tier", "to_tier", "team", "remaining")
 _OPS_BY_TYPE: dict[str, tuple[str, ...]] = {

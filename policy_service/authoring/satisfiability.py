@@ -7,11 +7,11 @@ down and the condition is spread into disjunctive normal form. Past a size limit
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from itertools import product
-from typing import Iterable, Mapping
 
-from policy_service.model.conditions import All, Any, Condition, Test, to_nnf
 from policy_service.model import FieldSpec
+from policy_service.model.conditions import All, Any, Condition, Test, to_nnf
 
 _MAX_TERMS = 256
 _POSITIVE = {"eq", "lt", "lte", "gt", "gte", "in", "contains"}

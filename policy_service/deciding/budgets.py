@@ -8,11 +8,31 @@ written in the same chain transaction as the entry, and read under the same lock
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, Sequence
+from typing import NamedTuple, Protocol
 
 from policy_service.model import Cap, PolicySet
-from policy_service.decisionlog import LedgerRow, UsageQuestion
+
+
+class UsageQuestion(NamedTuple):
+    """A question to the budget ledger: what `subject` (in `scope`) reserved or was granted of `action`
+    since `since`, as an amount and a count."""
+    scope: str
+    subject: str
+    action: str
+    since: datetime
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """A reservation (+amount, +1), a correction to what was granted, or a release (-amount, -1)."""
+    scope: str  # customer | agent
+    subject: str
+    action: str
+    amount: int
+    count: int
 
 
 class UsageReader(Protocol):
@@ -20,6 +40,19 @@ class UsageReader(Protocol):
     decision's questions come at once, so the database answers them in one statement under the lock."""
 
     def usage(self, questions: Sequence[UsageQuestion]) -> list[tuple[int, int]]: ...
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """Where one decision's cap usage comes from: the ledger as it sees it, at `now`.
+
+    `customer_ref` is the customer id as the log stores it (keyed when privacy asks for it);
+    `agent_id` is the granting agent whose per-agent caps count (an approver approving), or None for
+    the requesting agent (docs/contract.md §4 step 2)."""
+    ledger: UsageReader
+    customer_ref: str | None
+    now: datetime
+    agent_id: str | None = None
 
 
 def subject_of(cap: Cap, customer_ref: str | None, agent_id: str | None) -> str | None:
@@ -38,7 +71,7 @@ def usage_for(transaction: UsageReader, policy_set: PolicySet, action_id: str, c
     if not asked:
         return {}
     usage: dict[str, tuple[int, int]] = {}
-    for (key, _), (amount, count) in zip(asked, transaction.usage([question for _, question in asked])):
+    for (key, _), (amount, count) in zip(asked, transaction.usage([question for _, question in asked]), strict=True):
         used_amount, used_count = usage.get(key, (0, 0))
         usage[key] = (used_amount + amount, used_count + count)
     return usage

@@ -15,12 +15,14 @@ Fact keys are positional (`v3`, `p3`, `m0`), so no field name or value can colli
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Mapping, Sequence, cast
+from typing import Any, cast
 
-from policy_service.model.conditions import All, Any as AnyOf, Condition, Test, tests_in, to_nnf
 from policy_service.model import FieldSpec, Rule
+from policy_service.model.conditions import All, Condition, Test, tests_in, to_nnf
+from policy_service.model.conditions import Any as AnyOf
 
 CONSTANT = "k"  # every fact carries k=1: the catch-all rule and literal true/false compile to it
 TRUE: dict[str, Any] = {CONSTANT: 1}
@@ -76,7 +78,7 @@ class FactPlan:
         numbers the tests compare it with, and a string no test names behaves like any other such
         string. So 120.37 € and 120.38 € share a key when no rule's threshold lies between them."""
         key: list[object] = []
-        for spec, mentioned in zip(self.fields, self.mentioned):
+        for spec, mentioned in zip(self.fields, self.mentioned, strict=True):
             value = values.get(spec.name)
             if value is None:
                 key.append(None)

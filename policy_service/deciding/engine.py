@@ -26,7 +26,8 @@ import itertools
 import json
 import threading
 import weakref
-from typing import Mapping
+from collections.abc import Mapping
+
 import durable_rules_engine as _engine
 
 from policy_service.deciding.compiler import CATCH_ALL, CompiledRuleset

@@ -6,13 +6,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Callable, Mapping, Sequence
 
 from policy_service.deciding.limits import ActionLimits, LimitContext, binds, caps_for, effective_limit
-from policy_service.model import Action, Organization, PolicySet, Rule
 from policy_service.deciding.words import LazyValues, fill, format_amount, label, message, resolve_locale
+from policy_service.model import Action, Organization, PolicySet, Rule
 
 
 @dataclass(frozen=True)

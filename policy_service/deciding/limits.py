@@ -6,9 +6,9 @@ currency's minor unit" is a floor of an exact product. `None` means "may not gra
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
-from typing import Mapping, Sequence
 
 from policy_service.model import Cap, PolicySet, Rule
 

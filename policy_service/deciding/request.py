@@ -8,10 +8,11 @@ with `parse_float=Decimal`) and become integer minor units here; nothing is ever
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
@@ -54,6 +55,15 @@ def parse_money(value: Any, org: Organization) -> int:
     if minor != minor.to_integral_value():
         raise ValidationError(f"has more decimals than {org.currency} allows ({org.minor_digits})")
     return int(minor)
+
+
+def parse_quantity(value: Any, unit: str, org: Organization) -> int:
+    """A quantity of an action's unit as an integer: money in minor units, days and counts whole, a flag 1.
+
+    The one place a unit's text becomes a number (proposals, approvals, outcomes, policy tests, replay)."""
+    if unit == "flag":
+        return 1
+    return parse_money(value, org) if unit == "money" else parse_whole(value)
 
 
 def parse_whole(value: Any) -> int:
@@ -230,7 +240,7 @@ def _proposal_amount(proposal: Mapping[str, Any], unit: str, org: Organization) 
             return 1
         if raw is None:
             raise ValidationError(f"required for a {unit} action")
-        amount = parse_money(raw, org) if unit == "money" else parse_whole(raw)
+        amount = parse_quantity(raw, unit, org)
         if amount == 0:
             raise ValidationError("zero is not a proposal")
         return amount

@@ -1,23 +1,31 @@
-"""A loaded policy revision ready to decide: policy set + compiled ruleset + engine + memo.
+"""A loaded policy revision ready to decide, and THE decision pipeline every caller goes through.
 
-The HTTP API, the CLI's test runner and the benchmarks all decide through `PolicyRuntime.decide`, so
-they cannot disagree. Two memo levels: the engine's verdict per fact key (in `engine`), and the whole
-evaluation per (fired rules, situation) here; both die with the runtime, that is, with the revision.
+The pipeline has two steps, so a caller can learn who is asking before it says whose budgets count:
+`PolicyRuntime.read` turns a JSON body into a typed request (validation, quantities: 422 material),
+and `PolicyRuntime.decide` reads the cap usage the given `Budgets` hold and evaluates. The HTTP API,
+approvals and outcomes, shadow, replay, the policy-test runner and the benchmarks all decide through
+these two, so they cannot disagree.
+
+Two memo levels: the engine's verdict per fact (in `engine`, keyed on the values of the fields the
+rules read), and the whole evaluation per (fired rules, situation) here; both die with the runtime,
+that is, with the revision.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
+from dataclasses import replace
 from functools import lru_cache
-from pathlib import Path
+from typing import Any
 
+from policy_service.deciding.budgets import Budgets, usage_for
 from policy_service.deciding.compiler import CompiledRuleset, compile_rules
 from policy_service.deciding.engine import RuleEngine
 from policy_service.deciding.evaluation import Evaluation, Prepared, Situation, evaluate, prepare
 from policy_service.deciding.limits import ActionLimits, compile_limits
-from policy_service.authoring.loader import LoadResult, load_policy_set
+from policy_service.deciding.request import DecisionRequest, build_request
 from policy_service.model import PolicySet, Rule
-from policy_service.deciding.request import DecisionRequest
 
 MEMO_SIZE = 65536
 
@@ -50,7 +58,22 @@ class PolicyRuntime:
     def fired_rules(self, request: DecisionRequest) -> frozenset[str]:
         return self.engine.fired(request.values)
 
-    def decide(self, request: DecisionRequest) -> Evaluation:
+    def read(self, body: Any, *, trusted_tier: bool, usage: Mapping[str, tuple[int, int]] | None = None) -> DecisionRequest:
+        """Step 1: a JSON body validated against this revision's organisation, as a typed request.
+
+        `usage` is cap usage to assume (policy tests); raises marshmallow's ValidationError keyed by field."""
+        return build_request(body, self.policy_set, trusted_tier=trusted_tier, usage=usage)
+
+    def decide(self, request: DecisionRequest, budgets: Budgets | None = None, *, tier: str | None = None) -> Evaluation:
+        """Step 2: the cap usage `budgets` hold for this request (none given: the request's own), then the
+        evaluation, as the agent of `tier` (an approver) when given."""
+        if budgets is not None:
+            usage = usage_for(budgets.ledger, self.policy_set, request.action, budgets.customer_ref,
+                              budgets.agent_id or request.agent_id, budgets.now)
+            if usage or request.usage:
+                request = replace(request, usage=usage)
+        if tier is not None:
+            request = replace(request, tier=tier)
         order_value = request.values.get("case.order_value")
         situation = Situation(
             tier=request.tier, action=request.action, amount=request.amount,
@@ -80,7 +103,3 @@ class PolicyRuntime:
         if self._engine is not None:
             self._engine.close()
 
-
-def load_runtime(directory: Path | str) -> tuple[PolicyRuntime | None, LoadResult]:
-    result = load_policy_set(directory)
-    return (PolicyRuntime(result.policy_set) if result.policy_set else None), result

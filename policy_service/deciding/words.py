@@ -8,9 +8,9 @@ memoised because Babel costs ~25 µs a call and the same few amounts recur all d
 from __future__ import annotations
 
 import string
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from functools import lru_cache
-from typing import Callable, Mapping
 
 from babel import Locale
 from babel.numbers import format_decimal, get_currency_symbol, get_decimal_symbol, get_group_symbol

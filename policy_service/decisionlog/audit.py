@@ -10,15 +10,16 @@ import csv
 import hashlib
 import io
 import json
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timezone
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from policy_service.decisionlog.chain import ChainProblem, VerifyReport, timestamp_text, verify_chain
 from policy_service.authoring.loader import revision_of
-from policy_service.decisionlog.privacy import PrivacySettings
 from policy_service.decisionlog import DecisionStore, LogFilter
+from policy_service.decisionlog.chain import ChainProblem, VerifyReport, timestamp_text, verify_chain
+from policy_service.decisionlog.privacy import PrivacySettings
 
 OUTCOMES = ("allow", "escalate", "handoff", "deny")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -12,10 +12,11 @@ from __future__ import annotations
 import fcntl
 import json
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -133,7 +134,7 @@ class DecisionStore(PolicyHistory):
     # -- appending ----------------------------------------------------------------------------------
 
     @contextmanager
-    def chain_transaction(self) -> Iterator["ChainTransaction"]:
+    def chain_transaction(self) -> Iterator[ChainTransaction]:
         """Hold the chain lock for reads that decide what to append, and the append: commit at the end.
 
         The lock is the database's (SQLite's write lock, a PostgreSQL advisory lock), so budgets read
@@ -192,10 +193,10 @@ class DecisionStore(PolicyHistory):
         with self.chain_transaction() as transaction:
             return transaction.append(entry)
 
-    def _sql(self, name: str) -> "Compiled":
+    def _sql(self, name: str) -> Compiled:
         return self._compiled[name]
 
-    def _usage_sql(self, questions: int) -> "Compiled":
+    def _usage_sql(self, questions: int) -> Compiled:
         compiled = self._usage_compiled.get(questions)
         if compiled is None:  # one per number of questions an action's caps ask: a handful per policy set
             compiled = self._usage_compiled[questions] = Compiled(self.engine, usage_statement(questions))

@@ -4,9 +4,10 @@ reads a what-if replay needs. A part of DecisionStore, kept apart so each file s
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection, Engine
@@ -72,7 +73,7 @@ class PolicyHistory:
         """Decisions since `since` (seq order: seq, id, created_at, agent_id, customer_id, rules, request, response)
         and every ledger row up to the newest of them (seq, scope, subject, action, reserved_at, amount,
         count): enough to re-decide each one with the cap usage it saw."""
-        c, l = log_table.c, ledger_table.c
+        c, lc = log_table.c, ledger_table.c
         decisions = select(c.seq, c.id, c.created_at, c.agent_id, c.customer_id, c.rules, c.request, c.response).where(
             c.kind == "decision").order_by(c.seq)
         if since is not None:
@@ -81,6 +82,6 @@ class PolicyHistory:
             rows = [{**row._mapping, "created_at": as_utc(row.created_at)} for row in connection.execute(decisions)]
             if not rows:
                 return [], []
-            ledger = connection.execute(select(l.seq, l.scope, l.subject, l.action, l.reserved_at, l.amount, l.count)
-                                        .where(l.seq < rows[-1]["seq"]).order_by(l.seq)).all()
+            ledger = connection.execute(select(lc.seq, lc.scope, lc.subject, lc.action, lc.reserved_at, lc.amount, lc.count)
+                                        .where(lc.seq < rows[-1]["seq"]).order_by(lc.seq)).all()
         return rows, [(r[0], r[1], r[2], r[3], as_utc(r[4]), int(r[5]), int(r[6])) for r in ledger]

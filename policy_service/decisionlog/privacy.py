@@ -23,7 +23,7 @@ class PrivacySettings:
     customer_id_key: bytes | None = field(default=None, repr=False)
 
     @classmethod
-    def from_config(cls, masked: str | list[str] | tuple[str, ...] | None, key: str | bytes | None) -> "PrivacySettings":
+    def from_config(cls, masked: str | list[str] | tuple[str, ...] | None, key: str | bytes | None) -> PrivacySettings:
         if isinstance(masked, str):
             masked = [part.strip() for part in masked.split(",")]
         paths = tuple(p for p in (masked or ()) if p)

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, NamedTuple
 
 
 class StoreError(RuntimeError):
     """The log could not record or read; callers answer 503, never a made-up success."""
-
-
-class UsageQuestion(NamedTuple):
-    """A question to the budget ledger: what `subject` (in `scope`) reserved or was granted of `action`
-    since `since`, as an amount and a count."""
-    scope: str
-    subject: str
-    action: str
-    since: datetime
 
 
 @dataclass(frozen=True)
@@ -39,16 +30,6 @@ class NewEntry:
     response: str | Callable[[datetime], str]  # exactly the JSON the caller receives, or its renderer
     masked: str  # canonical JSON list of the request paths removed before storage
     fired_rules: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class LedgerRow:
-    """A reservation (+amount, +1), a correction to what was granted, or a release (-amount, -1)."""
-    scope: str  # customer | agent
-    subject: str
-    action: str
-    amount: int
-    count: int
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
+from policy_service.deciding.budgets import LedgerRow, UsageQuestion
 from policy_service.decisionlog.chain import GENESIS, entry_hash, timestamp_text
-from policy_service.decisionlog.records import Appended, ApprovalRequest, LedgerRow, NewEntry, UsageQuestion
+from policy_service.decisionlog.records import Appended, ApprovalRequest, NewEntry
 from policy_service.decisionlog.statements import as_utc
 
 if TYPE_CHECKING:

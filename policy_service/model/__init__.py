@@ -7,11 +7,12 @@ granted flag as 1. This keeps comparisons exact and lets the engine see numbers,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from functools import cached_property
-from datetime import timedelta
-from typing import Literal, Mapping
+from typing import Literal
 
 from policy_service.model.conditions import Condition
 

@@ -8,11 +8,11 @@ pushing it down to tests, each of which has an exact complement under the missin
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Union
 
-Scalar = Union[str, int, bool]
-Value = Union[Scalar, tuple[Scalar, ...]]
+Scalar = str | int | bool
+Value = Scalar | tuple[Scalar, ...]
 # A request's field values: strings, whole numbers (money in minor units), booleans, tuples of strings.
 Facts = Mapping[str, object]
 
@@ -37,20 +37,20 @@ class Test:
 
 @dataclass(frozen=True)
 class All:
-    items: tuple["Condition", ...]
+    items: tuple[Condition, ...]
 
 
 @dataclass(frozen=True)
 class Any:
-    items: tuple["Condition", ...]
+    items: tuple[Condition, ...]
 
 
 @dataclass(frozen=True)
 class Not:
-    item: "Condition"
+    item: Condition
 
 
-Condition = Union[Test, All, Any, Not]
+Condition = Test | All | Any | Not
 
 
 def holds(condition: Condition, facts: Facts) -> bool:

@@ -4,8 +4,8 @@ where a mistake could block agents or give money away unnoticed."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from policy_service.deciding.limits import compile_limits
 from policy_service.model import PolicySet

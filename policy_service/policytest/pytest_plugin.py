@@ -6,8 +6,9 @@ suites beside the code's own tests, through the same runner as `policy-service t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -33,8 +34,8 @@ def _policy_root(path: Path) -> Path:
 class PolicySuite(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
         from policy_service.authoring.diagnostics import render_text
-        from policy_service.deciding.runtime import load_runtime
         from policy_service.policytest.runner import collect_cases
+        from policy_service.service.reloading import load_runtime
 
         root = _policy_root(self.path)
         if root not in _RUNTIMES:

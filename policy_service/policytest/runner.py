@@ -7,21 +7,22 @@ the same path the HTTP API takes. Tests never read the decision log: cap usage c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from marshmallow import ValidationError
 
-from policy_service.service.recording import decision_body
 from policy_service.authoring.diagnostics import Diagnostic
 from policy_service.authoring.loader import read_documents
-from policy_service.model import PolicySet
-from policy_service.deciding.request import build_request, parse_money, parse_whole
-from policy_service.deciding.runtime import PolicyRuntime
 from policy_service.authoring.source import SourceFile
+from policy_service.deciding.request import parse_quantity, parse_whole
+from policy_service.deciding.runtime import PolicyRuntime
+from policy_service.model import PolicySet
+from policy_service.service.recording import decision_body
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def run_case(runtime: PolicyRuntime, case: TestCase) -> CaseResult:
     usage_data = body.pop("usage", {}) or {}
     try:
         usage = _usage(usage_data, case.policy, runtime.policy_set)
-        request = build_request(body, runtime.policy_set, trusted_tier=True, usage=usage)
+        request = runtime.read(body, trusted_tier=True, usage=usage)
     except ValidationError as error:
         result.failures.append(f"the request is invalid: {error.messages}")
         return result
@@ -105,7 +106,7 @@ def _usage(data: dict[str, Any], policy_id: str, policy_set: PolicySet) -> dict[
             raise ValidationError({"usage": {cap_id: ["unknown cap"]}})
         unit = policy_set.organization.actions[caps[key].actions[0]].unit
         amount = used.get("amount", 0)
-        usage[key] = (parse_money(amount, policy_set.organization) if unit == "money" else parse_whole(amount),
+        usage[key] = (parse_quantity(amount, unit, policy_set.organization),
                       parse_whole(used.get("count", 0)))
     return usage
 

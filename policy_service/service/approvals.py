@@ -15,11 +15,13 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from policy_service.deciding import budgets
-from policy_service.decisionlog.chain import canonical_json
-from policy_service.service.recording import approval_id, json_time, outcome_id, proposal_json, quantity_json
-from policy_service.deciding.request import build_request, parse_money, parse_whole
+from policy_service.deciding.budgets import Budgets
+from policy_service.deciding.evaluation import Evaluation
+from policy_service.deciding.request import parse_quantity
 from policy_service.deciding.runtime import PolicyRuntime
 from policy_service.decisionlog import ChainTransaction, DecisionStore, LedgerRow, NewEntry
+from policy_service.decisionlog.chain import canonical_json
+from policy_service.service.recording import approval_id, json_time, outcome_id, proposal_json, quantity_json
 
 
 class NotFound(Exception):
@@ -86,25 +88,23 @@ def _logged(transaction: ChainTransaction, decision_id: str) -> _Logged:
 
 def _amount(raw: Any, unit: str, runtime: PolicyRuntime, field: str) -> int:
     try:
-        if unit == "flag":
-            return 1
-        return parse_money(raw, runtime.policy_set.organization) if unit == "money" else parse_whole(raw)
+        return parse_quantity(raw, unit, runtime.policy_set.organization)
     except ValidationError as error:
         raise ValidationError({field: error.messages}) from None
 
 
-def _reevaluate(runtime: PolicyRuntime, logged: _Logged, *, action: str, amount: int, usage: dict[str, tuple[int, int]],
-                tier: str | None = None) -> Any:
+def _reevaluate(runtime: PolicyRuntime, logged: _Logged, budgets: Budgets, *, action: str, amount: int,
+                tier: str | None = None) -> Evaluation:
     """The stored request decided again under the live policies, proposing `amount` of `action`
     (at the approver's `tier` when one is given), through the same validation as a new request."""
     org = runtime.policy_set.organization
     body = {**json.loads(logged.decision["request"]), "proposal": proposal_json(action, org.actions[action].unit, amount, org)}
     try:
-        request = build_request(body, runtime.policy_set, trusted_tier=True)
+        request = runtime.read(body, trusted_tier=True)
     except ValidationError:
         raise Conflict("the stored request cannot be decided again (fields were masked before storage, or "
                        "the live policies no longer accept it)") from None
-    return runtime.decide(dataclasses.replace(request, tier=tier or request.tier, usage=usage))
+    return runtime.decide(request, budgets, tier=tier)
 
 
 def _event_entry(kind: str, event_id: str, logged: _Logged, runtime: PolicyRuntime, caller: str | None,
@@ -144,8 +144,8 @@ def decide_approval(runtime: PolicyRuntime, store: DecisionStore, decision_id: s
         ledger: tuple[LedgerRow, ...] = ()
         if data["verdict"] == "approve":
             now = datetime.now(timezone.utc)
-            usage = budgets.usage_for(transaction, runtime.policy_set, pending.action, logged.decision["customer_id"], approver.id, now)
-            judged = _reevaluate(runtime, logged, action=pending.action, amount=amount, usage=usage, tier=approver.tier)
+            judged = _reevaluate(runtime, logged, Budgets(transaction, logged.decision["customer_id"], now, approver.id),
+                                 action=pending.action, amount=amount, tier=approver.tier)
             if judged.outcome != "allow":
                 limit = quantity_json(unit, judged.limit, org)
                 raise Refused(403, "approver_id", f"{approver.id}'s own limit and caps cover {limit or 'nothing'} of {pending.action} here, "
@@ -222,8 +222,8 @@ def _grant(runtime: PolicyRuntime, logged: _Logged, transaction: ChainTransactio
     if amount > ceiling:
         raise Conflict(f"{quantity_json(unit, amount, org)} is more than the {quantity_json(unit, ceiling, org)} offered")
     # An option reserved nothing when it was offered: check the budgets it would spend now.
-    usage = budgets.usage_for(transaction, runtime.policy_set, action, customer, agent, datetime.now(timezone.utc))
-    judged = _reevaluate(runtime, logged, action=action, amount=amount, usage=usage)
+    judged = _reevaluate(runtime, logged, Budgets(transaction, customer, datetime.now(timezone.utc), agent),
+                         action=action, amount=amount)
     if judged.outcome != "allow":
         raise Conflict(f"the budgets no longer cover {quantity_json(unit, amount, org)} of {action}")
     return budgets.settle(held, proposed, None) + budgets.reservation(action, amount, customer, agent)

@@ -12,10 +12,11 @@ import json
 import os
 import secrets
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
@@ -71,7 +72,7 @@ class KeyRing:
         self._by_hash = keys
 
     @classmethod
-    def load(cls, path: str | Path) -> "KeyRing":
+    def load(cls, path: str | Path) -> KeyRing:
         records = _read(Path(path))
         return cls({r["hash"]: ApiKey(r["name"], frozenset(r["roles"]), r["trusted_tier"]) for r in records})
 

@@ -4,15 +4,16 @@ rules and caps that can change that row. One model, two renderings: a table for 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from babel.numbers import format_decimal
 
-from policy_service.service.recording import quantity_json
 from policy_service.deciding.limits import compile_limits
-from policy_service.model import Cap, PolicySet, Rule
 from policy_service.deciding.words import format_amount, label, resolve_locale
+from policy_service.model import Cap, PolicySet, Rule
+from policy_service.service.recording import quantity_json
 
 
 @dataclass(frozen=True)
@@ -127,10 +128,10 @@ def matrix_text(policy_set: PolicySet, requested_locale: str | None) -> str:
 
     def line(cells: list[str]) -> str:
         # Amounts align right, as in a spreadsheet; the action name left.
-        return "  ".join([cells[0].ljust(widths[0]), *(c.rjust(w) for c, w in zip(cells[1:], widths[1:]))]).rstrip()
+        return "  ".join([cells[0].ljust(widths[0]), *(c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True))]).rstrip()
 
     out = [f"{org.name} · {policy_set.revision[:19]}…", line(header), line(["-" * w for w in widths])]
-    for row, cells in zip(rows, table):
+    for row, cells in zip(rows, table, strict=True):
         out.append(line(cells))
         for changer in row.changers:
             out.append(f"    ↳ {changer.key} ({changer.where}): {changer.effect}")

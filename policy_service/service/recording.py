@@ -8,7 +8,6 @@ and no decision id, so nothing claims to be decided.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import hashlib
 import json
 import os
@@ -18,14 +17,14 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from policy_service.deciding import budgets
-from policy_service.decisionlog.chain import canonical_json
+from policy_service.deciding.budgets import Budgets
 from policy_service.deciding.evaluation import Evaluation
-from policy_service.model import Organization
-from policy_service.decisionlog.privacy import PrivacySettings
-from policy_service.deciding.request import build_request
 from policy_service.deciding.runtime import PolicyRuntime
-from policy_service.service.shadow import ShadowPolicies
 from policy_service.decisionlog import ApprovalRequest, DecisionStore, NewEntry
+from policy_service.decisionlog.chain import canonical_json
+from policy_service.decisionlog.privacy import PrivacySettings
+from policy_service.model import Organization
+from policy_service.service.shadow import ShadowPolicies
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 # base64.b32encode's alphabet, mapped to Crockford's: the standard codec does the 5-bit split in C.
@@ -150,7 +149,7 @@ def decide_and_record(runtime: PolicyRuntime, store: DecisionStore, body: Any, *
     Raises marshmallow.ValidationError for a bad body, IdempotencyConflict, and StoreError when the
     log cannot record.
     """
-    request = build_request(body, runtime.policy_set, trusted_tier=trusted_tier)
+    request = runtime.read(body, trusted_tier=trusted_tier)
     decision_id = new_decision_id()
     customer_ref = privacy.customer_ref(request.customer_id)
     stored_request, masked = privacy.protect(body)
@@ -168,9 +167,8 @@ def decide_and_record(runtime: PolicyRuntime, store: DecisionStore, body: Any, *
                 first = next(e["response"] for e in transaction.entries(earlier[1]) if e["kind"] == "decision")
                 seen = json.loads(first)
                 return Recorded(first, seen["decision_id"], seen["outcome"], seen["proposal"]["action"], None, 0.0, replayed=True)
-        usage = budgets.usage_for(transaction, runtime.policy_set, request.action, customer_ref, request.agent_id, now)
         started = time.perf_counter()
-        evaluation = runtime.decide(dataclasses.replace(request, usage=usage) if usage else request)
+        evaluation = runtime.decide(request, Budgets(transaction, customer_ref, now))
         engine_seconds = time.perf_counter() - started
         shadowed = shadow.judge(body, trusted_tier, transaction, customer_ref, now) if shadow is not None else None
 

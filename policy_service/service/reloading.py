@@ -26,11 +26,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from policy_service.telemetry import metrics
 from policy_service.authoring.diagnostics import Diagnostic, render_text
 from policy_service.authoring.loader import LoadResult, load_policy_set
-from policy_service.deciding.runtime import PolicyRuntime, load_runtime
+from policy_service.deciding.runtime import PolicyRuntime
 from policy_service.decisionlog import DecisionStore, StoreError
+from policy_service.telemetry import metrics
+
+
+def load_runtime(directory: Path | str) -> tuple[PolicyRuntime | None, LoadResult]:
+    """A policy directory loaded and made ready to decide, or None with the diagnostics that say why."""
+    result = load_policy_set(directory)
+    return (PolicyRuntime(result.policy_set) if result.policy_set else None), result
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +101,7 @@ class LivePolicies:
         self._lock = threading.Lock()
 
     @classmethod
-    def start(cls, directory: Path | str, store: DecisionStore, *, follow: bool) -> "LivePolicies":
+    def start(cls, directory: Path | str, store: DecisionStore, *, follow: bool) -> LivePolicies:
         """`follow`: a gunicorn master has recorded what is live (serve), so a worker that starts later
         (a restart after a crash, a SIGHUP) takes that revision, not whatever the directory holds now.
         Otherwise this process is the server: it loads the directory and makes it live."""

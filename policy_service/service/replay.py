@@ -9,23 +9,23 @@ here it is asked of the ledger in memory, so a replay is a read of two tables an
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from bisect import bisect_left
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from marshmallow import ValidationError
 
-from policy_service.deciding import budgets
-from policy_service.service.recording import quantity_json
-from policy_service.model import PolicySet
-from policy_service.deciding.request import build_request, parse_money
+from policy_service.deciding.budgets import Budgets
+from policy_service.deciding.request import parse_quantity
 from policy_service.deciding.runtime import PolicyRuntime
-from policy_service.decisionlog import DecisionStore, UsageQuestion
 from policy_service.deciding.words import format_money
+from policy_service.decisionlog import DecisionStore, UsageQuestion
+from policy_service.model import PolicySet
+from policy_service.service.recording import quantity_json
 
 
 class HistoricalLedger:
@@ -37,7 +37,7 @@ class HistoricalLedger:
             self._by_subject[(scope, subject, action)].append((seq, reserved_at, amount, count))
         self._before_seq = 0
 
-    def at(self, seq: int) -> "HistoricalLedger":
+    def at(self, seq: int) -> HistoricalLedger:
         self._before_seq = seq
         return self
 
@@ -96,13 +96,11 @@ def replay(store: DecisionStore, candidate: PolicyRuntime, since: datetime | Non
         live = json.loads(row["response"])
         report.live_revisions[live["policy_revision"]] += 1
         try:
-            request = build_request(json.loads(row["request"]), policy_set, trusted_tier=True)
+            request = candidate.read(json.loads(row["request"]), trusted_tier=True)
         except ValidationError as error:  # masked before storage, or the candidate refuses the body
             report.not_replayable[row["id"]] = json.dumps(error.messages, ensure_ascii=False)
             continue
-        usage = budgets.usage_for(ledger.at(row["seq"]), policy_set, request.action, row["customer_id"],
-                                  request.agent_id, row["created_at"])
-        evaluation = candidate.decide(dataclasses.replace(request, usage=usage) if usage else request)
+        evaluation = candidate.decide(request, Budgets(ledger.at(row["seq"]), row["customer_id"], row["created_at"]))
         unit = policy_set.organization.actions[evaluation.action].unit
         if evaluation.outcome != live["outcome"]:  # a changed limit alone shows in the money figures
             report.changed.append(row["id"])
@@ -118,7 +116,7 @@ def replay(store: DecisionStore, candidate: PolicyRuntime, since: datetime | Non
 
 def _grantable(limit: str | None, amount: int, policy_set: PolicySet) -> int:
     """What the agent could grant of the proposed amount without approval, under the live decision."""
-    return 0 if limit is None else min(parse_money(limit, policy_set.organization), amount)
+    return 0 if limit is None else min(parse_quantity(limit, "money", policy_set.organization), amount)
 
 
 def render_text(report: ReplayReport, policy_set: PolicySet, locale: str, show_ids: int = 50) -> str:

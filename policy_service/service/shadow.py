@@ -8,7 +8,6 @@ Disagreements (another outcome) are counted in metrics and recorded in
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 from dataclasses import dataclass
@@ -18,13 +17,13 @@ from typing import Any
 
 from marshmallow import ValidationError
 
-from policy_service.deciding import budgets
-from policy_service.telemetry import metrics
 from policy_service.authoring.diagnostics import render_text
+from policy_service.deciding.budgets import Budgets
 from policy_service.deciding.evaluation import Evaluation
-from policy_service.deciding.request import build_request
-from policy_service.deciding.runtime import PolicyRuntime, load_runtime
+from policy_service.deciding.runtime import PolicyRuntime
 from policy_service.decisionlog import ChainTransaction, DecisionStore, StoreError
+from policy_service.service.reloading import load_runtime
+from policy_service.telemetry import metrics
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +40,7 @@ class ShadowPolicies:
         self.directory, self.store, self.runtime, self.error = directory, store, runtime, error
 
     @classmethod
-    def load(cls, directory: Path | str, store: DecisionStore) -> "ShadowPolicies":
+    def load(cls, directory: Path | str, store: DecisionStore) -> ShadowPolicies:
         """A broken candidate disables shadowing (and says why); it never stops the service."""
         runtime, result = load_runtime(directory)
         if runtime is None:
@@ -62,10 +61,8 @@ class ShadowPolicies:
         if self.runtime is None:
             return None
         try:
-            request = build_request(body, self.runtime.policy_set, trusted_tier=trusted_tier)
-            usage = budgets.usage_for(transaction, self.runtime.policy_set, request.action, customer_ref,
-                                      request.agent_id, now)
-            evaluation = self.runtime.decide(dataclasses.replace(request, usage=usage) if usage else request)
+            request = self.runtime.read(body, trusted_tier=trusted_tier)
+            evaluation = self.runtime.decide(request, Budgets(transaction, customer_ref, now))
         except ValidationError:  # the candidate no longer accepts this body: nothing to compare, nothing to log
             return None
         except Exception:  # noqa: BLE001 - a candidate must never break a live decision

@@ -59,8 +59,8 @@ os.environ["POLICY_SERVICE_FOLLOW_RELOADS"] = "1"
 
 def _check_policies(source: str) -> bool:
     """Validate the policy directory and record the attempt (the master builds no engine)."""
-    from policy_service.service.reloading import check_directory
     from policy_service.decisionlog import DecisionStore, default_database_url
+    from policy_service.service.reloading import check_directory
 
     store = DecisionStore(os.environ.get("POLICY_SERVICE_DATABASE_URL") or default_database_url())
     try:

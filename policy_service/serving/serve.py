@@ -28,7 +28,7 @@ class _Server(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        from policy_service import create_app
+        from policy_service.web.app import create_app
 
         return create_app()
 

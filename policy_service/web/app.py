@@ -7,8 +7,8 @@ from typing import Any
 
 from flask import Flask
 
-from policy_service.service.keys import DEFAULT_KEYS_FILE
 from policy_service.decisionlog import default_database_url
+from policy_service.service.keys import DEFAULT_KEYS_FILE
 from policy_service.web import (
     access,
     approvals,

@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 from flask import Blueprint, Flask, Response
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from policy_service.service.recording import approval_id, json_time, quantity_json
 from policy_service.service.approvals import Conflict, NotFound, Refused, decide_approval, record_outcome
+from policy_service.service.recording import approval_id, json_time, quantity_json
 from policy_service.web.access import caller, requires
 from policy_service.web.decisions import json_response, query_args, read_json_body
 from policy_service.web.errors import problem

@@ -10,8 +10,8 @@ from typing import Any
 from flask import Blueprint, Response, g, request, stream_with_context
 
 from policy_service.decisionlog import audit
-from policy_service.telemetry import metrics
 from policy_service.service.recording import decide_and_record
+from policy_service.telemetry import metrics
 from policy_service.web.access import caller, requires
 from policy_service.web.errors import ProblemError
 from policy_service.web.state import service_state

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from flask import Flask, Response, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from policy_service.service.recording import IdempotencyConflict
 from policy_service.decisionlog import StoreError
+from policy_service.service.recording import IdempotencyConflict
 from policy_service.telemetry.metrics import LOG_WRITE_FAILURES
 
 log = logging.getLogger(__name__)

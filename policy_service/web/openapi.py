@@ -10,9 +10,10 @@ list agree, and runs schemathesis against the app.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
@@ -20,10 +21,10 @@ from flask import Blueprint, Flask, Response, abort, current_app, send_from_dire
 from marshmallow import Schema
 
 from policy_service import __version__
-from policy_service.decisionlog.audit import ExportSchema, PageSchema
-from policy_service.service.approvals import ApprovalSchema, OutcomeSchema
 from policy_service.deciding.request import request_schema
+from policy_service.decisionlog.audit import ExportSchema, PageSchema
 from policy_service.model import Organization, PolicySet
+from policy_service.service.approvals import ApprovalSchema, OutcomeSchema
 from policy_service.web import api_schemas as out
 from policy_service.web.access import public
 from policy_service.web.approvals import QueueSchema as QueueQuerySchema

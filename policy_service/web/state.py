@@ -8,12 +8,12 @@ from typing import Any
 
 from flask import Flask, current_app
 
+from policy_service.deciding.runtime import PolicyRuntime
+from policy_service.decisionlog import DecisionStore
 from policy_service.decisionlog.chain import timestamp_text
 from policy_service.decisionlog.privacy import PrivacySettings
 from policy_service.service.reloading import LivePolicies, StartupError
-from policy_service.deciding.runtime import PolicyRuntime
 from policy_service.service.shadow import ShadowPolicies
-from policy_service.decisionlog import DecisionStore
 
 __all__ = ["ServiceState", "StartupError", "init_app", "service_state"]
 

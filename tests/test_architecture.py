@@ -1,0 +1,97 @@
+"""The package's rooms and the one direction their imports point (README "How it works")."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "policy_service"
+
+# Lowest first: a module may import its own room and any room of a lower rank, never one above.
+RANKS = {
+    "errors": 0, "config": 0,
+    "model": 1, "telemetry": 1,
+    "deciding": 2,
+    "authoring": 3,
+    "decisionlog": 4,
+    "service": 5,
+    "policytest": 6,
+    "web": 7,
+    "serving": 8,
+    "cli": 9,
+    "": 10,  # the package itself: create_app
+}
+
+# One seam per outside thing: which rooms may import it.
+SEAMS = {
+    "durable": {"deciding.engine"},
+    "flask": {"web"},
+    "werkzeug": {"web"},
+    "click": {"cli"},
+    "gunicorn": {"serving"},
+    "sqlalchemy": {"decisionlog"},
+    "alembic": {"decisionlog"},
+    "prometheus_client": {"telemetry", "web", "serving"},
+}
+
+
+def _modules() -> list[tuple[str, Path]]:
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE).with_suffix("").parts
+        found.append((".".join(p for p in parts if p != "__init__"), path))
+    return found
+
+
+def _room(module: str) -> str:
+    return module.split(".")[0] if module else ""
+
+
+def _imports(path: Path) -> list[str]:
+    names = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, f"{path}: relative import; the package uses absolute ones"
+            names.append(node.module or "")
+            if node.module == "policy_service":
+                names.extend(f"policy_service.{alias.name}" for alias in node.names if alias.name in RANKS)
+    return names
+
+
+MODULES = _modules()
+
+
+def test_every_module_lives_in_a_known_room() -> None:
+    """A new top-level module or room must take its place in the order before it can land."""
+    unknown = {module for module, _ in MODULES if _room(module) not in RANKS}
+    assert not unknown
+
+
+@pytest.mark.parametrize("module, path", MODULES, ids=[m or "policy_service" for m, _ in MODULES])
+def test_imports_point_down(module: str, path: Path) -> None:
+    """No module imports a room above its own (e.g. nothing under deciding/ imports service or web)."""
+    room = _room(module)
+    upward = []
+    for name in _imports(path):
+        if not name.startswith("policy_service.") or "migrations" in module:
+            continue
+        target = _room(name.removeprefix("policy_service."))
+        if target != room and RANKS[target] >= RANKS[room]:
+            upward.append(name)
+    assert not upward, f"{module} imports upward: {upward}"
+
+
+@pytest.mark.parametrize("module, path", MODULES, ids=[m or "policy_service" for m, _ in MODULES])
+def test_outside_libraries_enter_through_their_seam(module: str, path: Path) -> None:
+    """Only the engine imports durable_rules, only web Flask, only the decision log SQLAlchemy, ..."""
+    misplaced = []
+    for name in _imports(path):
+        library = name.split(".")[0]
+        allowed = SEAMS.get(library)
+        if allowed is not None and not any(module == seam or module.startswith(seam + ".") for seam in allowed):
+            misplaced.append(name)
+    assert not misplaced, f"{module} imports {misplaced} outside its seam"
