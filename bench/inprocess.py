@@ -89,7 +89,7 @@ def main() -> None:
         fresh.decide(request)
 
     class QuietHost(durable_engine.Host):
-        def _run(self) -> None:  # no timer threads (ENGINE_NOTES 2)
+        def _run(self) -> None:  # no timer threads (docs/engine.md §2)
             pass
 
     definition = copy.deepcopy(dict(runtime.compiled.definition))

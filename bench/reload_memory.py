@@ -3,7 +3,7 @@ cache drops an old one), with a decision after each; prints resident memory as i
 
     python bench/reload_memory.py [--reloads 1000]
 
-The engine cannot unregister a ruleset by name (ENGINE_NOTES 5); flat memory here shows the dropped
+The engine cannot unregister a ruleset by name (docs/engine.md §5); flat memory here shows the dropped
 runtimes really release their rulesets.
 """
 

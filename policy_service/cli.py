@@ -1,4 +1,4 @@
-"""The `policy-service` command line (SPEC §7). The only module that imports click."""
+"""The `policy-service` command line (docs/contract.md §7). The only module that imports click."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from policy_service import config
 from policy_service.authoring.diagnostics import has_errors, render_json, render_text
 
 POLICIES_HELP = "policy directory (default: $POLICY_SERVICE_POLICIES, else ./policies)"
@@ -17,21 +18,18 @@ KEYS_HELP = "API key file (default: $POLICY_SERVICE_KEYS, else ./var/keys.json)"
 
 
 def _policies_dir(value: str | None) -> Path:
-    return Path(value or os.environ.get("POLICY_SERVICE_POLICIES") or "policies")
+    return Path(value or config.settings().policies)
 
 
 def _keys_file(value: str | None) -> Path:
-    from policy_service.service.keys import (
-        DEFAULT_KEYS_FILE,  # not from .web: serve must not import prometheus_client before gunicorn_conf
-    )
-
-    return Path(value or os.environ.get("POLICY_SERVICE_KEYS") or DEFAULT_KEYS_FILE)
+    return Path(value or config.settings().keys_file)
 
 
 def _open_store(database: str | None, *, migrate: bool = False) -> Any:
-    from policy_service.decisionlog import DecisionStore, StoreError, default_database_url
+    from policy_service.decisionlog import DecisionStore, default_database_url
+    from policy_service.errors import StoreError
 
-    store = DecisionStore(database or os.environ.get("POLICY_SERVICE_DATABASE_URL") or default_database_url())
+    store = DecisionStore(database or config.settings().database_url or default_database_url())
     try:
         store.upgrade() if migrate else store.prepare()
     except StoreError as exc:
@@ -180,10 +178,11 @@ def _since(text: str) -> Any:
 def serve(dev: bool, bind: str | None, workers: int | None, policies_option: str | None, database: str | None,
           keys_option: str | None, watch: bool, shadow_option: str | None) -> None:
     """Serve the HTTP API with gunicorn."""
-    from policy_service.service.keys import KeyFileError, KeyRing
+    from policy_service.errors import KeyFileError
+    from policy_service.service.keys import KeyRing
     from policy_service.serving.serve import run_gunicorn
 
-    bind = bind or os.environ.get("POLICY_SERVICE_BIND") or "127.0.0.1:8080"
+    bind = bind or config.settings().bind
     host = bind.rsplit(":", 1)[0].strip("[]")
     if dev and host not in ("127.0.0.1", "localhost", "::1"):
         raise click.UsageError(f"--dev runs without API keys and binds to loopback only; got {bind}")
@@ -226,7 +225,8 @@ def keys() -> None:
 @click.option("--keys", "keys_option", help=KEYS_HELP)
 def create_key_command(name: str, roles: tuple[str, ...], trusted_tier: bool, keys_option: str | None) -> None:
     """Create a key and print it once: it is not stored and cannot be shown again."""
-    from policy_service.service.keys import KeyFileError, create_key
+    from policy_service.errors import KeyFileError
+    from policy_service.service.keys import create_key
 
     try:
         secret = create_key(_keys_file(keys_option), name, roles, trusted_tier)
@@ -240,7 +240,8 @@ def create_key_command(name: str, roles: tuple[str, ...], trusted_tier: bool, ke
 @click.option("--keys", "keys_option", help=KEYS_HELP)
 def list_keys_command(keys_option: str | None) -> None:
     """Names, roles and creation dates (never the keys or their hashes)."""
-    from policy_service.service.keys import KeyFileError, list_keys
+    from policy_service.errors import KeyFileError
+    from policy_service.service.keys import list_keys
 
     try:
         records = list_keys(_keys_file(keys_option))
@@ -256,7 +257,8 @@ def list_keys_command(keys_option: str | None) -> None:
 @click.option("--keys", "keys_option", help=KEYS_HELP)
 def revoke_key_command(name: str, keys_option: str | None) -> None:
     """Remove a key; running workers stop accepting it within a second."""
-    from policy_service.service.keys import KeyFileError, revoke_key
+    from policy_service.errors import KeyFileError
+    from policy_service.service.keys import revoke_key
 
     try:
         removed = revoke_key(_keys_file(keys_option), name)
@@ -285,7 +287,7 @@ def upgrade(database: str | None) -> None:
 @click.option("--database", help=DATABASE_HELP)
 def grant(role: str, database: str | None) -> None:
     """PostgreSQL: let ROLE read and append to the log, and nothing else (no UPDATE, DELETE, TRUNCATE)."""
-    from policy_service.decisionlog import StoreError
+    from policy_service.errors import StoreError
 
     store = _open_store(database)
     try:
@@ -350,7 +352,7 @@ def export(database: str | None, output: str, excel_es: bool, target: str | None
         loaded = auditing.ExportSchema().load({**args, "format": output, "excel_es": excel_es})
     except ValidationError as exc:
         raise click.UsageError(f"bad filter: {exc.messages}") from None
-    privacy = PrivacySettings.from_config(None, os.environ.get("POLICY_SERVICE_CUSTOMER_ID_KEY"))
+    privacy = PrivacySettings.from_config(None, config.settings().customer_id_key)
     rows = _open_store(database).stream(auditing.log_filter(loaded, privacy))
     chunks = auditing.jsonl_export(rows) if output == "jsonl" else auditing.csv_export(rows, excel_es)
     with click.open_file(target or "-", "w", encoding="utf-8") as sink:  # "-": stdout, left open

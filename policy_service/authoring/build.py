@@ -1,4 +1,4 @@
-"""From validated file data to model objects, checking every cross-reference (SPEC §3.1–§3.3).
+"""From validated file data to model objects, checking every cross-reference (docs/contract.md §3.1–§3.3).
 
 Each builder returns what it could build plus diagnostics; the loader decides whether the set as a
 whole may go live (no errors) or not.
@@ -13,7 +13,7 @@ from babel.numbers import get_currency_precision, list_currencies
 
 from policy_service.authoring.diagnostics import Diagnostic, did_you_mean
 from policy_service.authoring.file_schemas import CapSchema, RuleSchema, validate_shape
-from policy_service.authoring.references import RuleReader
+from policy_service.authoring.references import ReferenceReader
 from policy_service.authoring.satisfiability import can_match
 from policy_service.authoring.source import SourceFile
 from policy_service.deciding.words import REQUIRED_MESSAGES, STANDARD_MESSAGES
@@ -84,7 +84,7 @@ def build_organization(source: SourceFile, data: dict[str, Any]) -> tuple[Organi
 
 
 def build_agents(source: SourceFile, data: dict[str, Any], org: Organization, seen: dict[str, Agent]) -> list[Diagnostic]:
-    reader = RuleReader(source, org)
+    reader = ReferenceReader(source, org)
     for index, item in enumerate(data["agents"]):
         path = ("agents", index)
         if item["id"] in seen:
@@ -96,7 +96,7 @@ def build_agents(source: SourceFile, data: dict[str, Any], org: Organization, se
 
 
 def build_policy(source: SourceFile, data: dict[str, Any], org: Organization) -> tuple[Policy, list[Diagnostic]]:
-    reader = RuleReader(source, org)
+    reader = ReferenceReader(source, org)
     policy_id = data["id"]
     actions = tuple(a for i, a in enumerate(data["actions"]) if reader.action(a, ("actions", i)))
     limits = {}
@@ -140,7 +140,7 @@ def build_policy(source: SourceFile, data: dict[str, Any], org: Organization) ->
     return policy, reader.diagnostics
 
 
-def _warn_falling_limits(reader: RuleReader, org: Organization, row: dict[str, int], path: tuple[Any, ...]) -> None:
+def _warn_falling_limits(reader: ReferenceReader, org: Organization, row: dict[str, int], path: tuple[Any, ...]) -> None:
     best: tuple[str, int] | None = None
     for tier in org.tiers:
         if tier.id not in row:
@@ -153,7 +153,7 @@ def _warn_falling_limits(reader: RuleReader, org: Organization, row: dict[str, i
             best = (tier.id, row[tier.id])
 
 
-def _build_cap(reader: RuleReader, policy_id: str, data: dict[str, Any], path: tuple[Any, ...]) -> Cap | None:
+def _build_cap(reader: ReferenceReader, policy_id: str, data: dict[str, Any], path: tuple[Any, ...]) -> Cap | None:
     actions = tuple(a for i, a in enumerate(data["actions"]) if reader.action(a, path + ("actions", i)))
     if len(actions) != len(data["actions"]):
         return None

@@ -1,4 +1,4 @@
-"""marshmallow schemas for the shape of each policy file kind (SPEC §3), and their errors as diagnostics.
+"""marshmallow schemas for the shape of each policy file kind (docs/contract.md §3), and their errors as diagnostics.
 
 These check structure and scalar types only. Meaning that needs the whole set (does this tier exist?
 is this value right for this field?) is checked by `checks` once every file has been read.
@@ -115,7 +115,7 @@ class PolicySchema(_Strict):
     apiVersion = fields.String()
     kind = fields.String()
     id = fields.String(required=True, validate=ID)
-    description = fields.String(load_default="")  # documentation: the SPEC example has one, nothing needs it
+    description = fields.String(load_default="")  # documentation: the contract's example has one, nothing needs it
     owner = fields.String(required=True)
     actions = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
     limits = fields.Dict(keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.Raw()))

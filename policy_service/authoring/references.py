@@ -1,4 +1,5 @@
-"""Rule conditions, effects and words, read from validated file data into the model, with diagnostics.
+"""References checked while reading: rule conditions, effects and words, and agents' tiers, read from
+validated file data into the model, with diagnostics.
 
 Every reference (field, operator, tier, action, team, placeholder) is checked here against the
 organisation; each problem is reported at its position and reading goes on, so one run shows them all.
@@ -12,11 +13,11 @@ from typing import Any
 
 from policy_service.authoring.diagnostics import Diagnostic, did_you_mean
 from policy_service.authoring.source import PathKey, SourceFile
+from policy_service.deciding.words import PLACEHOLDERS
 from policy_service.model import Effects, FieldSpec, Organization
 from policy_service.model.conditions import COMPARISONS, OPERATORS, All, Condition, Not, Test
 from policy_service.model.conditions import Any as AnyOf
 
-PLACEHOLDERS = ("amount", "limit", "action", "tier", "to_tier", "team", "remaining")
 _OPS_BY_TYPE: dict[str, tuple[str, ...]] = {
     "string": ("eq", "ne", "in", "not_in", "exists"),
     "integer": ("eq", "ne", *COMPARISONS, "in", "not_in", "exists"),
@@ -26,8 +27,8 @@ _OPS_BY_TYPE: dict[str, tuple[str, ...]] = {
 }
 
 
-class RuleReader:
-    """Reads one file's rules; collects diagnostics in `self.diagnostics`."""
+class ReferenceReader:
+    """Reads one file's rules and agents against the organisation; collects diagnostics in `self.diagnostics`."""
 
     def __init__(self, source: SourceFile, org: Organization) -> None:
         self.source = source

@@ -1,6 +1,6 @@
 """Can a rule's condition ever hold? Used only to warn policy owners (PS041), never to skip a rule.
 
-The check is exact for the operators of SPEC §3.3 over conjunctions of tests, after `not` is pushed
+The check is exact for the operators of docs/contract.md §3.3 over conjunctions of tests, after `not` is pushed
 down and the condition is spread into disjunctive normal form. Past a size limit it answers "maybe"
 (treated as satisfiable), so a complex rule is never wrongly reported.
 """

@@ -1,4 +1,4 @@
-"""Cap usage from the log (SPEC §3.3 caps, §4 step 2): what a customer or agent has used in a window.
+"""Cap usage from the log (docs/contract.md §3.3 caps, §4 step 2): what a customer or agent has used in a window.
 
 An `allow` decision or an approval reserves its amount and one count for the customer and for the
 granting agent (the requester for an allow, the approver for an approval); an outcome corrects the

@@ -1,10 +1,10 @@
 """Rule conditions compiled to durable_rules definitions (pure data), and requests turned into facts.
 
-The shapes emitted here are the only ones ENGINE_NOTES found safe:
+The shapes emitted here are the only ones docs/engine.md found safe:
 - no `$in` (creation fails), no `$nex`/`$ex` (hangs, crashes), never `null` in a fact;
 - every field a rule reads is in every fact, with a typed placeholder when the request lacks it and a
   presence flag beside it: `exists` reads the flag; `ne`/`not_in` hold when the flag is 0; every other
-  test is `$and` of flag 1 and the test (SPEC §3.3's missing-field rule, expressed without `$nex`);
+  test is `$and` of flag 1 and the test (docs/contract.md §3.3's missing-field rule, expressed without `$nex`);
   the two branches of `ne` exclude each other, because the engine fires a rule once per true branch;
 - `not` is pushed down to complementary tests (the engine has no negation);
 - a list field becomes one 0/1 membership column per value a rule asks about;

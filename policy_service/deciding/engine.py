@@ -1,6 +1,6 @@
 """The only module that imports durable_rules. It turns a fact into the set of rules that fired.
 
-Guard-rails (numbers refer to ENGINE_NOTES; each has a test in tests/test_engine.py):
+Guard-rails (numbers refer to docs/engine.md; each has a test in tests/test_engine.py):
 1. One process-wide lock around every call into the engine: concurrent calls segfault.
 2, 6, 9, 11. We drive the engine's C API directly (create_ruleset, assert_fact,
    start_action_for_state, complete_and_start_action, delete_state, delete_ruleset) instead of
@@ -31,14 +31,11 @@ from collections.abc import Mapping
 import durable_rules_engine as _engine
 
 from policy_service.deciding.compiler import CATCH_ALL, CompiledRuleset
+from policy_service.errors import EngineError
 
 ENGINE_LOCK = threading.Lock()
 _ruleset_numbers = itertools.count(1)
 MEMO_SIZE = 65536
-
-
-class EngineError(RuntimeError):
-    """The engine did not give a complete verdict; the request must fail rather than be answered."""
 
 
 def _delete_ruleset(handle: int) -> None:

@@ -1,7 +1,7 @@
-"""Outcome, options, escalation, hand-off and words (SPEC §4 steps 3–5), given the rules that fired.
+"""Outcome, options, escalation, hand-off and words (docs/contract.md §4 steps 3–5), given the rules that fired.
 
-`evaluate` is a pure function of its arguments: the same situation gives the same Evaluation (SPEC
-§4.6), which is what lets `runtime` memoise it.
+`evaluate` is a pure function of its arguments: the same situation gives the same Evaluation
+(docs/contract.md §4 step 6), which is what lets `runtime` memoise it.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ class Evaluation:
     conditions: tuple[str, ...]
     caps: tuple[CapStatus, ...]
     locale: str
-    fired: tuple[str, ...] = ()  # every rule whose `when` held (SPEC §4.1), as the log records them
+    fired: tuple[str, ...] = ()  # every rule whose `when` held (docs/contract.md §4 step 1), as the log records them
 
 
 def is_reported(rule: Rule, action_id: str, policy_set: PolicySet) -> bool:
@@ -183,7 +183,7 @@ def _tightest_remaining(org: Organization, unit: str, caps: list[CapStatus], loc
 
 def _options(policy_set: PolicySet, ctx: LimitContext, situation: Situation, outcome: str, own_limit: int | None,
              prepared: Prepared, locale: str) -> list[Option]:
-    """Alternatives this agent may grant now (SPEC §4 step 4), each action at most once, in order."""
+    """Alternatives this agent may grant now (docs/contract.md §4 step 4), each action at most once, in order."""
     org = policy_set.organization
     condition_rules = prepared.condition_rules
     candidates: list[str] = []

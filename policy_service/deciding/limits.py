@@ -1,4 +1,4 @@
-"""Effective limits (SPEC §4 step 2): what a tier may grant of an action, given the rules that fired.
+"""Effective limits (docs/contract.md §4 step 2): what a tier may grant of an action, given the rules that fired.
 
 Pure functions over the model. Amounts are integers (money in minor units), so "rounds down to the
 currency's minor unit" is a floor of an exact product. `None` means "may not grant it at all".

@@ -204,7 +204,7 @@ def build_request(body: Any, policy_set: PolicySet, *, trusted_tier: bool, usage
 
 def _hint_attributes(messages: Any, org: Organization) -> Any:
     """An organisation's own field sent beside the built-ins (`case.outage_hours`) is unknown there;
-    say where it goes (`case.attributes.outage_hours`, SPEC §3.1) instead of only "unknown field"."""
+    say where it goes (`case.attributes.outage_hours`, docs/contract.md §3.1) instead of only "unknown field"."""
     if not isinstance(messages, dict):
         return messages
     for prefix in ("agent", "customer", "case"):

@@ -48,7 +48,7 @@ class PolicyRuntime:
 
     @property
     def engine(self) -> RuleEngine:
-        # Created on first use, so each gunicorn worker builds its own after the fork (ENGINE_NOTES 11).
+        # Created on first use, so each gunicorn worker builds its own after the fork (docs/engine.md §11).
         if self._engine is None:
             with self._engine_guard:
                 if self._engine is None:

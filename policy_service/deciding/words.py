@@ -1,7 +1,7 @@
 """Words for the agent: standard sentences, placeholders filled, numbers and money formatted per locale.
 
 Formatting follows CLDR through Babel (`1.234,50 €` in es, `€1,234.50` in en, `15 días`). A sentence
-whose placeholder has no value is left out rather than shown half-filled (SPEC §3.3). Formatting is
+whose placeholder has no value is left out rather than shown half-filled (docs/contract.md §3.3). Formatting is
 memoised because Babel costs ~25 µs a call and the same few amounts recur all day.
 """
 
@@ -94,7 +94,7 @@ REQUIRED_MESSAGES = tuple(key for key in STANDARD_MESSAGES if not key.endswith(C
 
 
 def resolve_locale(requested: str | None, org: Organization) -> str:
-    """`es-MX` falls back to `es`; an unknown locale to the organisation's default (SPEC §4.5)."""
+    """`es-MX` falls back to `es`; an unknown locale to the organisation's default (docs/contract.md §4 step 5)."""
     if requested:
         normalised = requested.replace("_", "-")
         if normalised in org.locales:
@@ -121,12 +121,20 @@ def message(org: Organization, key: str, locale: str) -> str:
     return own.get(org.default_locale) or shipped.get(org.default_locale) or shipped["en"]
 
 
+# The placeholders a rule's `say` may use (docs/contract.md §3.3), besides `limit[<action>]`: authoring
+# refuses any other, and evaluation must give each a value (LazyValues checks), so the two cannot drift.
+PLACEHOLDERS = ("amount", "limit", "action", "tier", "to_tier", "team", "remaining")
+
+
 class LazyValues(dict[str, "str | None"]):
     """Placeholder values computed on first use: most templates read two or three of them, and
     each `limit[...]` costs an effective-limit computation and a formatting."""
 
     def __init__(self, factories: Mapping[str, Callable[[], str | None]]) -> None:
         super().__init__()
+        missing = set(PLACEHOLDERS) - set(factories)
+        if missing:
+            raise ValueError(f"no value for placeholders {sorted(missing)}")
         self._factories = factories
 
     def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]

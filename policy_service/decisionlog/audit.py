@@ -1,4 +1,4 @@
-"""What auditors ask of the log (SPEC §5, §6): filters, cursor pages, exports and verification.
+"""What auditors ask of the log (docs/contract.md §5, §6): filters, cursor pages, exports and verification.
 
 Shared by the HTTP API and the CLI; the store does the reading, this module the meaning.
 """

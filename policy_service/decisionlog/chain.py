@@ -1,4 +1,4 @@
-"""The decision log's hash chain: canonical JSON, entry hashes, and the verification walk (SPEC §6).
+"""The decision log's hash chain: canonical JSON, entry hashes, and the verification walk (docs/contract.md §6).
 
 Pure functions over plain values, so the store, the CLI, the HTTP API and an auditor's own script all
 compute the same hashes. An entry's hash is SHA-256 over the canonical JSON of its fields and

@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from policy_service.decisionlog.chain import timestamp_text
 from policy_service.decisionlog.history import PolicyHistory
-from policy_service.decisionlog.records import Appended, LogFilter, NewEntry, StoreError
+from policy_service.decisionlog.records import Appended, LogFilter, NewEntry
 from policy_service.decisionlog.schema import (
     APPEND_ONLY_TABLES,
     approvals_table,
@@ -46,6 +46,7 @@ from policy_service.decisionlog.statements import (
     usage_statement,
 )
 from policy_service.decisionlog.transaction import ChainTransaction
+from policy_service.errors import StoreError
 
 _PG_CHAIN_LOCK = 0x706F6C6963790001  # pg_advisory_xact_lock key: "policy" + 1
 _MIGRATIONS = "policy_service.decisionlog:migrations"
@@ -121,7 +122,7 @@ class DecisionStore(PolicyHistory):
                 yield
 
     def grant_append_only(self, role: str) -> None:
-        """PostgreSQL: `role` may read and append, never update, delete or truncate (SPEC §6)."""
+        """PostgreSQL: `role` may read and append, never update, delete or truncate (docs/contract.md §6)."""
         if self.dialect != "postgresql":
             raise StoreError("grants exist only on PostgreSQL; SQLite relies on its triggers and file permissions")
         quoted = self.engine.dialect.identifier_preparer.quote(role)

@@ -13,9 +13,9 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from policy_service.decisionlog.records import StoreError
 from policy_service.decisionlog.schema import ledger_table, log_table, reloads_table, shadow_table
 from policy_service.decisionlog.statements import as_utc, first_seq_at_or_after
+from policy_service.errors import StoreError
 
 
 class PolicyHistory:

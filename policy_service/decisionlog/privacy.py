@@ -1,4 +1,4 @@
-"""What of a request reaches the log (SPEC §6, privacy): masked fields and keyed customer ids.
+"""What of a request reaches the log (docs/contract.md §6, privacy): masked fields and keyed customer ids.
 
 Masking replaces a value with MASK and lists its path on the entry, so an auditor sees that something
 was removed (and what), never the value. With a customer-id key, ids are stored as a keyed hash: the

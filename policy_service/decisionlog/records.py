@@ -7,10 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 
-class StoreError(RuntimeError):
-    """The log could not record or read; callers answer 503, never a made-up success."""
-
-
 @dataclass(frozen=True)
 class NewEntry:
     """One entry as the caller knows it; the store adds seq, prev_hash and hash under the chain lock."""

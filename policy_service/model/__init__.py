@@ -1,7 +1,7 @@
 """The loaded policy set as plain, immutable, typed data.
 
-Everything above the loader (compiler, evaluation, words, HTTP, CLI) reads these classes and nothing
-else. Amounts are integers: money in the currency's minor units, days and counts as whole numbers, a
+Everything above authoring's loader (deciding, the log, the service, HTTP, CLI) reads these classes and
+nothing else; this room imports nothing of the package but its own conditions. Amounts are integers: money in the currency's minor units, days and counts as whole numbers, a
 granted flag as 1. This keeps comparisons exact and lets the engine see numbers, never strings.
 """
 
@@ -187,7 +187,7 @@ class PolicySet:
         return next((p for p in self.policies if p.id == policy_id), None)
 
 
-# SPEC §3.1: fields every request may carry and every rule may read, with their types.
+# docs/contract.md §3.1: fields every request may carry and every rule may read, with their types.
 BUILTIN_FIELDS: dict[str, FieldSpec] = {
     spec.name: spec
     for spec in (

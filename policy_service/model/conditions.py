@@ -1,6 +1,6 @@
 """Rule conditions: the syntax tree, its plain-Python meaning, and negation pushed to the leaves.
 
-`holds` is the reference reading of SPEC §3.3 ("a field missing from a request makes every test on it
+`holds` is the reference reading of docs/contract.md §3.3 ("a field missing from a request makes every test on it
 false, except `exists: false` and `ne`/`not_in`, which hold"). The compiler must agree with it; the
 differential fuzz test checks that it does. `to_nnf` removes `not` (the engine has no negation) by
 pushing it down to tests, each of which has an exact complement under the missing-field rule.

@@ -1,4 +1,4 @@
-"""What the policy tests exercise (issue 5): every rule that fired in some case, every cap some case gave
+"""What the policy tests exercise: every rule that fired in some case, every cap some case gave
 prior usage for, and every matrix cell (action × tier) some decision read. What no case reached is
 where a mistake could block agents or give money away unnoticed."""
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from policy_service.authoring.loader import is_test_file
+from policy_service.errors import PolicyCaseError
 
 _RUNTIMES: dict[Path, Any] = {}
 
@@ -63,20 +64,15 @@ class PolicyCase(pytest.Item):
 
         result = run_case(self.runtime, self.case)
         if not result.passed:
-            raise PolicyCaseFailure(result)
+            raise PolicyCaseError(result)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
-        if isinstance(excinfo.value, PolicyCaseFailure):
+        if isinstance(excinfo.value, PolicyCaseError):
             from policy_service.policytest.report import render_results
 
-            return render_results([excinfo.value.result])
+            return render_results([excinfo.value.result])  # type: ignore[list-item]  # a CaseResult, raised above
         return str(excinfo.value)
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, self.case.line - 1, f"policy case: {self.case.name}"
 
-
-class PolicyCaseFailure(Exception):
-    def __init__(self, result: Any) -> None:
-        super().__init__(result.failures)
-        self.result = result

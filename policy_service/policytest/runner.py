@@ -1,4 +1,4 @@
-"""Policy test suites (`*_test.yaml`, SPEC §3.4): collect cases, run them, report results as data.
+"""Policy test suites (`*_test.yaml`, docs/contract.md §3.4): collect cases, run them, report results as data.
 
 Running and printing are separate (as in OPA): the CLI prints results, the pytest plugin turns each
 case into a pytest item, and both run cases through `run_case`, i.e. through `PolicyRuntime.decide`,
@@ -22,7 +22,7 @@ from policy_service.authoring.source import SourceFile
 from policy_service.deciding.request import parse_quantity, parse_whole
 from policy_service.deciding.runtime import PolicyRuntime
 from policy_service.model import PolicySet
-from policy_service.service.recording import decision_body
+from policy_service.service.spelling import decision_body
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,8 @@ def run_case(runtime: PolicyRuntime, case: TestCase) -> CaseResult:
         return result
     result.usage_given = frozenset(usage)
     evaluation = runtime.decide(request)
-    actual = decision_body(evaluation, runtime, "test", datetime.now(timezone.utc), request.agent_id)
+    actual = decision_body(evaluation, runtime.policy_set.organization, runtime.revision, "test", datetime.now(timezone.utc),
+                           request.agent_id)
     result.actual, result.fired = actual, evaluation.fired
     result.failures = compare(case.expect, actual, case.policy, fired=evaluation.fired)
     return result
@@ -114,7 +115,7 @@ def _usage(data: dict[str, Any], policy_id: str, policy_set: PolicySet) -> dict[
 def compare(expect: dict[str, Any], actual: dict[str, Any], policy_id: str, fired: Sequence[str] | None = None) -> list[str]:
     """What `expect` asserts and `actual` does not satisfy; an empty list means the case passed.
 
-    `rules` asks which rules fired (SPEC §3.4): every fired rule counts, also one that did not shape
+    `rules` asks which rules fired (docs/contract.md §3.4): every fired rule counts, also one that did not shape
     this answer (`fired`; by default the answer's own `rules`)."""
     failures = []
     if "outcome" in expect and expect["outcome"] != actual["outcome"]:

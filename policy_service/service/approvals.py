@@ -1,8 +1,8 @@
-"""After a decision: an approver's verdict on an escalation, and the outcome an agent reports (SPEC §5).
+"""After a decision: an approver's verdict on an escalation, and the outcome an agent reports (docs/contract.md §5).
 
 Both are events in the hash chain, appended in a chain transaction that also reads what they depend on
 (the decision, its earlier events, the budgets), so deciding twice or overspending cannot slip between
-two workers. The web layer turns NotFound, Conflict and Refused into 404, 409 and 403/422.
+two workers. Refusals are the domain errors of policy_service.errors; only the web layer gives them statuses.
 """
 
 from __future__ import annotations
@@ -21,23 +21,9 @@ from policy_service.deciding.request import parse_quantity
 from policy_service.deciding.runtime import PolicyRuntime
 from policy_service.decisionlog import ChainTransaction, DecisionStore, LedgerRow, NewEntry
 from policy_service.decisionlog.chain import canonical_json
-from policy_service.service.recording import approval_id, json_time, outcome_id, proposal_json, quantity_json
-
-
-class NotFound(Exception):
-    """No such decision (404)."""
-
-
-class Conflict(Exception):
-    """The log's state forbids it: decided twice, more than allowed (409)."""
-
-
-class Refused(Exception):
-    """This approver may not decide this escalation (403), or a field is wrong for it (422)."""
-
-    def __init__(self, status: int, field: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.field, self.message = status, field, message
+from policy_service.errors import ConflictError, DecisionNotFoundError, FieldError, NotPermittedError
+from policy_service.service.responses import EventSchema, dump
+from policy_service.service.spelling import approval_id, json_time, outcome_id, proposal_json, quantity_json
 
 
 class ApprovalSchema(Schema):
@@ -81,7 +67,7 @@ def _logged(transaction: ChainTransaction, decision_id: str) -> _Logged:
     entries = transaction.entries(decision_id)
     decision = next((e for e in entries if e["kind"] == "decision"), None)
     if decision is None:
-        raise NotFound(decision_id)
+        raise DecisionNotFoundError(decision_id)
     return _Logged(decision, json.loads(decision["response"]),
                    [json.loads(e["response"]) for e in entries if e["kind"] != "decision"])
 
@@ -102,7 +88,7 @@ def _reevaluate(runtime: PolicyRuntime, logged: _Logged, budgets: Budgets, *, ac
     try:
         request = runtime.read(body, trusted_tier=True)
     except ValidationError:
-        raise Conflict("the stored request cannot be decided again (fields were masked before storage, or "
+        raise ConflictError("the stored request cannot be decided again (fields were masked before storage, or "
                        "the live policies no longer accept it)") from None
     return runtime.decide(request, budgets, tier=tier)
 
@@ -128,19 +114,19 @@ def decide_approval(runtime: PolicyRuntime, store: DecisionStore, decision_id: s
         logged = _logged(transaction, decision_id)
         pending = transaction.approval_request(decision_id)
         if pending is None:
-            raise Conflict(f"decision {decision_id} was {logged.body['outcome']}, not escalated: nothing awaits approval")
+            raise ConflictError(f"decision {decision_id} was {logged.body['outcome']}, not escalated: nothing awaits approval")
         earlier = logged.event("approval")
         if earlier is not None:
-            raise Conflict(f"decision {decision_id} was already {earlier['verdict']}d by {earlier['approver']['id']}")
+            raise ConflictError(f"decision {decision_id} was already {earlier['verdict']}d by {earlier['approver']['id']}")
         approver = runtime.policy_set.agents.get(data["approver_id"])
         if approver is None:
-            raise Refused(422, "approver_id", f'unknown agent "{data["approver_id"]}"')
+            raise FieldError("approver_id", f'unknown agent "{data["approver_id"]}"')
         if org.tier_rank(approver.tier) < org.tier_rank(pending.to_tier):
-            raise Refused(403, "approver_id", f"{approver.id} is {approver.tier}; this escalation needs {pending.to_tier} or above")
+            raise NotPermittedError("approver_id", f"{approver.id} is {approver.tier}; this escalation needs {pending.to_tier} or above")
         unit = org.actions[pending.action].unit
         amount = pending.amount if data.get("amount") is None else _amount(data["amount"], unit, runtime, "amount")
         if amount > pending.amount or amount <= 0:
-            raise Refused(422, "amount", "an approval may lower the proposed amount, not raise it or make it zero")
+            raise FieldError("amount", "an approval may lower the proposed amount, not raise it or make it zero")
         ledger: tuple[LedgerRow, ...] = ()
         if data["verdict"] == "approve":
             now = datetime.now(timezone.utc)
@@ -148,17 +134,17 @@ def decide_approval(runtime: PolicyRuntime, store: DecisionStore, decision_id: s
                                  action=pending.action, amount=amount, tier=approver.tier)
             if judged.outcome != "allow":
                 limit = quantity_json(unit, judged.limit, org)
-                raise Refused(403, "approver_id", f"{approver.id}'s own limit and caps cover {limit or 'nothing'} of {pending.action} here, "
+                raise NotPermittedError("approver_id", f"{approver.id}'s own limit and caps cover {limit or 'nothing'} of {pending.action} here, "
                                                   f"not {quantity_json(unit, amount, org)}")
             ledger = budgets.reservation(pending.action, amount, logged.decision["customer_id"], approver.id)
 
         def render(created_at: datetime) -> str:
-            return json.dumps({
+            return json.dumps(dump(EventSchema, {
                 "event_id": approval_id(decision_id), "kind": "approval", "decision_id": decision_id,
                 "created_at": json_time(created_at), "verdict": data["verdict"],
                 "approver": {"id": approver.id, "tier": approver.tier}, "action": pending.action,
                 "amount": quantity_json(unit, amount, org), "note": data.get("note"),
-            }, ensure_ascii=False)
+            }), ensure_ascii=False)
 
         verdict = "approved" if data["verdict"] == "approve" else "rejected"
         entry = _event_entry("approval", approval_id(decision_id), logged, runtime, caller, approver.id, verdict,
@@ -175,7 +161,7 @@ def record_outcome(runtime: PolicyRuntime, store: DecisionStore, decision_id: st
     with store.chain_transaction() as transaction:
         logged = _logged(transaction, decision_id)
         if logged.event("outcome") is not None:
-            raise Conflict(f"an outcome is already recorded for decision {decision_id}")
+            raise ConflictError(f"an outcome is already recorded for decision {decision_id}")
         proposed = logged.body["proposal"]["action"]
         held = transaction.reserved(decision_id)
         customer, agent = logged.decision["customer_id"], logged.decision["agent_id"]
@@ -184,18 +170,18 @@ def record_outcome(runtime: PolicyRuntime, store: DecisionStore, decision_id: st
         else:
             action = data["action"]
             if action not in org.actions:
-                raise Refused(422, "action", f'unknown action "{action}"')
+                raise FieldError("action", f'unknown action "{action}"')
             unit = org.actions[action].unit
             amount = _amount(data.get("amount"), unit, runtime, "amount")
             ledger = _grant(runtime, logged, transaction, held, action, amount, customer, agent)
 
         def render(created_at: datetime) -> str:
             unit = org.actions[action].unit
-            return json.dumps({
+            return json.dumps(dump(EventSchema, {
                 "event_id": outcome_id(decision_id), "kind": "outcome", "decision_id": decision_id,
                 "created_at": json_time(created_at), "declined": amount is None, "action": None if amount is None else action,
                 "amount": None if amount is None else quantity_json(unit, amount, org),
-            }, ensure_ascii=False)
+            }), ensure_ascii=False)
 
         entry = _event_entry("outcome", outcome_id(decision_id), logged, runtime, caller, agent,
                              "declined" if amount is None else "granted", action, body, render)
@@ -213,18 +199,18 @@ def _grant(runtime: PolicyRuntime, logged: _Logged, transaction: ChainTransactio
         allowed = approval["amount"] if approval and approval["verdict"] == "approve" else logged.body["proposal"].get("amount")
         ceiling = _amount(allowed, unit, runtime, "amount")  # a flag: 1, whatever it says
         if amount > ceiling:
-            raise Conflict(f"{quantity_json(unit, amount, org)} is more than the {quantity_json(unit, ceiling, org)} allowed or approved")
+            raise ConflictError(f"{quantity_json(unit, amount, org)} is more than the {quantity_json(unit, ceiling, org)} allowed or approved")
         return budgets.settle(held, action, amount)
     option = next((o for o in logged.body["options"] if o["action"] == action), None)
     if option is None:
-        raise Conflict(f"decision {logged.body['decision_id']} neither allowed nor offered {action}")
+        raise ConflictError(f"decision {logged.body['decision_id']} neither allowed nor offered {action}")
     ceiling = _amount(option["max"], unit, runtime, "amount")
     if amount > ceiling:
-        raise Conflict(f"{quantity_json(unit, amount, org)} is more than the {quantity_json(unit, ceiling, org)} offered")
+        raise ConflictError(f"{quantity_json(unit, amount, org)} is more than the {quantity_json(unit, ceiling, org)} offered")
     # An option reserved nothing when it was offered: check the budgets it would spend now.
     judged = _reevaluate(runtime, logged, Budgets(transaction, customer, datetime.now(timezone.utc), agent),
                          action=action, amount=amount)
     if judged.outcome != "allow":
-        raise Conflict(f"the budgets no longer cover {quantity_json(unit, amount, org)} of {action}")
+        raise ConflictError(f"the budgets no longer cover {quantity_json(unit, amount, org)} of {action}")
     return budgets.settle(held, proposed, None) + budgets.reservation(action, amount, customer, agent)
 

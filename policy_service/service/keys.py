@@ -1,4 +1,4 @@
-"""API keys (SPEC §8): a key file of hashed keys, each with a name, roles and an optional trusted_tier.
+"""API keys (docs/contract.md §8): a key file of hashed keys, each with a name, roles and an optional trusted_tier.
 
 A key is 32 random bytes, so one SHA-256 is enough to store it safely (a slow password hash would add
 milliseconds to every request and protects nothing a random key needs). The plain key is shown once,
@@ -20,14 +20,11 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-DEFAULT_KEYS_FILE = "var/keys.json"
+from policy_service.errors import KeyFileError
+
 ROLES = ("agent_tool", "approver", "auditor", "policy_admin")
 KEY_PREFIX = "psk_"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-
-
-class KeyFileError(ValueError):
-    """The key file cannot be read or is malformed; the message names the file and the problem."""
 
 
 @dataclass(frozen=True)

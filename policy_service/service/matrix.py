@@ -1,4 +1,4 @@
-"""The empowerment matrix (issue 5): per action, what every tier may grant with no rule fired, and the
+"""The empowerment matrix: per action, what every tier may grant with no rule fired, and the
 rules and caps that can change that row. One model, two renderings: a table for people (CLI) and JSON
 (GET /v1/policies/matrix)."""
 
@@ -13,7 +13,7 @@ from babel.numbers import format_decimal
 from policy_service.deciding.limits import compile_limits
 from policy_service.deciding.words import format_amount, label, resolve_locale
 from policy_service.model import Cap, PolicySet, Rule
-from policy_service.service.recording import quantity_json
+from policy_service.service.spelling import quantity_json
 
 
 @dataclass(frozen=True)

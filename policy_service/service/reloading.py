@@ -1,4 +1,4 @@
-"""The live policy set of one worker, and how it changes without a restart (issue 5).
+"""The live policy set of one worker, and how it changes without a restart.
 
 One rule makes every worker of every instance converge on one revision: **the newest successful row of
 `policy_reloads` in the database is the live revision.** A reload (HTTP, SIGHUP, the file watcher, a
@@ -9,7 +9,7 @@ processes, so a signal or memory could not reach them all; the database they alr
 A set with any error appends a failed row, positioned diagnostics included, and changes nothing live:
 every worker can show that error, not only the one that tried.
 
-Memory: the engine cannot unregister a ruleset by name (ENGINE_NOTES 5), so runtimes are kept per
+Memory: the engine cannot unregister a ruleset by name (docs/engine.md §5), so runtimes are kept per
 revision in a small cache and an evicted one drops its rulesets through the engine's own delete call
 when it is collected (see engine.RuleEngine); reloading the same files changes nothing at all.
 """
@@ -29,7 +29,8 @@ from typing import Any
 from policy_service.authoring.diagnostics import Diagnostic, render_text
 from policy_service.authoring.loader import LoadResult, load_policy_set
 from policy_service.deciding.runtime import PolicyRuntime
-from policy_service.decisionlog import DecisionStore, StoreError
+from policy_service.decisionlog import DecisionStore
+from policy_service.errors import StartupError, StoreError
 from policy_service.telemetry import metrics
 
 
@@ -42,10 +43,6 @@ log = logging.getLogger(__name__)
 
 SYNC_SECONDS = 0.5  # how stale a worker may be; two workers differ at most this long after a reload
 KEEP_RUNTIMES = 3  # the live one and a few recent ones, for quick switches back
-
-
-class StartupError(RuntimeError):
-    """The service cannot start: the message says why (with every policy problem, positioned)."""
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""What-if replay (issue 5): the logged decisions re-decided under a candidate policy directory, each
+"""What-if replay: the logged decisions re-decided under a candidate policy directory, each
 with the cap usage it saw, without writing anything.
 
 The usage a decision saw is rebuilt from the budget ledger: the rows with a lower seq (committed
@@ -25,7 +25,7 @@ from policy_service.deciding.runtime import PolicyRuntime
 from policy_service.deciding.words import format_money
 from policy_service.decisionlog import DecisionStore, UsageQuestion
 from policy_service.model import PolicySet
-from policy_service.service.recording import quantity_json
+from policy_service.service.spelling import quantity_json
 
 
 class HistoricalLedger:

@@ -1,4 +1,4 @@
-"""Shadow mode (issue 5): a candidate policy directory evaluated beside the live set on every decision.
+"""Shadow mode: a candidate policy directory evaluated beside the live set on every decision.
 
 It never changes an answer: the candidate is judged inside the decision's transaction (so it sees the
 same cap usage) but any failure of it is logged and ignored, and the caller gets the live decision.
@@ -21,7 +21,8 @@ from policy_service.authoring.diagnostics import render_text
 from policy_service.deciding.budgets import Budgets
 from policy_service.deciding.evaluation import Evaluation
 from policy_service.deciding.runtime import PolicyRuntime
-from policy_service.decisionlog import ChainTransaction, DecisionStore, StoreError
+from policy_service.decisionlog import ChainTransaction, DecisionStore
+from policy_service.errors import StoreError
 from policy_service.service.reloading import load_runtime
 from policy_service.telemetry import metrics
 

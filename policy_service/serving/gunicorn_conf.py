@@ -13,20 +13,24 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+# Not `config`: gunicorn reads every module-level name of this file as one of its settings, and
+# `config` is one of them.
+from policy_service import config as service_config
 from policy_service.serving.serve import default_workers
 
+_settings = service_config.settings()
 wsgi_app = "policy_service:create_app()"
-bind = os.environ.get("POLICY_SERVICE_BIND", "127.0.0.1:8080")
-workers = int(os.environ.get("POLICY_SERVICE_WORKERS") or default_workers())
+bind = _settings.bind
+workers = _settings.workers or default_workers()
 # Sync workers: a decision is a few milliseconds of CPU and one short transaction; threads would only
-# queue on the engine's process-wide lock (ENGINE_NOTES 1).
+# queue on the engine's process-wide lock (docs/engine.md §1).
 worker_class = "sync"
-# No preload: each worker builds its own rules engine after the fork (ENGINE_NOTES 11).
+# No preload: each worker builds its own rules engine after the fork (docs/engine.md §11).
 preload_app = False
-timeout = int(os.environ.get("POLICY_SERVICE_TIMEOUT", "30"))
+timeout = _settings.timeout
 # On SIGTERM or SIGHUP, a worker finishes the request in hand before it exits: in-flight decisions are
 # answered and recorded, not cut off.
-graceful_timeout = int(os.environ.get("POLICY_SERVICE_GRACEFUL_TIMEOUT", "30"))
+graceful_timeout = _settings.graceful_timeout
 keepalive = 5
 # The app writes one JSON line per request (web/request_log.py); gunicorn's own access log would
 # duplicate it without the request id.
@@ -62,10 +66,11 @@ def _check_policies(source: str) -> bool:
     from policy_service.decisionlog import DecisionStore, default_database_url
     from policy_service.service.reloading import check_directory
 
-    store = DecisionStore(os.environ.get("POLICY_SERVICE_DATABASE_URL") or default_database_url())
+    settings = service_config.settings()  # read again: the master outlives changes `serve` made before it started
+    store = DecisionStore(settings.database_url or default_database_url())
     try:
         store.prepare()
-        return check_directory(os.environ.get("POLICY_SERVICE_POLICIES", "policies"), store, source).ok
+        return check_directory(settings.policies, store, source).ok
     finally:
         store.dispose()
 
@@ -86,10 +91,10 @@ def on_reload(server: Any) -> None:
 
 
 def when_ready(server: Any) -> None:
-    if os.environ.get("POLICY_SERVICE_WATCH") == "1":
+    if service_config.settings().watch:
         from policy_service.serving.watcher import start_watcher
 
-        start_watcher(os.environ.get("POLICY_SERVICE_POLICIES", "policies"), lambda: _check_policies("watcher"))
+        start_watcher(service_config.settings().policies, lambda: _check_policies("watcher"))
 
 
 def child_exit(server: Any, worker: Any) -> None:

@@ -1,4 +1,4 @@
-"""Who may call what (SPEC §8): every endpoint declares its roles or that it is public; one hook checks
+"""Who may call what (docs/contract.md §8): every endpoint declares its roles or that it is public; one hook checks
 the presented key before any view runs. An endpoint that declares nothing is refused to everyone, so a
 forgotten declaration fails closed (and tests/test_access.py walks the URL map to catch it first).
 
@@ -16,7 +16,8 @@ from typing import TypeVar
 
 from flask import Flask, current_app, g, request
 
-from policy_service.service.keys import DEV_CALLER, ApiKey, KeyFileError, KeyRing
+from policy_service.errors import KeyFileError
+from policy_service.service.keys import DEV_CALLER, ApiKey, KeyRing
 from policy_service.web.errors import ProblemError
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,6 @@ def init_app(app: Flask) -> None:
         try:
             app.extensions["policy_service_keys"] = KeySource(app.config["KEYS_FILE"])
         except KeyFileError as exc:
-            from policy_service.web.state import StartupError
+            from policy_service.errors import StartupError
             raise StartupError(f"the API key file cannot be read: {exc}") from None
     app.before_request(check_access)

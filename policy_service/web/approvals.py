@@ -1,24 +1,26 @@
 """Approvals and outcomes: POST /v1/decisions/{id}/approval, POST /v1/decisions/{id}/outcome and the
-approval queue GET /v1/approvals (SPEC §5)."""
+approval queue GET /v1/approvals (docs/contract.md §5)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
-from flask import Blueprint, Flask, Response
+from flask import Blueprint, Response
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from policy_service.service.approvals import Conflict, NotFound, Refused, decide_approval, record_outcome
-from policy_service.service.recording import approval_id, json_time, quantity_json
+from policy_service.service.approvals import ApprovalSchema, OutcomeSchema, decide_approval, record_outcome
+from policy_service.service.responses import EventSchema, ProblemSchema, QueueSchema
+from policy_service.service.spelling import approval_id, json_time, quantity_json
 from policy_service.web.access import caller, requires
-from policy_service.web.decisions import json_response, query_args, read_json_body
-from policy_service.web.errors import problem
+from policy_service.web.decisions import query_args, read_json_body
+from policy_service.web.operations import DECISION_ID, documented
 from policy_service.web.state import service_state
 
 blueprint = Blueprint("approvals", __name__)
 
 
-class QueueSchema(Schema):
+class QueueQuerySchema(Schema):
     class Meta:
         unknown = RAISE
 
@@ -30,6 +32,8 @@ class QueueSchema(Schema):
 
 @blueprint.post("/v1/decisions/<decision_id>/approval")
 @requires("approver")
+@documented("Approve or reject an escalated decision", {201: EventSchema, 404: ProblemSchema, 409: ProblemSchema},
+            body=ApprovalSchema, parameters=[DECISION_ID])
 def approval(decision_id: str) -> Response:
     state = service_state()
     event = decide_approval(state.runtime, state.store, decision_id, read_json_body(), caller=caller().name)
@@ -38,6 +42,8 @@ def approval(decision_id: str) -> Response:
 
 @blueprint.post("/v1/decisions/<decision_id>/outcome")
 @requires("agent_tool")
+@documented("What was actually granted, or that nothing was", {201: EventSchema, 404: ProblemSchema, 409: ProblemSchema},
+            body=OutcomeSchema, parameters=[DECISION_ID])
 def outcome(decision_id: str) -> Response:
     state = service_state()
     event = record_outcome(state.runtime, state.store, decision_id, read_json_body(), caller=caller().name)
@@ -46,10 +52,11 @@ def outcome(decision_id: str) -> Response:
 
 @blueprint.get("/v1/approvals")
 @requires("approver")
-def queue() -> Response:
+@documented("Escalations waiting for an approver, oldest first", {200: QueueSchema}, query=QueueQuerySchema)
+def queue() -> Any:
     """Escalations waiting for an approver, oldest first, with how long each has waited."""
     state = service_state()
-    args = query_args(QueueSchema())
+    args = query_args(QueueQuerySchema())
     org = state.runtime.policy_set.organization
     tiers = [t.id for t in org.tiers]
     if args.get("tier") not in (None, *tiers):  # a mistyped tier must not read as "nothing is waiting"
@@ -63,19 +70,5 @@ def queue() -> Response:
         "created_at": json_time(row["created_at"]),
         "waited_seconds": int((now - row["created_at"]).total_seconds()),
     } for row in state.store.pending_approvals(args.get("tier"), args.get("team"), args["limit"])]
-    return json_response({"items": items})
+    return {"items": items}
 
-
-def init_app(app: Flask) -> None:
-    @app.errorhandler(NotFound)
-    def _not_found(error: NotFound) -> Response:
-        return problem(404, "Not Found", f'no decision "{error}"')
-
-    @app.errorhandler(Conflict)
-    def _conflict(error: Conflict) -> Response:
-        return problem(409, "Conflict", str(error))
-
-    @app.errorhandler(Refused)
-    def _refused(error: Refused) -> Response:
-        title = "Forbidden" if error.status == 403 else "Invalid request"
-        return problem(error.status, title, error.message, {error.field: [error.message]})

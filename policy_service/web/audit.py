@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from typing import Any
+
+from flask import Blueprint, request
 
 from policy_service.decisionlog import audit
 from policy_service.decisionlog.chain import parse_anchor
 from policy_service.service.keys import ROLES
+from policy_service.service.responses import ProblemSchema, StoredRevisionSchema, VerifySchema
 from policy_service.web.access import requires
-from policy_service.web.decisions import json_response
 from policy_service.web.errors import ProblemError
+from policy_service.web.operations import ANCHOR, REVISION, documented
 from policy_service.web.state import service_state
 
 blueprint = Blueprint("audit", __name__)
@@ -17,7 +20,8 @@ blueprint = Blueprint("audit", __name__)
 
 @blueprint.get("/v1/audit/verify")
 @requires("auditor")
-def verify() -> Response:
+@documented("Check the whole log's hash chain and stored policy revisions", {200: VerifySchema}, parameters=[ANCHOR])
+def verify() -> Any:
     """200 either way (the check itself worked); `ok` and `problem` say what it found."""
     anchors: dict[int, str] = {}
     for text in request.args.getlist("anchor"):
@@ -29,13 +33,14 @@ def verify() -> Response:
     unknown = sorted(set(request.args) - {"anchor"})
     if unknown:
         raise ProblemError(422, "Invalid request", "unknown query parameter", {name: ["unknown field"] for name in unknown})
-    return json_response(audit.verify(service_state().store, anchors).as_dict())
+    return audit.verify(service_state().store, anchors).as_dict()
 
 
 @blueprint.get("/v1/policies/revisions/<revision>")
 @requires(*ROLES)
-def policy_revision(revision: str) -> Response:
+@documented("A stored policy revision's files", {200: StoredRevisionSchema, 404: ProblemSchema}, parameters=[REVISION])
+def policy_revision(revision: str) -> Any:
     stored = service_state().store.revision(revision)
     if stored is None:
         raise ProblemError(404, "Not Found", f'no stored policy revision "{revision}"')
-    return json_response(stored)
+    return stored

@@ -11,16 +11,14 @@ from flask import Blueprint, Response, g, request, stream_with_context
 
 from policy_service.decisionlog import audit
 from policy_service.service.recording import decide_and_record
+from policy_service.service.responses import DecisionPageSchema, DecisionSchema, DecisionWithEventsSchema, ProblemSchema
 from policy_service.telemetry import metrics
 from policy_service.web.access import caller, requires
 from policy_service.web.errors import ProblemError
+from policy_service.web.operations import DECISION_ID, IDEMPOTENCY_KEY, documented
 from policy_service.web.state import service_state
 
 blueprint = Blueprint("decisions", __name__)
-
-
-def json_response(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json")
 
 
 def read_json_body() -> Any:
@@ -47,6 +45,8 @@ def idempotency_key() -> str | None:
 
 @blueprint.post("/v1/decisions")
 @requires("agent_tool")
+@documented("Evaluate a proposal, record it and return the decision", {201: DecisionSchema, 409: ProblemSchema},
+            body="DecisionRequest", parameters=[IDEMPOTENCY_KEY])
 def create_decision() -> Response:
     started = time.perf_counter()
     body = read_json_body()
@@ -71,13 +71,16 @@ def create_decision() -> Response:
 
 @blueprint.get("/v1/decisions")
 @requires("auditor")
-def list_decisions() -> Response:
+@documented("Decisions in the log, newest first, by cursor pages", {200: DecisionPageSchema}, query=audit.PageSchema)
+def list_decisions() -> Any:
     state = service_state()
-    return json_response(audit.page(state.store, query_args(audit.PageSchema()), state.privacy))
+    return audit.page(state.store, query_args(audit.PageSchema()), state.privacy)
 
 
 @blueprint.get("/v1/decisions/export")
 @requires("auditor")
+@documented("The log's decisions as streamed CSV or JSONL", {200: None}, query=audit.ExportSchema,
+            content_types=("text/csv", "application/x-ndjson"))
 def export_decisions() -> Response:
     state = service_state()
     args = query_args(audit.ExportSchema())
@@ -92,9 +95,11 @@ def export_decisions() -> Response:
 
 @blueprint.get("/v1/decisions/<decision_id>")
 @requires("agent_tool", "auditor")
-def get_decision(decision_id: str) -> Response:
+@documented("One decision as it was answered, with its events", {200: DecisionWithEventsSchema, 404: ProblemSchema},
+            parameters=[DECISION_ID])
+def get_decision(decision_id: str) -> Any:
     found = service_state().store.get(decision_id)
     if found is None:
         raise ProblemError(404, "Not Found", f'no decision "{decision_id}"')
     decision, events = found
-    return json_response({**json.loads(decision), "events": [json.loads(e) for e in events]})
+    return {**json.loads(decision), "events": [json.loads(e) for e in events]}

@@ -1,4 +1,8 @@
-"""Every error leaves as application/problem+json through one handler (SPEC §5)."""
+"""Every error leaves as application/problem+json, in one shape (ProblemSchema), from this module.
+
+The one place where the service's domain errors (policy_service.errors) get HTTP statuses: one
+handler per kind, all registered by `init_app` and all answering through `problem`
+(docs/contract.md §5)."""
 
 from __future__ import annotations
 
@@ -11,14 +15,24 @@ from flask import Flask, Response, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from policy_service.decisionlog import StoreError
-from policy_service.service.recording import IdempotencyConflict
+from policy_service.errors import (
+    ConflictError,
+    DecisionNotFoundError,
+    FieldError,
+    IdempotencyConflictError,
+    NotPermittedError,
+    PolicyServiceError,
+    StoreError,
+)
+from policy_service.service.responses import ProblemSchema, dump
 from policy_service.telemetry.metrics import LOG_WRITE_FAILURES
 
 log = logging.getLogger(__name__)
 
 
-class ProblemError(Exception):
+class ProblemError(PolicyServiceError):
+    """An HTTP problem raised by the web layer itself (400, 404, 422 ...), answered as it is."""
+
     def __init__(self, status: int, title: str, detail: str, errors: Mapping[str, list[str]] | None = None,
                  headers: Mapping[str, str] | None = None) -> None:
         super().__init__(detail)
@@ -27,7 +41,8 @@ class ProblemError(Exception):
 
 
 def problem(status: int, title: str, detail: str, errors: Mapping[str, list[str]] | None = None) -> Response:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, "errors": dict(errors or {})}
+    body = dump(ProblemSchema, {"type": "about:blank", "title": title, "status": status, "detail": detail,
+                                "errors": dict(errors or {})})
     return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/problem+json")
 
 
@@ -59,10 +74,24 @@ def init_app(app: Flask) -> None:
         fields = ", ".join(sorted(errors))
         return problem(422, "Invalid request", f"the request breaks the schema at: {fields}", errors)
 
-    @app.errorhandler(IdempotencyConflict)
-    def _idempotency(error: IdempotencyConflict) -> Response:
+    @app.errorhandler(IdempotencyConflictError)
+    def _idempotency(error: IdempotencyConflictError) -> Response:
         return problem(409, "Conflict", "this Idempotency-Key was used in the last 24 h with another body",
                        {"Idempotency-Key": ["already used with another body"]})
+
+    @app.errorhandler(DecisionNotFoundError)
+    def _not_found(error: DecisionNotFoundError) -> Response:
+        return problem(404, "Not Found", f'no decision "{error}"')
+
+    @app.errorhandler(ConflictError)
+    def _conflict(error: ConflictError) -> Response:
+        return problem(409, "Conflict", str(error))
+
+    @app.errorhandler(FieldError)
+    def _field(error: FieldError) -> Response:
+        if isinstance(error, NotPermittedError):
+            return problem(403, "Forbidden", error.message, {error.field: [error.message]})
+        return problem(422, "Invalid request", error.message, {error.field: [error.message]})
 
     @app.errorhandler(StoreError)
     def _store(error: StoreError) -> Response:

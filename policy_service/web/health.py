@@ -4,11 +4,13 @@ detail an operator needs to see why not)."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, current_app
 
+from policy_service.service.responses import HealthSchema, ReadySchema
 from policy_service.web.access import public
-from policy_service.web.decisions import json_response
+from policy_service.web.operations import documented
 from policy_service.web.state import service_state
 
 blueprint = Blueprint("health", __name__)
@@ -16,13 +18,15 @@ blueprint = Blueprint("health", __name__)
 
 @blueprint.get("/healthz")
 @public
-def healthz() -> Response:
-    return json_response({"status": "ok"})
+@documented("The process can serve", {200: HealthSchema})
+def healthz() -> Any:
+    return {"status": "ok"}
 
 
 @blueprint.get("/readyz")
 @public
-def readyz() -> Response:
+@documented("Policies loaded and database reachable, with detail", {200: ReadySchema, 503: ReadySchema})
+def readyz() -> Any:
     state = service_state()
     started = time.perf_counter()
     reachable = state.store.ping()
@@ -35,4 +39,4 @@ def readyz() -> Response:
         "database": database,
         "keys": {"mode": "dev: no keys, every caller trusted"} if keys is None else {"mode": "keys", "count": len(keys.current())},
     }
-    return json_response(body, 200 if reachable else 503)
+    return body, 200 if reachable else 503

@@ -14,6 +14,7 @@ from flask import Blueprint, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 
 from policy_service.web.access import public
+from policy_service.web.operations import documented
 
 blueprint = Blueprint("metrics", __name__)
 
@@ -28,6 +29,7 @@ def _registry() -> CollectorRegistry:
 
 @blueprint.get("/metrics")
 @public
+@documented("Prometheus metrics, summed over every worker", {200: None}, content_types=("text/plain",))
 def metrics() -> Response:
     return Response(generate_latest(_registry()), mimetype=CONTENT_TYPE_LATEST.split(";")[0],
                     headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -3,108 +3,46 @@
 
 The request body schema of POST /v1/decisions is built from the live policy set (actions, agents,
 declared fields and their values), so the document always describes what this deployment accepts.
-Every operation is listed once in OPERATIONS; tests/test_openapi.py checks that the URL map and this
-list agree, and runs schemathesis against the app.
+Operations are read from Flask's URL map: each view declares what it answers (web/operations.py) and
+which roles may call it (web/access.py), and the same declarations serialise and guard it, so the
+document cannot describe another service than the one running. tests/test_openapi.py runs
+schemathesis against the app.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Flask, Response, abort, current_app, send_from_directory
-from marshmallow import Schema
 
 from policy_service import __version__
 from policy_service.deciding.request import request_schema
-from policy_service.decisionlog.audit import ExportSchema, PageSchema
 from policy_service.model import Organization, PolicySet
-from policy_service.service.approvals import ApprovalSchema, OutcomeSchema
-from policy_service.web import api_schemas as out
+from policy_service.service.responses import ProblemSchema
 from policy_service.web.access import public
-from policy_service.web.approvals import QueueSchema as QueueQuerySchema
-from policy_service.web.decisions import json_response
-from policy_service.web.policies import MatrixQuerySchema
+from policy_service.web.operations import Operation, documented, json_response, operation_of
 from policy_service.web.state import service_state
 
 blueprint = Blueprint("openapi", __name__)
 
-
-@dataclass(frozen=True)
-class Operation:
-    path: str  # OpenAPI style: /v1/decisions/{decision_id}
-    method: str
-    summary: str
-    responses: dict[int, Any]  # status -> response schema (None: no body of ours)
-    body: Any = None
-    query: type[Schema] | None = None
-    parameters: list[dict[str, Any]] = field(default_factory=list)
-    content_types: tuple[str, ...] = ("application/json",)
-
-
-DECISION_ID = {"in": "path", "name": "decision_id", "required": True, "schema": {"type": "string"}}
-IDEMPOTENCY_KEY = {"in": "header", "name": "Idempotency-Key", "required": False,
-                   "schema": {"type": "string", "minLength": 1, "maxLength": 200},
-                   "description": "the same key and body within 24 h return the first answer again"}
-ANCHOR = {"in": "query", "name": "anchor", "required": False, "style": "form", "explode": True,
-          "schema": {"type": "array", "items": {"type": "string", "pattern": r"^\d+:[0-9a-f]{64}$"}},
-          "description": "SEQ:HASH noted from an earlier verify; catches deletion of the newest entries"}
-REVISION = {"in": "path", "name": "revision", "required": True, "schema": {"type": "string"}}
-
-# Roles are not repeated here: build_spec reads them from the views (declared_roles).
-OPERATIONS: tuple[Operation, ...] = (
-    Operation("/v1/decisions", "post", "Evaluate a proposal, record it and return the decision",
-              {201: out.DecisionSchema, 409: out.ProblemSchema}, body="DecisionRequest", parameters=[IDEMPOTENCY_KEY]),
-    Operation("/v1/decisions", "get", "Decisions in the log, newest first, by cursor pages",
-              {200: out.DecisionPageSchema}, query=PageSchema),
-    Operation("/v1/decisions/export", "get", "The log's decisions as streamed CSV or JSONL",
-              {200: None}, query=ExportSchema, content_types=("text/csv", "application/x-ndjson")),
-    Operation("/v1/decisions/{decision_id}", "get", "One decision as it was answered, with its events",
-              {200: out.DecisionWithEventsSchema, 404: out.ProblemSchema}, parameters=[DECISION_ID]),
-    Operation("/v1/decisions/{decision_id}/approval", "post", "Approve or reject an escalated decision",
-              {201: out.EventSchema, 404: out.ProblemSchema, 409: out.ProblemSchema}, body=ApprovalSchema,
-              parameters=[DECISION_ID]),
-    Operation("/v1/decisions/{decision_id}/outcome", "post", "What was actually granted, or that nothing was",
-              {201: out.EventSchema, 404: out.ProblemSchema, 409: out.ProblemSchema}, body=OutcomeSchema,
-              parameters=[DECISION_ID]),
-    Operation("/v1/approvals", "get", "Escalations waiting for an approver, oldest first",
-              {200: out.QueueSchema}, query=QueueQuerySchema),
-    Operation("/v1/audit/verify", "get", "Check the whole log's hash chain and stored policy revisions",
-              {200: out.VerifySchema}, parameters=[ANCHOR]),
-    Operation("/v1/policies/revisions/{revision}", "get", "A stored policy revision's files",
-              {200: out.StoredRevisionSchema, 404: out.ProblemSchema}, parameters=[REVISION]),
-    Operation("/v1/policies", "get", "The live revision, its policies and the last reload error",
-              {200: out.PoliciesSchema}),
-    Operation("/v1/policies/matrix", "get", "The empowerment matrix: limits per action and tier, and what changes them",
-              {200: out.MatrixSchema}, query=MatrixQuerySchema),
-    Operation("/v1/policies/reload", "post", "Reload the policy directory; a broken set leaves the live one in place",
-              {200: out.ReloadResultSchema, 422: out.ProblemSchema}),
-    Operation("/healthz", "get", "The process can serve", {200: out.HealthSchema}),
-    Operation("/readyz", "get", "Policies loaded and database reachable, with detail",
-              {200: out.ReadySchema, 503: out.ReadySchema}),
-    Operation("/metrics", "get", "Prometheus metrics, summed over every worker", {200: None},
-              content_types=("text/plain",)),
-    Operation("/openapi.json", "get", "This document", {200: None}),
-    Operation("/docs", "get", "Interactive API documentation", {200: None}, content_types=("text/html",)),
-)
 
 # Served, but not API: the docs page's static files.
 UNDOCUMENTED = frozenset({"/docs/assets/<name>"})
 PROBLEM = {"application/problem+json": {"schema": "Problem"}}
 
 
-def _responses(operation: Operation, roles: tuple[str, ...]) -> dict[str, Any]:
+def _responses(operation: Operation, path: str, roles: tuple[str, ...]) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     for status, schema in operation.responses.items():
         if schema is None:
             content: dict[str, Any] = {kind: {"schema": {}} for kind in operation.content_types}
             responses[str(status)] = {"description": "OK", "content": content}
-        elif schema is out.ProblemSchema:
+        elif schema is ProblemSchema:
             responses[str(status)] = {"description": "problem", "content": PROBLEM}
         else:
             responses[str(status)] = {"description": "OK", "content": {"application/json": {"schema": schema}}}
@@ -113,7 +51,7 @@ def _responses(operation: Operation, roles: tuple[str, ...]) -> dict[str, Any]:
     if operation.body:
         errors |= {"400": "the body is not JSON", "413": "the body is over 64 KiB",
                    "503": "the decision log cannot record; nothing was decided"}
-    elif operation.path.startswith("/v1/"):
+    elif path.startswith("/v1/"):
         errors |= {"503": "the decision log cannot be read"}
     if roles:
         errors |= {"401": "no valid API key", "403": "the key lacks the role"}
@@ -122,8 +60,8 @@ def _responses(operation: Operation, roles: tuple[str, ...]) -> dict[str, Any]:
     return responses
 
 
-def operation_id(operation: Operation) -> str:
-    return operation.method + "_" + re.sub(r"\W+", "_", operation.path).strip("_")
+def operation_id(method: str, path: str) -> str:
+    return method + "_" + re.sub(r"\W+", "_", path).strip("_")
 
 
 def openapi_path(rule: str) -> str:
@@ -131,32 +69,47 @@ def openapi_path(rule: str) -> str:
     return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule)
 
 
-def declared_roles(app: Flask) -> dict[tuple[str, str], tuple[str, ...]]:
-    """Each route's roles as its view declares them (web/access.py): the document reads them rather
-    than repeating them, so it cannot say one thing while the service enforces another."""
-    roles: dict[tuple[str, str], tuple[str, ...]] = {}
+@dataclass(frozen=True)
+class Route:
+    path: str  # OpenAPI style: /v1/decisions/{decision_id}
+    method: str
+    operation: Operation
+    roles: tuple[str, ...]
+
+
+def documented_routes(app: Flask) -> list[Route]:
+    """Every route of the URL map with what its view declares it answers and who may call it.
+
+    A route whose view declares no operation fails here, so nothing is served undocumented."""
+    routes = []
     for rule in app.url_map.iter_rules():
-        declared = getattr(app.view_functions[rule.endpoint], "access", None) or ()
-        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
-            roles[(openapi_path(rule.rule), method.lower())] = tuple(sorted(declared))
-    return roles
+        if rule.rule in UNDOCUMENTED:
+            continue
+        view = app.view_functions[rule.endpoint]
+        operation = operation_of(view)
+        if operation is None:
+            raise LookupError(f"{rule.rule} ({rule.endpoint}) declares no operation (web/operations.py)")
+        roles = tuple(sorted(getattr(view, "access", None) or ()))
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            routes.append(Route(openapi_path(rule.rule), method.lower(), operation, roles))
+    return routes
 
 
-def build_spec(policy_set: PolicySet, roles_of: Mapping[tuple[str, str], tuple[str, ...]]) -> dict[str, Any]:
+def build_spec(policy_set: PolicySet, routes: list[Route]) -> dict[str, Any]:
     plugin = MarshmallowPlugin()
     spec = APISpec(title="policy-service", version=__version__, openapi_version="3.0.3", plugins=[plugin],
                    info={"description": "What an agent may do now for a customer-service exception, who can approve "
                                         "the rest, and words for the customer; every decision in a tamper-evident log."})
-    spec.components.schema("Problem", schema=out.ProblemSchema)
+    spec.components.schema("Problem", schema=ProblemSchema)
     spec.components.schema("DecisionRequest", schema=request_schema(policy_set))
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     spec.components.security_scheme("apiKey", {"type": "apiKey", "in": "header", "name": "X-API-Key"})
     by_path: dict[str, dict[str, Any]] = {}
-    for operation in OPERATIONS:
-        roles = roles_of[(operation.path, operation.method)]
+    for route in routes:
+        operation, roles = route.operation, route.roles
         document: dict[str, Any] = {
-            "summary": operation.summary, "operationId": operation_id(operation),
-            "responses": _responses(operation, roles), "parameters": list(operation.parameters),
+            "summary": operation.summary, "operationId": operation_id(route.method, route.path),
+            "responses": _responses(operation, route.path, roles), "parameters": list(operation.parameters),
             "security": [{"bearer": []}, {"apiKey": []}] if roles else [],
         }
         if roles:
@@ -166,7 +119,7 @@ def build_spec(policy_set: PolicySet, roles_of: Mapping[tuple[str, str], tuple[s
             document["parameters"].append({"in": "query", "schema": operation.query})
         if operation.body is not None:
             document["requestBody"] = {"required": True, "content": {"application/json": {"schema": operation.body}}}
-        by_path.setdefault(operation.path, {})[operation.method] = document
+        by_path.setdefault(route.path, {})[route.method] = document
     for path, operations in by_path.items():
         spec.path(path=path, operations=operations)
     document = spec.to_dict()
@@ -203,6 +156,7 @@ def _proposal_document(org: Organization) -> dict[str, Any]:
 
 @blueprint.get("/openapi.json")
 @public
+@documented("This document", {200: None})
 def openapi_json() -> Response:
     # One document per policy set (the request schema follows it); keyed by the set, not the runtime,
     # so a cached document never keeps a dropped revision's engine alive.
@@ -210,7 +164,7 @@ def openapi_json() -> Response:
     policy_set = service_state().runtime.policy_set
     if policy_set.revision not in documents:
         documents.clear()
-        documents[policy_set.revision] = build_spec(policy_set, declared_roles(current_app))
+        documents[policy_set.revision] = build_spec(policy_set, documented_routes(current_app))
     return json_response(documents[policy_set.revision])
 
 
@@ -235,6 +189,7 @@ def _assets_dir() -> Path:
 
 @blueprint.get("/docs")
 @public
+@documented("Interactive API documentation", {200: None}, content_types=("text/html",))
 def docs() -> Response:
     return Response(DOCS_PAGE, mimetype="text/html")
 

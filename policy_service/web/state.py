@@ -12,10 +12,10 @@ from policy_service.deciding.runtime import PolicyRuntime
 from policy_service.decisionlog import DecisionStore
 from policy_service.decisionlog.chain import timestamp_text
 from policy_service.decisionlog.privacy import PrivacySettings
-from policy_service.service.reloading import LivePolicies, StartupError
+from policy_service.service.reloading import LivePolicies
 from policy_service.service.shadow import ShadowPolicies
 
-__all__ = ["ServiceState", "StartupError", "init_app", "service_state"]
+__all__ = ["ServiceState", "init_app", "service_state"]
 
 
 @dataclass

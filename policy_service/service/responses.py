@@ -1,8 +1,21 @@
-"""The shapes of what the API answers, as marshmallow schemas: the OpenAPI document is generated from
-these and from the request schemas the endpoints validate with. A schemathesis run in CI
-(tests/test_openapi.py) checks that every real response conforms, so these cannot drift unnoticed."""
+"""The shapes of what the API answers, as marshmallow schemas, and `dump`, which serialises by them.
+
+One source per shape: every answer is built as plain data and passed through `dump(SomeSchema, data)`,
+which emits exactly the schema's fields in the schema's order (a field the schema does not declare,
+or a required one missing, is a bug that fails at once), and the OpenAPI document is generated from
+the same classes. So a field cannot be added to an answer and forgotten in the document, or the other
+way round; tests/test_openapi.py also validates real answers against the document.
+
+`dump` is compiled once per schema into plain dict operations: marshmallow's own `Schema.dump` would
+cost ~50 µs per decision, under the chain lock (docs/performance.md), and its field conversions
+would add nothing here: the values are already JSON (decimal strings, ints, bools, lists).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import Any
 
 from marshmallow import Schema, fields
 
@@ -265,3 +278,48 @@ class ReloadResultSchema(Schema):
     previous = fields.String(required=True)
     changed = fields.Boolean(required=True)
     warnings = fields.List(fields.String(), required=True)
+
+
+Dumper = Callable[[Mapping[str, Any]], dict[str, Any]]
+
+
+class ShapeError(ValueError):
+    """An answer that does not fit its declared schema: a bug in the code that built it."""
+
+
+def dump(schema: type[Schema], data: Mapping[str, Any]) -> dict[str, Any]:
+    """`data` as `schema` declares it: its fields, in its order, nested shapes included."""
+    return _dumper(schema)(data)
+
+
+@cache
+def _dumper(schema: type[Schema]) -> Dumper:
+    plan: list[tuple[str, bool, Dumper | None, bool]] = []  # name, required, nested dumper, many
+    for name, field in schema._declared_fields.items():
+        nested: Dumper | None = None
+        many = False
+        inner = field.inner if isinstance(field, fields.List) else field
+        if isinstance(inner, fields.Nested):
+            target = inner.nested
+            nested_schema = target if isinstance(target, type) else type(target)
+            if not (isinstance(nested_schema, type) and issubclass(nested_schema, Schema)):
+                raise TypeError(f"{schema.__name__}.{name}: nest a Schema class")
+            nested, many = _dumper(nested_schema), isinstance(field, fields.List)
+        plan.append((name, bool(field.required), nested, many))
+    known = frozenset(name for name, *_ in plan)
+
+    def dump_one(data: Mapping[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, required, nested, many in plan:
+            if name in data:
+                value = data[name]
+                if nested is not None and value is not None:
+                    value = [nested(item) for item in value] if many else nested(value)
+                out[name] = value
+            elif required:
+                raise ShapeError(f"{schema.__name__}: {name} is required")
+        if len(out) != len(data):
+            raise ShapeError(f"{schema.__name__} declares no {sorted(set(data) - known)}")
+        return out
+
+    return dump_one

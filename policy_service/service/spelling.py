@@ -1,0 +1,109 @@
+"""How the API spells what the service decided: ids, times, quantities and the decision's JSON.
+
+Plain data built here goes through `responses.dump` with the schema the OpenAPI document shows, so the
+recorder, approvals, the policy-test runner and the matrix all spell a decision the same way without
+importing the module that writes the log.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import time
+from datetime import datetime
+from typing import Any
+
+from policy_service.deciding.evaluation import Evaluation
+from policy_service.model import Organization
+from policy_service.service.responses import DecisionSchema, dump
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# base64.b32encode's alphabet, mapped to Crockford's: the standard codec does the 5-bit split in C.
+_TO_CROCKFORD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _CROCKFORD.encode())
+
+
+def new_decision_id() -> str:
+    """`dec_` + a ULID: sortable by creation time, unique across workers and instances."""
+    return "dec_" + ulid_text((int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big"))
+
+
+def ulid_text(value: int) -> str:
+    """A 128-bit value in Crockford base32, 26 characters, most significant first."""
+    # As 130 bits (two leading zeros) placed at the front of 17 bytes, the value is the first 26
+    # characters of the standard base32 encoding, which does the 5-bit split in C.
+    return base64.b32encode((value << 6).to_bytes(17, "big")).translate(_TO_CROCKFORD)[:26].decode()
+
+
+def approval_id(decision_id: str) -> str:
+    """An escalation's approval: one per decision, so its id follows from the decision's."""
+    return "apr_" + decision_id.removeprefix("dec_")
+
+
+def outcome_id(decision_id: str) -> str:
+    """A decision's outcome: at most one, so its id follows from the decision's too."""
+    return "out_" + decision_id.removeprefix("dec_")
+
+
+def json_time(moment: datetime) -> str:
+    """Times as callers see them: UTC, milliseconds, "Z"."""
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def proposal_json(action_id: str, unit: str, amount: int, org: Organization) -> dict[str, Any]:
+    """A proposal as the API spells it (the inverse of what request.build_request reads)."""
+    proposal: dict[str, Any] = {"action": action_id}
+    if unit == "money":
+        proposal.update(amount=decimal_text(amount, org), currency=org.currency)
+    elif unit != "flag":
+        proposal["amount"] = amount
+    return proposal
+
+
+def decimal_text(minor: int, org: Organization) -> str:
+    """Money as a decimal string with the currency's minor units: 11250 -> "112.50"."""
+    if not org.minor_digits:
+        return str(minor)
+    whole, fraction = divmod(minor, 10 ** org.minor_digits)
+    return f"{whole}.{fraction:0{org.minor_digits}d}"
+
+
+def quantity_json(unit: str, amount: int | None, org: Organization) -> Any:
+    if amount is None:
+        return None
+    if unit == "money":
+        return decimal_text(amount, org)
+    if unit == "flag":
+        return bool(amount)
+    return amount
+
+
+def decision_body(evaluation: Evaluation, org: Organization, revision: str, decision_id: str, created_at: datetime,
+                  agent_id: str | None) -> dict[str, Any]:
+    """The decision as its caller sees it (DecisionSchema)."""
+    return dump(DecisionSchema, {
+        "decision_id": decision_id,
+        "created_at": json_time(created_at),
+        "outcome": evaluation.outcome,
+        "proposal": proposal_json(evaluation.action, evaluation.unit, evaluation.amount, org),
+        "agent": {"id": agent_id, "tier": evaluation.tier},
+        "limit": quantity_json(evaluation.unit, evaluation.limit, org),
+        "options": [
+            {"action": o.action, "unit": o.unit, "max": quantity_json(o.unit, o.max, org), "say": o.say,
+             **({"conditions": list(o.conditions)} if o.conditions else {})}
+            for o in evaluation.options
+        ],
+        "escalation": {"to_tier": evaluation.escalation.to_tier, "label": evaluation.escalation.label,
+                       "say": evaluation.escalation.say} if evaluation.escalation else None,
+        "approval": {"id": approval_id(decision_id), "status": "pending"} if evaluation.outcome == "escalate" else None,
+        "handoff": {"team": evaluation.handoff.team, "label": evaluation.handoff.label,
+                    "contact": evaluation.handoff.contact} if evaluation.handoff else None,
+        "say": list(evaluation.say),
+        "conditions": list(evaluation.conditions),
+        "rules": list(evaluation.rules),
+        "caps": [
+            {"id": c.key, "remaining": quantity_json(c.unit, c.remaining, org), "remaining_count": c.remaining_count}
+            for c in evaluation.caps
+        ],
+        "locale": evaluation.locale,
+        "policy_revision": revision,
+    })
