@@ -68,10 +68,13 @@ def load_policy_set(directory: Path | str) -> LoadResult:
     if not directory.is_dir():
         return LoadResult(None, (Diagnostic(str(directory), 1, 1, "PS010", "policy directory not found"),))
     documents, problems = read_documents(directory, tests=False)
+    # An unreadable file's content is unknown: set-wide checks for something missing (an Organization,
+    # a policy governing an action) would only blame the other files for what it may hold.
+    unreadable = any(d.code == "PS001" for d in problems)
     orgs = [(source, data) for source, kind, data in documents if kind == "Organization"]
     if len(orgs) != 1:
         where = [source.diagnostic((), "PS010", "a second Organization file") for source, _ in orgs[1:]]
-        if not orgs:
+        if not orgs and not unreadable:
             where = [Diagnostic(str(directory), 1, 1, "PS010", "no Organization file found", hint="add one file with kind: Organization")]
         return LoadResult(None, tuple(sorted(problems + where)))
     org_source, org_data = orgs[0]
@@ -92,7 +95,8 @@ def load_policy_set(directory: Path | str) -> LoadResult:
         elif kind == "PolicyTest":
             problems.append(source.diagnostic(("kind",), "PS002", "a PolicyTest file must be named *_test.yaml", hint=f"rename it to {Path(source.name).stem}_test.yaml"))
     problems.extend(check_set(org, policies))
-    problems.extend(_ungoverned_actions(org, org_source, policies))
+    if not unreadable:
+        problems.extend(_ungoverned_actions(org, org_source, policies))
     problems = sorted(set(problems))
     if has_errors(problems):
         return LoadResult(None, tuple(problems))

@@ -17,6 +17,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.reader import ReaderError
 
 from policy_service.authoring.diagnostics import Diagnostic
 
@@ -60,14 +61,35 @@ def _yaml() -> YAML:
 
 
 def read_source(path: Path, name: str) -> tuple[SourceFile | None, list[Diagnostic]]:
-    """Parse one file; a syntax error is a positioned diagnostic, never an exception."""
-    text = path.read_text(encoding="utf-8")
+    """Parse one file; an unreadable file (permissions, invalid UTF-8, a NUL, a syntax error) is one
+    positioned diagnostic, never an exception: a reload, SIGHUP or start must not die of a file."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [Diagnostic(name, 1, 1, "PS001", f"the file cannot be read: {exc.strerror or exc}", "error")]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start].decode("utf-8", "replace")
+        line, column = _position(before, len(before))
+        return None, [Diagnostic(name, line, column, "PS001", f"the file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
+                                 "error", "save the file as UTF-8")]
     return parse_source(text, name)
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and column of a character offset."""
+    before = text[:offset]
+    return before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
 
 
 def parse_source(text: str, name: str) -> tuple[SourceFile | None, list[Diagnostic]]:
     try:
         node = _yaml().load(text)
+    except ReaderError as exc:  # a character YAML forbids (NUL, most control characters)
+        line, column = _position(text, exc.position)
+        return None, [Diagnostic(name, line, column, "PS001", f"invalid YAML: {exc.reason} (U+{exc.character:04X})", "error",
+                                 "remove the character, or write it as an escape inside a double-quoted string")]
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
