@@ -11,13 +11,11 @@ from typing import Any
 
 import pytest
 import sqlalchemy
+from helpers import EXAMPLE_POLICIES, make_app
+from helpers import keyed_app as keyed_app  # re-exported: tests/test_openapi.py imports it from here
 
-from policy_service import create_app
 from policy_service.deciding.runtime import PolicyRuntime
 from policy_service.service.reloading import load_runtime
-
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE_POLICIES = ROOT / "policies"
 
 
 @pytest.fixture(scope="session")
@@ -33,23 +31,6 @@ def policies_copy(tmp_path: Path) -> Path:
     target = tmp_path / "policies"
     shutil.copytree(EXAMPLE_POLICIES, target)
     return target
-
-
-def make_app(tmp_path: Path, **config: Any) -> Any:
-    settings = {"TESTING": True, "POLICIES": str(EXAMPLE_POLICIES), "DATABASE_URL": f"sqlite:///{tmp_path / 'log.db'}", "DEV": True}
-    settings.update(config)
-    return create_app(settings)
-
-
-def keyed_app(tmp_path: Path, keys: dict[str, tuple[list[str], bool]], **config: Any) -> tuple[Any, dict[str, dict[str, str]]]:
-    """An app that requires API keys, and a ready Authorization header per key name.
-    `keys`: name -> (roles, trusted_tier)."""
-    from policy_service.service.keys import create_key
-
-    key_file = tmp_path / "keys.json"
-    headers = {name: {"Authorization": f"Bearer {create_key(key_file, name, roles, trusted)}"}
-               for name, (roles, trusted) in keys.items()}
-    return make_app(tmp_path, DEV=False, KEYS_FILE=str(key_file), **config), headers
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from conftest import EXAMPLE_POLICIES
+from helpers import EXAMPLE_POLICIES
 
 
 def free_port() -> int:

@@ -1,4 +1,4 @@
-"""API keys and roles (SPEC §8): 401 without a valid key, 403 for the wrong role, on every endpoint."""
+"""API keys and roles (docs/contract.md §8): 401 without a valid key, 403 for the wrong role, on every endpoint."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import keyed_app
-from test_http import BODY
+from helpers import BODY, keyed_app
 
 from policy_service.cli import main
-from policy_service.service.keys import ROLES, KeyFileError, create_key, list_keys, revoke_key
+from policy_service.errors import KeyFileError
+from policy_service.service.keys import ROLES, create_key, list_keys, revoke_key
 from policy_service.web import access
 
 ALL_ROLES = {role: ([role], False) for role in ROLES}

@@ -1,4 +1,4 @@
-"""The contract (SPEC §3–§5) with an organisation unlike the examples: Chilean pesos with no minor unit,
+"""The contract (docs/contract.md §3–§5) with an organisation unlike the examples: Chilean pesos with no minor unit,
 three tiers, days/count/flag actions (tests/organisations/telco). Its own policy tests run too."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_app
+from helpers import make_app
 
 TELCO = Path(__file__).parent / "organisations" / "telco"
 
@@ -36,7 +36,7 @@ def test_a_monthly_cap_fills_from_the_log_and_then_the_override_tier_approves(cl
     assert (second["outcome"], second["limit"], second["caps"][0]["remaining_count"]) == ("allow", "15000", 0)
     assert third["outcome"] == "escalate" and third["escalation"]["to_tier"] == "lead"
     assert third["escalation"]["label"] == "Jefa de turno" and third["limit"] is None
-    # The outage sentence has no {limit} to fill any more, so it is left out (SPEC §3.3 say).
+    # The outage sentence has no {limit} to fill any more, so it is left out (docs/contract.md §3.3 say).
     assert not any("caída" in sentence for sentence in third["say"])
     assert [(o["action"], o["max"]) for o in third["options"]] == [("late_fee_waiver", "5000"), ("payment_plan", 15)]
 

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy
-from conftest import EXAMPLE_POLICIES, make_app
-from test_http import BODY
+from helpers import BODY, EXAMPLE_POLICIES, make_app
 
 
 @pytest.fixture
@@ -41,7 +40,7 @@ def test_an_auditor_filters_and_pages_through_decisions(audited: Any) -> None:
 
 def test_the_log_keeps_every_fired_rule_while_the_answer_names_those_that_shaped_it(audited: Any) -> None:
     """A gold customer's refund fires extensions' free-shipping rule: no part of the refund answer, but
-    fired (SPEC §4.1), so the entry's rules and the auditors' rule filter have it."""
+    fired (docs/contract.md §4 step 1), so the entry's rules and the auditors' rule filter have it."""
     made = decide(audited)
     assert "extensions/gold_free_shipping_for_bot" not in made["rules"]
     found = audited.get("/v1/decisions?rule=extensions/gold_free_shipping_for_bot").get_json()["items"]

@@ -1,4 +1,4 @@
-"""Caps from the log, Idempotency-Key, approvals and outcomes (issue 4), on both backends."""
+"""Caps from the log, Idempotency-Key, approvals and outcomes, on both backends."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_app
+from helpers import make_app
 from servers import start_instance, wait_until_serving
 
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
-from conftest import EXAMPLE_POLICIES
+from helpers import EXAMPLE_POLICIES
 
 from policy_service.cli import main
 
@@ -60,7 +60,7 @@ def test_a_failing_case_exits_1_and_shows_expected_and_actual(policies_copy: Pat
 
 
 def test_a_case_may_expect_a_rule_that_fired_without_shaping_the_answer(policies_copy: Path) -> None:
-    """`rules` asks what fired (SPEC §3.4): a gold customer fires extensions' rule on a refund too."""
+    """`rules` asks what fired (docs/contract.md §3.4): a gold customer fires extensions' rule on a refund too."""
     suite = policies_copy / "refunds_test.yaml"
     suite.write_text(suite.read_text() + """  - name: a gold refund fires the free-shipping rule of extensions as well
     request:
@@ -105,8 +105,7 @@ def test_matrix_prints_every_tier_with_the_rules_that_change_each_row() -> None:
 
 
 def test_audit_commands_verify_export_and_name_a_tampered_entry(tmp_path: Path) -> None:
-    from conftest import make_app
-    from test_http import BODY
+    from helpers import BODY, make_app
 
     url = f"sqlite:///{tmp_path / 'log.db'}"
     runner = CliRunner()

@@ -1,5 +1,5 @@
 """Under load, with a gunicorn worker killed by SIGKILL, every decision a client received stays in the
-log and the chain still verifies (issue 3: durability). On both backends, against the real server."""
+log and the chain still verifies (docs/contract.md §5: durable before it is answered). On both backends, against the real server."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import BODY
 from servers import start_instance, wait_until_serving, worker_pids
-from test_http import BODY
 
 from policy_service.decisionlog import DecisionStore, audit
 

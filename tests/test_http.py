@@ -7,15 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-BODY = {
-    "agent": {"id": "ag-101"},
-    "customer": {"id": "cu-88", "tier": "gold", "tenure_months": 26, "lifetime_value": 4300, "flags": []},
-    "case": {"id": "tk-5521", "reason": "late_delivery", "channel": "phone", "order_value": 180,
-             "days_since_purchase": 45, "fault": "carrier", "contact_count": 2},
-    "proposal": {"action": "refund", "amount": "120.00", "currency": "EUR"},
-    "locale": "es",
-}
+from helpers import BODY
 
 
 def post(client: Any, body: Any) -> Any:

@@ -1,4 +1,4 @@
-"""Reloads without downtime (issue 5): a broken set never replaces the live one and its error is
+"""Reloads without downtime: a broken set never replaces the live one and its error is
 visible everywhere; every worker converges on one revision; memory stays flat over many reloads."""
 
 from __future__ import annotations
@@ -12,33 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import keyed_app, make_app
+from helpers import BODY, break_refunds, keyed_app, make_app, raise_refund_limit, small_refund
 from servers import call, start_instance, wait_until_serving
-from test_http import BODY
 
 from policy_service.service import reloading
 from policy_service.service.reloading import KEEP_RUNTIMES
 
 AGENT_REFUND = "refund:       {agent: 50,"
-
-
-def raise_refund_limit(policies: Path, to: int) -> None:
-    path = policies / "refunds.yaml"
-    text = path.read_text()
-    start = text.index("refund:       {agent: ")
-    end = text.index(",", start)
-    path.write_text(text[:start] + f"refund:       {{agent: {to}" + text[end:])
-
-
-def break_refunds(policies: Path) -> None:
-    path = policies / "refunds.yaml"
-    path.write_text(path.read_text().replace("when: {customer.tier: {in: [gold, platinum]}}",
-                                             "when: {customer.tierr: {in: [gold, platinum]}}"))
-
-
-def small_refund(amount: str = "60.00") -> dict[str, Any]:
-    return {"agent": {"id": "ag-101"}, "customer": {"id": "cu-1", "tier": "standard"},
-            "proposal": {"action": "refund", "amount": amount, "currency": "EUR"}}
 
 
 def test_a_broken_set_stays_out_and_its_error_is_shown_at_its_line(policies_copy: Path, tmp_path: Path) -> None:
@@ -108,7 +88,7 @@ def _rss_kib() -> int:
 
 @pytest.mark.slow
 def test_memory_stays_flat_over_many_distinct_reloads(policies_copy: Path, tmp_path: Path) -> None:
-    """Every reload here is a new revision, so each builds and drops an engine (ENGINE_NOTES 5);
+    """Every reload here is a new revision, so each builds and drops an engine (docs/engine.md §5);
     bench/reload_memory.py runs 1,000 of them."""
     app = make_app(tmp_path, POLICIES=str(policies_copy))
     client = app.test_client()

@@ -1,4 +1,4 @@
-"""What-if replay (issue 5): re-decides logged decisions under a candidate, with the cap usage each saw,
+"""What-if replay: re-decides logged decisions under a candidate, with the cap usage each saw,
 names exactly the decisions that change, and writes nothing."""
 
 from __future__ import annotations
@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
-from conftest import EXAMPLE_POLICIES, make_app
-from test_reload import raise_refund_limit
+from helpers import EXAMPLE_POLICIES, make_app, raise_refund_limit
 
 from policy_service.cli import main
 from policy_service.service.reloading import load_runtime

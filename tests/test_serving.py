@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from helpers import BODY
 from servers import call, start_instance, wait_until_serving, worker_pids
-from test_http import BODY
 
 from policy_service.service.keys import create_key
 

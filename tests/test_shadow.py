@@ -1,13 +1,12 @@
-"""Shadow mode (issue 5): a candidate judged beside the live set never changes an answer; disagreements
+"""Shadow mode: a candidate judged beside the live set never changes an answer; disagreements
 are counted and recorded for the replay report."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import make_app
+from helpers import break_refunds, make_app, raise_refund_limit, small_refund
 from prometheus_client import REGISTRY
-from test_reload import break_refunds, raise_refund_limit, small_refund
 
 from policy_service.service.reloading import load_runtime
 from policy_service.service.replay import replay

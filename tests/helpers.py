@@ -1,0 +1,57 @@
+"""What test modules share, imported as `from helpers import ...` (never from another test module):
+the example policies' path, app factories, a sample decision request, and edits to a policies copy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from policy_service import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_POLICIES = ROOT / "policies"
+
+BODY = {
+    "agent": {"id": "ag-101"},
+    "customer": {"id": "cu-88", "tier": "gold", "tenure_months": 26, "lifetime_value": 4300, "flags": []},
+    "case": {"id": "tk-5521", "reason": "late_delivery", "channel": "phone", "order_value": 180,
+             "days_since_purchase": 45, "fault": "carrier", "contact_count": 2},
+    "proposal": {"action": "refund", "amount": "120.00", "currency": "EUR"},
+    "locale": "es",
+}
+
+
+def make_app(tmp_path: Path, **config: Any) -> Any:
+    settings = {"TESTING": True, "POLICIES": str(EXAMPLE_POLICIES), "DATABASE_URL": f"sqlite:///{tmp_path / 'log.db'}", "DEV": True}
+    settings.update(config)
+    return create_app(settings)
+
+
+def keyed_app(tmp_path: Path, keys: dict[str, tuple[list[str], bool]], **config: Any) -> tuple[Any, dict[str, dict[str, str]]]:
+    """An app that requires API keys, and a ready Authorization header per key name.
+    `keys`: name -> (roles, trusted_tier)."""
+    from policy_service.service.keys import create_key
+
+    key_file = tmp_path / "keys.json"
+    headers = {name: {"Authorization": f"Bearer {create_key(key_file, name, roles, trusted)}"}
+               for name, (roles, trusted) in keys.items()}
+    return make_app(tmp_path, DEV=False, KEYS_FILE=str(key_file), **config), headers
+
+
+def raise_refund_limit(policies: Path, to: int) -> None:
+    path = policies / "refunds.yaml"
+    text = path.read_text()
+    start = text.index("refund:       {agent: ")
+    end = text.index(",", start)
+    path.write_text(text[:start] + f"refund:       {{agent: {to}" + text[end:])
+
+
+def break_refunds(policies: Path) -> None:
+    path = policies / "refunds.yaml"
+    path.write_text(path.read_text().replace("when: {customer.tier: {in: [gold, platinum]}}",
+                                             "when: {customer.tierr: {in: [gold, platinum]}}"))
+
+
+def small_refund(amount: str = "60.00") -> dict[str, Any]:
+    return {"agent": {"id": "ag-101"}, "customer": {"id": "cu-1", "tier": "standard"},
+            "proposal": {"action": "refund", "amount": amount, "currency": "EUR"}}
