@@ -98,7 +98,7 @@ def main() -> None:
 
     scratch = Path(tempfile.mkdtemp(prefix="policy-load-"))
     command = [sys.executable, "-c", "from policy_service.cli import main; main()"]
-    key = subprocess.run([*command, "keys", "create", "load", "--role", "agent_tool", "--keys", str(scratch / "keys.json")],
+    key = subprocess.run([*command, "keys", "create", "load", "--role", "agent_tool", "--any-agent", "--keys", str(scratch / "keys.json")],
                          capture_output=True, text=True, check=True).stdout.strip()
     server = subprocess.Popen(
         [*command, "serve", "--workers", str(args.workers), "--bind", f"127.0.0.1:{args.port}",

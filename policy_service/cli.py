@@ -29,8 +29,8 @@ def _open_store(database: str | None, *, migrate: bool = False) -> Any:
     from policy_service.decisionlog import DecisionStore, default_database_url
     from policy_service.errors import StoreError
 
-    store = DecisionStore(database or config.settings().database_url or default_database_url())
     try:
+        store = DecisionStore(database or config.settings().database_url or default_database_url())
         store.upgrade() if migrate else store.prepare()
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
@@ -192,12 +192,16 @@ def serve(dev: bool, bind: str | None, workers: int | None, policies_option: str
     else:
         keys_file = _keys_file(keys_option)
         try:
-            count = len(KeyRing.load(keys_file))
+            ring = KeyRing.load(keys_file)
         except KeyFileError as exc:
             raise click.ClickException(str(exc)) from None
+        count = len(ring)
+        for name in ring.legacy_names():
+            click.secho(f"warning: key {name} acts for any agent (it predates key scopes); recreate it with "
+                        "--agent, --team/--max-tier or --any-agent", fg="yellow", err=True)
         if count == 0:
             raise click.ClickException(f"no API keys in {keys_file}: nobody could call the service. Create one with "
-                                       "`policy-service keys create NAME --role agent_tool`, or use --dev locally.")
+                                       "`policy-service keys create NAME --role agent_tool --agent ID`, or use --dev locally.")
         os.environ["POLICY_SERVICE_KEYS"] = str(keys_file)
     if policies_option:
         os.environ["POLICY_SERVICE_POLICIES"] = policies_option
@@ -222,14 +226,25 @@ def keys() -> None:
 @click.argument("name")
 @click.option("--role", "roles", multiple=True, required=True, type=click.Choice(["agent_tool", "approver", "auditor", "policy_admin"]))
 @click.option("--trusted-tier", is_flag=True, help="this caller may state an agent's tier in a request body")
+@click.option("--agent", help="agent_tool/approver keys: act as this one agent (the body may leave its id out)")
+@click.option("--team", help="agent_tool/approver keys: agents of this team")
+@click.option("--max-tier", help="agent_tool/approver keys: agents at or below this tier")
+@click.option("--any-agent", is_flag=True, help="agent_tool/approver keys: any agent (an integration that "
+                                                 "authenticates its own users, such as a CRM plug-in)")
 @click.option("--keys", "keys_option", help=KEYS_HELP)
-def create_key_command(name: str, roles: tuple[str, ...], trusted_tier: bool, keys_option: str | None) -> None:
-    """Create a key and print it once: it is not stored and cannot be shown again."""
-    from policy_service.errors import KeyFileError
-    from policy_service.service.keys import create_key
+def create_key_command(name: str, roles: tuple[str, ...], trusted_tier: bool, agent: str | None, team: str | None,
+                       max_tier: str | None, any_agent: bool, keys_option: str | None) -> None:
+    """Create a key and print it once: it is not stored and cannot be shown again.
 
+    A key with the agent_tool or approver role needs exactly one scope: --agent ID, --team and/or
+    --max-tier, or --any-agent. A request naming an agent outside it is refused (403)."""
+    from policy_service.errors import KeyFileError
+    from policy_service.service.keys import AgentScope, create_key
+
+    scope = AgentScope(agent=agent, team=team, max_tier=max_tier, any_agent=any_agent) \
+        if (agent or team or max_tier or any_agent) else None
     try:
-        secret = create_key(_keys_file(keys_option), name, roles, trusted_tier)
+        secret = create_key(_keys_file(keys_option), name, roles, trusted_tier, scope=scope)
     except (KeyFileError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"key {name} ({', '.join(sorted(set(roles)))}) created; copy it now, it is shown only once:", err=True)
@@ -249,7 +264,8 @@ def list_keys_command(keys_option: str | None) -> None:
         raise click.ClickException(str(exc)) from None
     for record in records:
         trusted = "  trusted_tier" if record["trusted_tier"] else ""
-        click.echo(f"{record['name']:<24} {','.join(record['roles']):<40} {record.get('created_at', '')}{trusted}")
+        scope = f"  scope: {record['scope']}" if record["scope"] else ""
+        click.echo(f"{record['name']:<24} {','.join(record['roles']):<40} {record.get('created_at', '')}{trusted}{scope}")
 
 
 @keys.command(name="revoke")

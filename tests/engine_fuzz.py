@@ -1,7 +1,7 @@
-"""Differential fuzz worker (ENGINE_NOTES 7c), run in a child process by tests/test_engine.py.
+"""Differential fuzz worker (docs/engine.md §7c), run in a child process by tests/test_engine.py.
 
 Random conditions from the policy grammar and random requests are compiled and run through the real
-engine, and every verdict is compared with `conditions.holds`, the plain reading of SPEC §3.3.
+engine, and every verdict is compared with `conditions.holds`, the plain reading of docs/contract.md §3.3.
 Prints one JSON line: pairs checked and disagreements (with the first few examples).
 """
 

@@ -27,14 +27,15 @@ def make_app(tmp_path: Path, **config: Any) -> Any:
     return create_app(settings)
 
 
-def keyed_app(tmp_path: Path, keys: dict[str, tuple[list[str], bool]], **config: Any) -> tuple[Any, dict[str, dict[str, str]]]:
+def keyed_app(tmp_path: Path, keys: dict[str, tuple[Any, ...]], **config: Any) -> tuple[Any, dict[str, dict[str, str]]]:
     """An app that requires API keys, and a ready Authorization header per key name.
-    `keys`: name -> (roles, trusted_tier)."""
-    from policy_service.service.keys import create_key
+    `keys`: name -> (roles, trusted_tier) or (roles, trusted_tier, AgentScope); without a scope, a key
+    that acts for agents may act for any (an integration that authenticates its own users)."""
+    from policy_service.service.keys import ANY_AGENT, create_key
 
     key_file = tmp_path / "keys.json"
-    headers = {name: {"Authorization": f"Bearer {create_key(key_file, name, roles, trusted)}"}
-               for name, (roles, trusted) in keys.items()}
+    headers = {name: {"Authorization": f"Bearer {create_key(key_file, name, spec[0], spec[1], scope=(spec[2:] or (ANY_AGENT,))[0])}"}
+               for name, spec in keys.items()}
     return make_app(tmp_path, DEV=False, KEYS_FILE=str(key_file), **config), headers
 
 

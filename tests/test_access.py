@@ -107,7 +107,7 @@ def test_a_revoked_key_stops_working_without_a_restart(tmp_path: Path, monkeypat
 def test_keys_create_prints_the_key_once_and_stores_only_its_hash(tmp_path: Path) -> None:
     key_file = tmp_path / "keys.json"
     result = CliRunner().invoke(main, ["keys", "create", "crm", "--role", "agent_tool", "--role", "auditor",
-                                       "--keys", str(key_file)])
+                                       "--any-agent", "--keys", str(key_file)])
     assert result.exit_code == 0, result.output
     secret = result.output.strip().splitlines()[-1]
     assert secret.startswith("psk_") and secret not in key_file.read_text()

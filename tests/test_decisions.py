@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from policy_service.model import Organization
-from policy_service.service import recording as decisions
+from policy_service.service import spelling as decisions
 
 ULID = re.compile(r"dec_[0-9A-HJKMNP-TV-Z]{26}")
 

@@ -1,4 +1,4 @@
-"""Guard-rails of ENGINE_NOTES, each tested against the real engine (never mocked)."""
+"""Guard-rails of docs/engine.md, each tested against the real engine (never mocked)."""
 
 from __future__ import annotations
 
@@ -134,7 +134,7 @@ def test_same_revision_loaded_twice_gets_two_rulesets() -> None:
 
 
 OPERATOR_CASES = [
-    # (condition, request, holds?) -- the missing-field rule of SPEC §3.3 in each line
+    # (condition, request, holds?) -- the missing-field rule of docs/contract.md §3.3 in each line
     (FieldTest("case.days", "eq", 30), {"case.days": 30}, True),
     (FieldTest("case.days", "eq", 30), {}, False),
     (FieldTest("case.days", "ne", 30), {"case.days": 31}, True),
@@ -166,7 +166,7 @@ OPERATOR_CASES = [
 
 @pytest.mark.parametrize(("condition", "request_values", "should_hold"), OPERATOR_CASES)
 def test_each_operator_in_the_engine(condition: object, request_values: dict[str, object], should_hold: bool) -> None:
-    """Each operator, including on a missing field, fires in the engine exactly when SPEC §3.3 says."""
+    """Each operator, including on a missing field, fires in the engine exactly when docs/contract.md §3.3 says."""
     rule = Rule("r", "p", condition, Effects(), "p.yaml", 1)  # type: ignore[arg-type]
     engine = RuleEngine(compile_rules([rule], FIELDS), "ops")
     assert holds(rule.when, request_values) is should_hold
@@ -174,7 +174,7 @@ def test_each_operator_in_the_engine(condition: object, request_values: dict[str
 
 
 def test_differential_fuzz_in_a_child_process() -> None:
-    """ENGINE_NOTES 7c: 100,000 random (condition, request) pairs, engine against the reference reading:
+    """docs/engine.md §7c: 100,000 random (condition, request) pairs, engine against the reference reading:
     0 disagreements, and a crash or hang fails this test (time-out) instead of the test run."""
     worker = Path(__file__).with_name("engine_fuzz.py")
     completed = subprocess.run([sys.executable, str(worker), "20261122", "8", "25", "500"],

@@ -1,4 +1,4 @@
-"""Evaluation (SPEC §4) through PolicyRuntime.decide: properties and worked examples."""
+"""Evaluation (docs/contract.md §4) through PolicyRuntime.decide: properties and worked examples."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def test_a_higher_tier_never_gets_less_than_a_lower_one(runtime: PolicyRuntime, 
 @settings(max_examples=100, deadline=None)
 @given(body=requests, amount=st.integers(1, 100000))
 def test_the_same_input_gives_the_same_decision(runtime: PolicyRuntime, body: dict[str, Any], amount: int) -> None:
-    """A fresh runtime (no memo) and the long-lived one agree (SPEC §4.6)."""
+    """A fresh runtime (no memo) and the long-lived one agree (docs/contract.md §4 step 6)."""
     full = {**body, "proposal": {"action": "refund", "amount": str(amount / 100)}}
     fresh = PolicyRuntime(runtime.policy_set)
     assert decide(fresh, full) == decide(runtime, full)
@@ -74,7 +74,7 @@ def test_the_same_input_gives_the_same_decision(runtime: PolicyRuntime, body: di
 
 
 def test_spec_worked_example(runtime: PolicyRuntime) -> None:
-    """The SPEC §5 example: a gold customer, 45 days, 120 € refund by an agent."""
+    """The docs/contract.md §5 example: a gold customer, 45 days, 120 € refund by an agent."""
     result = decide(runtime, {
         "agent": {"id": "ag-101"}, "customer": {"id": "cu-88", "tier": "gold"},
         "case": {"days_since_purchase": 45, "order_value": 180},

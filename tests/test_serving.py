@@ -12,7 +12,7 @@ import pytest
 from helpers import BODY
 from servers import call, start_instance, wait_until_serving, worker_pids
 
-from policy_service.service.keys import create_key
+from policy_service.service.keys import ANY_AGENT, create_key
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +29,7 @@ def _metric(text: str, name: str, **labels: str) -> float:
 
 def test_metrics_add_up_across_workers_and_every_request_is_logged(tmp_path: Path) -> None:
     keys = tmp_path / "keys.json"
-    tool = {"Authorization": "Bearer " + create_key(keys, "crm", ["agent_tool"])}
+    tool = {"Authorization": "Bearer " + create_key(keys, "crm", ["agent_tool"], scope=ANY_AGENT)}
     log_path = tmp_path / "server.log"
     with log_path.open("wb") as log:
         port, server = start_instance(f"sqlite:///{tmp_path / 'log.db'}", tmp_path, "--keys", str(keys), stderr=log)

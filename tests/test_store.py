@@ -17,11 +17,11 @@ from policy_service.decisionlog import (
     LedgerRow,
     LogFilter,
     NewEntry,
-    StoreError,
     UsageQuestion,
     audit,
 )
 from policy_service.decisionlog.chain import GENESIS, canonical_json, entry_hash, verify_chain
+from policy_service.errors import StoreError
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
 

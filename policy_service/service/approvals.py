@@ -22,6 +22,7 @@ from policy_service.deciding.runtime import PolicyRuntime
 from policy_service.decisionlog import ChainTransaction, DecisionStore, LedgerRow, NewEntry
 from policy_service.decisionlog.chain import canonical_json
 from policy_service.errors import ConflictError, DecisionNotFoundError, FieldError, NotPermittedError
+from policy_service.service.keys import ANY_AGENT, AgentScope, act_as, check_scope
 from policy_service.service.responses import EventSchema, dump
 from policy_service.service.spelling import approval_id, json_time, outcome_id, proposal_json, quantity_json
 
@@ -42,7 +43,8 @@ class OutcomeSchema(Schema):
 
     action = fields.String(validate=validate.Length(1, 100))
     amount = fields.Raw()
-    declined = fields.Boolean()
+    # Literally true, nothing else: "yes" or 1 must not release a budget by accident.
+    declined = fields.Boolean(truthy={True}, falsy=set(), error_messages={"invalid": "must be true (or left out)"})
 
     @validates_schema
     def _one_form(self, data: dict[str, Any], **_: Any) -> None:
@@ -104,12 +106,17 @@ def _event_entry(kind: str, event_id: str, logged: _Logged, runtime: PolicyRunti
 
 
 def decide_approval(runtime: PolicyRuntime, store: DecisionStore, decision_id: str, body: Any, *,
-                    caller: str | None) -> str:
-    """Approve (optionally a lower amount) or reject an escalated decision; returns the event's JSON."""
+                    caller: str | None, scope: AgentScope = ANY_AGENT) -> str:
+    """Approve (optionally a lower amount) or reject an escalated decision; returns the event's JSON.
+
+    The approver is the key's bound agent when it has one (`approver_id` may then be left out), and
+    must be within the key's scope: an approver key cannot borrow a manager's id."""
     if not isinstance(body, dict):
         raise ValidationError({"_schema": ["the body must be a JSON object"]})
+    body = act_as(body, "approver_id", scope)
     data = ApprovalSchema().load(body)
     org = runtime.policy_set.organization
+    check_scope(scope, data["approver_id"], runtime.policy_set.agents, org, "approver_id")
     with store.chain_transaction() as transaction:
         logged = _logged(transaction, decision_id)
         pending = transaction.approval_request(decision_id)
@@ -118,6 +125,8 @@ def decide_approval(runtime: PolicyRuntime, store: DecisionStore, decision_id: s
         earlier = logged.event("approval")
         if earlier is not None:
             raise ConflictError(f"decision {decision_id} was already {earlier['verdict']}d by {earlier['approver']['id']}")
+        if logged.event("outcome") is not None:  # a declined case must not hold budget for its window
+            raise ConflictError(f"an outcome is already recorded for decision {decision_id}: nothing awaits approval")
         approver = runtime.policy_set.agents.get(data["approver_id"])
         if approver is None:
             raise FieldError("approver_id", f'unknown agent "{data["approver_id"]}"')
@@ -152,8 +161,11 @@ def decide_approval(runtime: PolicyRuntime, store: DecisionStore, decision_id: s
         return transaction.append(entry, ledger=ledger, reserved_at=logged.decision["created_at"]).response
 
 
-def record_outcome(runtime: PolicyRuntime, store: DecisionStore, decision_id: str, body: Any, *, caller: str | None) -> str:
-    """What was really granted (or that the customer declined): settles the decision's reservation."""
+def record_outcome(runtime: PolicyRuntime, store: DecisionStore, decision_id: str, body: Any, *, caller: str | None,
+                   scope: AgentScope = ANY_AGENT) -> str:
+    """What was really granted (or that the customer declined): settles the decision's reservation.
+
+    Only a key whose scope holds the decision's agent may report it: another key cannot release its budget."""
     if not isinstance(body, dict):
         raise ValidationError({"_schema": ["the body must be a JSON object"]})
     data = OutcomeSchema().load(body)
@@ -165,6 +177,7 @@ def record_outcome(runtime: PolicyRuntime, store: DecisionStore, decision_id: st
         proposed = logged.body["proposal"]["action"]
         held = transaction.reserved(decision_id)
         customer, agent = logged.decision["customer_id"], logged.decision["agent_id"]
+        check_scope(scope, agent, runtime.policy_set.agents, org, "decision_id")
         if data.get("declined"):
             action, amount, ledger = proposed, None, budgets.settle(held, proposed, None)
         else:

@@ -21,6 +21,7 @@ from policy_service.decisionlog import ApprovalRequest, DecisionStore, NewEntry
 from policy_service.decisionlog.chain import canonical_json
 from policy_service.decisionlog.privacy import PrivacySettings
 from policy_service.errors import IdempotencyConflictError
+from policy_service.service.keys import ANY_AGENT, AgentScope, act_as, check_scope
 from policy_service.service.shadow import ShadowPolicies
 from policy_service.service.spelling import decision_body, new_decision_id
 
@@ -41,7 +42,8 @@ class Recorded:
 
 def decide_and_record(runtime: PolicyRuntime, store: DecisionStore, body: Any, *, caller: str | None,
                       trusted_tier: bool, privacy: PrivacySettings = PrivacySettings(),
-                      idempotency_key: str | None = None, shadow: ShadowPolicies | None = None) -> Recorded:
+                      idempotency_key: str | None = None, shadow: ShadowPolicies | None = None,
+                      scope: AgentScope = ANY_AGENT) -> Recorded:
     """The decision, recorded byte for byte before it is returned.
 
     Cap usage is read and the decision appended in one chain transaction, so two concurrent requests
@@ -51,7 +53,9 @@ def decide_and_record(runtime: PolicyRuntime, store: DecisionStore, body: Any, *
     Raises marshmallow.ValidationError for a bad body, IdempotencyConflict, and StoreError when the
     log cannot record.
     """
+    body = act_as(body, "agent.id", scope)
     request = runtime.read(body, trusted_tier=trusted_tier)
+    check_scope(scope, request.agent_id, runtime.policy_set.agents, runtime.policy_set.organization, "agent.id")
     decision_id = new_decision_id()
     customer_ref = privacy.customer_ref(request.customer_id)
     stored_request, masked = privacy.protect(body)

@@ -36,7 +36,8 @@ class QueueQuerySchema(Schema):
             body=ApprovalSchema, parameters=[DECISION_ID])
 def approval(decision_id: str) -> Response:
     state = service_state()
-    event = decide_approval(state.runtime, state.store, decision_id, read_json_body(), caller=caller().name)
+    event = decide_approval(state.runtime, state.store, decision_id, read_json_body(), caller=caller().name,
+                            scope=caller().scope)
     return Response(event, status=201, mimetype="application/json")
 
 
@@ -46,7 +47,8 @@ def approval(decision_id: str) -> Response:
             body=OutcomeSchema, parameters=[DECISION_ID])
 def outcome(decision_id: str) -> Response:
     state = service_state()
-    event = record_outcome(state.runtime, state.store, decision_id, read_json_body(), caller=caller().name)
+    event = record_outcome(state.runtime, state.store, decision_id, read_json_body(), caller=caller().name,
+                           scope=caller().scope)
     return Response(event, status=201, mimetype="application/json")
 
 

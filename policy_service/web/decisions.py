@@ -10,6 +10,7 @@ from typing import Any
 from flask import Blueprint, Response, g, request, stream_with_context
 
 from policy_service.decisionlog import audit
+from policy_service.service.keys import check_scope
 from policy_service.service.recording import decide_and_record
 from policy_service.service.responses import DecisionPageSchema, DecisionSchema, DecisionWithEventsSchema, ProblemSchema
 from policy_service.telemetry import metrics
@@ -58,6 +59,7 @@ def create_decision() -> Response:
         privacy=state.privacy,
         idempotency_key=idempotency_key(),
         shadow=state.shadow,
+        scope=caller().scope,
     )
     g.decision_id = recorded.decision_id
     if not recorded.replayed:
@@ -98,8 +100,12 @@ def export_decisions() -> Response:
 @documented("One decision as it was answered, with its events", {200: DecisionWithEventsSchema, 404: ProblemSchema},
             parameters=[DECISION_ID])
 def get_decision(decision_id: str) -> Any:
-    found = service_state().store.get(decision_id)
+    state = service_state()
+    found = state.store.get(decision_id)
     if found is None:
         raise ProblemError(404, "Not Found", f'no decision "{decision_id}"')
-    decision, events = found
-    return {**json.loads(decision), "events": [json.loads(e) for e in events]}
+    decision, events = json.loads(found[0]), found[1]
+    if not caller().has_any({"auditor"}):  # an agent tool reads only the decisions of agents in its scope
+        policy_set = state.runtime.policy_set
+        check_scope(caller().scope, decision["agent"]["id"], policy_set.agents, policy_set.organization, "decision_id")
+    return {**decision, "events": [json.loads(e) for e in events]}
