@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# Build stage: durable_rules ships only an sdist, so it needs a C compiler (ENGINE_NOTES 10).
+# Build stage: durable_rules ships only an sdist, so it needs a C compiler (docs/engine.md §10).
 FROM python:3.12-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends build-essential && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -27,6 +27,6 @@ EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8080/readyz', timeout=2).status == 200 else 1)"
 # gunicorn with policy_service/serving/gunicorn_conf.py: workers from the CPU count, graceful shutdown that
-# finishes in-flight requests, no --preload (each worker builds its own engine: ENGINE_NOTES 11).
-# It refuses to start without API keys: create one first (README, "Container").
+# finishes in-flight requests, no --preload (each worker builds its own engine: docs/engine.md §11).
+# It refuses to start without API keys: create one first (docs/container.md).
 CMD ["policy-service", "serve"]

@@ -24,7 +24,6 @@ from durable import engine as durable_engine
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from policy_service.deciding.request import build_request  # noqa: E402
 from policy_service.service.reloading import load_runtime  # noqa: E402
 
 ACTIONS = [("refund", "money"), ("store_credit", "money"), ("fee_waiver", "money"),
@@ -77,7 +76,7 @@ def main() -> None:
     runtime, result = load_runtime(ROOT / "policies")
     assert runtime is not None, result.diagnostics
     rng = random.Random(42)
-    distinct = [build_request(b, runtime.policy_set, trusted_tier=False) for b in distinct_bodies(args.n, rng)]
+    distinct = [runtime.read(b, trusted_tier=False) for b in distinct_bodies(args.n, rng)]
     shapes = distinct[:200]
     repeated = [shapes[i % 200] for i in range(args.n)]
 

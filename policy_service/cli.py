@@ -26,11 +26,11 @@ def _keys_file(value: str | None) -> Path:
 
 
 def _open_store(database: str | None, *, migrate: bool = False) -> Any:
-    from policy_service.decisionlog import DecisionStore, default_database_url
+    from policy_service.decisionlog import DecisionStore
     from policy_service.errors import StoreError
 
     try:
-        store = DecisionStore(database or config.settings().database_url or default_database_url())
+        store = DecisionStore(database or config.settings().log_url)
         store.upgrade() if migrate else store.prepare()
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
@@ -328,6 +328,7 @@ def verify(database: str | None, anchors: tuple[str, ...], output: str) -> None:
 
     from policy_service.decisionlog import audit as auditing
     from policy_service.decisionlog.chain import parse_anchor
+    from policy_service.service.responses import VerifySchema, dump
 
     try:
         noted = dict(parse_anchor(a) for a in anchors)
@@ -335,7 +336,7 @@ def verify(database: str | None, anchors: tuple[str, ...], output: str) -> None:
         raise click.BadParameter(str(exc), param_hint="--anchor") from None
     report = auditing.verify(_open_store(database), noted)
     if output == "json":
-        click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+        click.echo(json.dumps(dump(VerifySchema, report.as_dict()), ensure_ascii=False))
     elif report.problem:
         click.echo(f"FAILED after {report.entries} good entries: {report.problem.detail}")
     else:

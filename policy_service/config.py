@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 DEFAULT_POLICIES = "policies"
 DEFAULT_KEYS_FILE = "var/keys.json"
@@ -48,6 +49,15 @@ class Settings:
     follow_reloads: bool = False
     masked_fields: str = ""
     customer_id_key: str | None = None
+
+    @property
+    def log_url(self) -> str:
+        """The decision log's URL: the setting, else SQLite at ./var/decisions.db under the working directory."""
+        return self.database_url or default_database_url()
+
+
+def default_database_url(cwd: Path | None = None) -> str:
+    return f"sqlite:///{(cwd or Path.cwd()) / 'var' / 'decisions.db'}"
 
 
 def settings(environ: Mapping[str, str] = os.environ) -> Settings:

@@ -11,10 +11,11 @@
     ├── FieldError              a field of the request is wrong for this decision; names the field
     │   └── NotPermittedError   the caller's agent may not do this (an approver below the tier)
     ├── PolicyCaseError         a policy test case failed (pytest plugin)
+    ├── ShapeError              an answer that does not fit its declared schema: a bug (service.responses)
     └── ProblemError            an HTTP problem the web layer answers as it is (web.errors)
 
-The service layer raises these and knows nothing of HTTP; only web/ maps them to statuses (404, 409,
-422, 403, 503). Bad request bodies are marshmallow's ValidationError, keyed by field, as everywhere.
+The service layer raises these and knows nothing of HTTP; only the web room gives them statuses
+(web/errors.py: 404, 409, 422, 403, 503; EngineError and ShapeError are bugs: a logged 500). Bad request bodies are marshmallow's ValidationError, keyed by field, as everywhere.
 """
 
 from __future__ import annotations
@@ -62,6 +63,10 @@ class FieldError(PolicyServiceError):
 
 class NotPermittedError(FieldError):
     """The agent the field names may not do this (an approver below the escalation's tier or limit)."""
+
+
+class ShapeError(PolicyServiceError):
+    """An answer that does not fit its declared schema: a bug in the code that built it (a 500)."""
 
 
 class PolicyCaseError(PolicyServiceError):

@@ -27,6 +27,7 @@ RANKS = {
 # One seam per outside thing: which rooms may import it.
 SEAMS = {
     "durable": {"deciding.engine"},
+    "durable_rules_engine": {"deciding.engine"},  # the C extension the engine module drives directly
     "flask": {"web"},
     "werkzeug": {"web"},
     "click": {"cli"},
@@ -95,3 +96,19 @@ def test_outside_libraries_enter_through_their_seam(module: str, path: Path) -> 
         if allowed is not None and not any(module == seam or module.startswith(seam + ".") for seam in allowed):
             misplaced.append(name)
     assert not misplaced, f"{module} imports {misplaced} outside its seam"
+
+
+# One pipeline: who may call its parts (outside tests and benchmarks).
+PIPELINE = {
+    "usage_for": {"deciding.budgets"},  # only Budgets asks the ledger
+    "build_request": {"deciding.request", "deciding.runtime"},  # everyone else calls PolicyRuntime.read
+}
+
+
+@pytest.mark.parametrize("function", sorted(PIPELINE))
+def test_the_pipeline_exists_once(function: str) -> None:
+    """Every decision is read and decided through PolicyRuntime; nobody re-implements a step."""
+    callers = {module for module, path in MODULES
+               if any(isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == function
+                      for node in ast.walk(ast.parse(path.read_text())))}
+    assert callers <= PIPELINE[function], callers - PIPELINE[function]

@@ -1,4 +1,4 @@
-"""The decision's own spellings (policy_service/decisions.py): ids and money as callers read them."""
+"""The decision's own spellings (policy_service/service/spelling.py): ids and money as callers read them."""
 
 from __future__ import annotations
 

@@ -8,8 +8,8 @@ written in the same chain transaction as the entry, and read under the same lock
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple, Protocol
 
@@ -44,15 +44,27 @@ class UsageReader(Protocol):
 
 @dataclass(frozen=True)
 class Budgets:
-    """Where one decision's cap usage comes from: the ledger as it sees it, at `now`.
+    """Where one decision's cap usage comes from: the ledger as it sees it at `now`, or (policy tests,
+    benchmarks) usage assumed per cap key with no ledger at all (`Budgets.assuming`).
 
     `customer_ref` is the customer id as the log stores it (keyed when privacy asks for it);
     `agent_id` is the granting agent whose per-agent caps count (an approver approving), or None for
     the requesting agent (docs/contract.md §4 step 2)."""
-    ledger: UsageReader
-    customer_ref: str | None
-    now: datetime
+    ledger: UsageReader | None
+    customer_ref: str | None = None
+    now: datetime | None = None
     agent_id: str | None = None
+    assumed: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+
+    @classmethod
+    def assuming(cls, usage: Mapping[str, tuple[int, int]]) -> Budgets:
+        return cls(None, assumed=dict(usage))
+
+    def usage(self, policy_set: PolicySet, action_id: str, requester: str | None) -> dict[str, tuple[int, int]]:
+        """(amount, count) used per cap key of `action_id`, this decision included nothing yet."""
+        if self.ledger is None or self.now is None:
+            return dict(self.assumed)
+        return usage_for(self.ledger, policy_set, action_id, self.customer_ref, self.agent_id or requester, self.now)
 
 
 def subject_of(cap: Cap, customer_ref: str | None, agent_id: str | None) -> str | None:

@@ -34,7 +34,7 @@ _PLACEHOLDER = {"string": "", "integer": 0, "money": 0, "boolean": 0, "list": 0}
 
 @dataclass(frozen=True)
 class FactPlan:
-    """Which request values a fact holds, in a fixed order: also the memo key of a verdict."""
+    """Which request values a fact holds, in a fixed order; `class_key` coarsens them into the engine's memo key."""
 
     fields: tuple[FieldSpec, ...]  # scalar fields, each with a value column and a presence column
     members: tuple[tuple[str, str], ...]  # (list field, value) pairs, one 0/1 column each
@@ -54,8 +54,8 @@ class FactPlan:
         return {spec.name: i for i, spec in enumerate(self.fields)}
 
     def key(self, values: Mapping[str, object]) -> tuple[object, ...]:
-        """The values of exactly the fields the conditions read: two requests with the same key get
-        the same verdict from the engine, so the key is what we memoise on."""
+        """The values of exactly the fields the conditions read, as the fact hands them to the engine
+        (the memo is keyed on the coarser `class_key`)."""
         key: list[object] = []
         for spec in self.fields:
             value = values.get(spec.name)

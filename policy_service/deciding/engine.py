@@ -1,6 +1,6 @@
 """The only module that imports durable_rules. It turns a fact into the set of rules that fired.
 
-Guard-rails (numbers refer to docs/engine.md; each has a test in tests/test_engine.py):
+Guard-rails (numbers refer to docs/engine.md, which names each one's tests):
 1. One process-wide lock around every call into the engine: concurrent calls segfault.
 2, 6, 9, 11. We drive the engine's C API directly (create_ruleset, assert_fact,
    start_action_for_state, complete_and_start_action, delete_state, delete_ruleset) instead of
@@ -35,7 +35,7 @@ from policy_service.errors import EngineError
 
 ENGINE_LOCK = threading.Lock()
 _ruleset_numbers = itertools.count(1)
-MEMO_SIZE = 65536
+VERDICT_MEMO_SIZE = 65536  # engine verdicts kept per revision
 
 
 def _delete_ruleset(handle: int) -> None:
@@ -64,7 +64,7 @@ class RuleEngine:
         verdict = self._memo.get(class_key)
         if verdict is None:
             verdict = self.fired_uncached(plan.key(values))
-            if len(self._memo) >= MEMO_SIZE:
+            if len(self._memo) >= VERDICT_MEMO_SIZE:
                 self._memo.clear()  # crude but bounded; a revision's classes rarely come near it
             self._memo[class_key] = verdict
         return verdict

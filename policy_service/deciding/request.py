@@ -34,7 +34,7 @@ class DecisionRequest:
     agent_id: str | None = None
     customer_id: str | None = None
     case_id: str | None = None
-    usage: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # cap key -> (amount, count)
+    usage: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # cap key -> (amount, count); set by PolicyRuntime.decide from its Budgets
 
 
 def parse_money(value: Any, org: Organization) -> int:
@@ -163,7 +163,7 @@ def request_schema(policy_set: PolicySet) -> Schema:
     return body(unknown=RAISE)
 
 
-def build_request(body: Any, policy_set: PolicySet, *, trusted_tier: bool, usage: Mapping[str, tuple[int, int]] | None = None) -> DecisionRequest:
+def build_request(body: Any, policy_set: PolicySet, *, trusted_tier: bool) -> DecisionRequest:
     """Validate a JSON body and return it as a typed request.
 
     Raises marshmallow's ValidationError with errors keyed by field, as the HTTP layer reports them.
@@ -198,7 +198,7 @@ def build_request(body: Any, policy_set: PolicySet, *, trusted_tier: bool, usage
     return DecisionRequest(
         tier=tier, action=action.id, amount=amount, values=values, locale=data.get("locale"),
         agent_id=agent_data.get("id"), customer_id=data.get("customer", {}).get("id"),
-        case_id=data.get("case", {}).get("id"), usage=dict(usage or {}),
+        case_id=data.get("case", {}).get("id"),
     )
 
 

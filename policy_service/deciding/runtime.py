@@ -6,20 +6,20 @@ and `PolicyRuntime.decide` reads the cap usage the given `Budgets` hold and eval
 approvals and outcomes, shadow, replay, the policy-test runner and the benchmarks all decide through
 these two, so they cannot disagree.
 
-Two memo levels: the engine's verdict per fact (in `engine`, keyed on the values of the fields the
-rules read), and the whole evaluation per (fired rules, situation) here; both die with the runtime,
-that is, with the revision.
+Memos, all dying with the runtime (that is, with the revision): the engine's verdict per class of
+facts (in `engine`, keyed on `FactPlan.class_key`: the values the rules read, numbers by where they
+fall among the thresholds), and here the whole evaluation per (fired rules, situation), with the
+limit tables and per-action preparations it is built from.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
 from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
-from policy_service.deciding.budgets import Budgets, usage_for
+from policy_service.deciding.budgets import Budgets
 from policy_service.deciding.compiler import CompiledRuleset, compile_rules
 from policy_service.deciding.engine import RuleEngine
 from policy_service.deciding.evaluation import Evaluation, Prepared, Situation, evaluate, prepare
@@ -27,7 +27,7 @@ from policy_service.deciding.limits import ActionLimits, compile_limits
 from policy_service.deciding.request import DecisionRequest, build_request
 from policy_service.model import PolicySet, Rule
 
-MEMO_SIZE = 65536
+EVALUATION_MEMO_SIZE = 65536  # whole evaluations kept per revision
 
 
 class PolicyRuntime:
@@ -38,7 +38,7 @@ class PolicyRuntime:
         self._rule_order = {rule.key: index for index, rule in enumerate(policy_set.rules)}
         self._engine: RuleEngine | None = None
         self._engine_guard = threading.Lock()
-        self._evaluate = lru_cache(maxsize=MEMO_SIZE)(self._evaluate_uncached)
+        self._evaluate = lru_cache(maxsize=EVALUATION_MEMO_SIZE)(self._evaluate_uncached)
         self._limit_tables = lru_cache(maxsize=4096)(self._limit_table_uncached)
         self._prepared = lru_cache(maxsize=16384)(self._prepare_uncached)
 
@@ -58,19 +58,19 @@ class PolicyRuntime:
     def fired_rules(self, request: DecisionRequest) -> frozenset[str]:
         return self.engine.fired(request.values)
 
-    def read(self, body: Any, *, trusted_tier: bool, usage: Mapping[str, tuple[int, int]] | None = None) -> DecisionRequest:
+    def read(self, body: Any, *, trusted_tier: bool) -> DecisionRequest:
         """Step 1: a JSON body validated against this revision's organisation, as a typed request.
 
-        `usage` is cap usage to assume (policy tests); raises marshmallow's ValidationError keyed by field."""
-        return build_request(body, self.policy_set, trusted_tier=trusted_tier, usage=usage)
+        Raises marshmallow's ValidationError keyed by field (a 422 for the web layer)."""
+        return build_request(body, self.policy_set, trusted_tier=trusted_tier)
 
     def decide(self, request: DecisionRequest, budgets: Budgets | None = None, *, tier: str | None = None) -> Evaluation:
-        """Step 2: the cap usage `budgets` hold for this request (none given: the request's own), then the
-        evaluation, as the agent of `tier` (an approver) when given."""
+        """Step 2: the cap usage `budgets` hold for this request (none given: no usage), then the
+        evaluation, as the agent of `tier` (an approver) when given. Budgets are the only way usage
+        reaches an evaluation."""
         if budgets is not None:
-            usage = usage_for(budgets.ledger, self.policy_set, request.action, budgets.customer_ref,
-                              budgets.agent_id or request.agent_id, budgets.now)
-            if usage or request.usage:
+            usage = budgets.usage(self.policy_set, request.action, request.agent_id)
+            if usage:
                 request = replace(request, usage=usage)
         if tier is not None:
             request = replace(request, tier=tier)

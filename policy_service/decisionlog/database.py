@@ -54,10 +54,6 @@ _CHECKPOINT_EVERY = 100  # commits per writer thread between WAL checkpoints
 
 
 
-def default_database_url(cwd: Path | None = None) -> str:
-    return f"sqlite:///{(cwd or Path.cwd()) / 'var' / 'decisions.db'}"
-
-
 class DecisionStore(PolicyHistory):
     def __init__(self, url: str) -> None:
         self.url = url

@@ -22,7 +22,7 @@ class NewEntry:
     policy: str | None
     rules: str  # canonical JSON list
     policy_revision: str
-    request: str  # canonical JSON of the validated (masked) request
+    request: str  # canonical JSON of the request body as received, masked fields replaced
     response: str | Callable[[datetime], str]  # exactly the JSON the caller receives, or its renderer
     masked: str  # canonical JSON list of the request paths removed before storage
     fired_rules: tuple[str, ...] = ()

@@ -19,6 +19,7 @@ from marshmallow import ValidationError
 from policy_service.authoring.diagnostics import Diagnostic
 from policy_service.authoring.loader import read_documents
 from policy_service.authoring.source import SourceFile
+from policy_service.deciding.budgets import Budgets
 from policy_service.deciding.request import parse_quantity, parse_whole
 from policy_service.deciding.runtime import PolicyRuntime
 from policy_service.model import PolicySet
@@ -85,12 +86,12 @@ def run_case(runtime: PolicyRuntime, case: TestCase) -> CaseResult:
     usage_data = body.pop("usage", {}) or {}
     try:
         usage = _usage(usage_data, case.policy, runtime.policy_set)
-        request = runtime.read(body, trusted_tier=True, usage=usage)
+        request = runtime.read(body, trusted_tier=True)
     except ValidationError as error:
         result.failures.append(f"the request is invalid: {error.messages}")
         return result
     result.usage_given = frozenset(usage)
-    evaluation = runtime.decide(request)
+    evaluation = runtime.decide(request, Budgets.assuming(usage))
     actual = decision_body(evaluation, runtime.policy_set.organization, runtime.revision, "test", datetime.now(timezone.utc),
                            request.agent_id)
     result.actual, result.fired = actual, evaluation.fired

@@ -203,7 +203,7 @@ def record_outcome(runtime: PolicyRuntime, store: DecisionStore, decision_id: st
 
 def _grant(runtime: PolicyRuntime, logged: _Logged, transaction: ChainTransaction, held: list[LedgerRow],
            action: str, amount: int, customer: str | None, agent: str | None) -> tuple[LedgerRow, ...]:
-    """Ledger rows for granting `amount` of `action`; Conflict when the decision did not allow it."""
+    """Ledger rows for granting `amount` of `action`; ConflictError when the decision did not allow it."""
     org = runtime.policy_set.organization
     unit = org.actions[action].unit
     proposed = logged.body["proposal"]["action"]

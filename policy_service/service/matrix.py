@@ -13,6 +13,7 @@ from babel.numbers import format_decimal
 from policy_service.deciding.limits import compile_limits
 from policy_service.deciding.words import format_amount, label, resolve_locale
 from policy_service.model import Cap, PolicySet, Rule
+from policy_service.service.responses import MatrixSchema, dump
 from policy_service.service.spelling import quantity_json
 
 
@@ -103,9 +104,10 @@ def _cap_effect(cap: Cap, policy_set: PolicySet, unit: str, locale: str) -> str:
 
 
 def matrix_json(policy_set: PolicySet, requested_locale: str | None) -> dict[str, Any]:
+    """The matrix as GET /v1/policies/matrix and `matrix --format json` answer it (MatrixSchema)."""
     org = policy_set.organization
     locale = resolve_locale(requested_locale, org)
-    return {
+    return dump(MatrixSchema, {
         "revision": policy_set.revision, "currency": org.currency, "locale": locale,
         "tiers": [{"id": t.id, "rank": t.rank, "label": label(t.label, locale, org, t.id)} for t in org.tiers],
         "actions": [{
@@ -114,7 +116,7 @@ def matrix_json(policy_set: PolicySet, requested_locale: str | None) -> dict[str
             "shown": {tier: _amount(policy_set, row.unit, value, locale) for tier, value in row.cells.items()},
             "changed_by": [{"key": c.key, "kind": c.kind, "where": c.where, "effect": c.effect} for c in row.changers],
         } for row in build_matrix(policy_set, locale)],
-    }
+    })
 
 
 def matrix_text(policy_set: PolicySet, requested_locale: str | None) -> str:

@@ -50,7 +50,7 @@ def decide_and_record(runtime: PolicyRuntime, store: DecisionStore, body: Any, *
     cannot both spend the same remaining budget. With an Idempotency-Key already used by this caller
     in the last 24 h for the same body, the first answer comes back and nothing is recorded.
 
-    Raises marshmallow.ValidationError for a bad body, IdempotencyConflict, and StoreError when the
+    Raises marshmallow.ValidationError for a bad body, IdempotencyConflictError, NotPermittedError (an agent outside the key's scope) and StoreError when the
     log cannot record.
     """
     body = act_as(body, "agent.id", scope)

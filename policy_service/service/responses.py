@@ -19,6 +19,8 @@ from typing import Any
 
 from marshmallow import Schema, fields
 
+from policy_service.errors import ShapeError
+
 QUANTITY = {"description": 'money as a decimal string ("112.50"), a count as an integer, a flag as true',
             "nullable": True, "oneOf": [{"type": "string"}, {"type": "integer"}, {"type": "boolean"}]}
 
@@ -281,10 +283,6 @@ class ReloadResultSchema(Schema):
 
 
 Dumper = Callable[[Mapping[str, Any]], dict[str, Any]]
-
-
-class ShapeError(ValueError):
-    """An answer that does not fit its declared schema: a bug in the code that built it."""
 
 
 def dump(schema: type[Schema], data: Mapping[str, Any]) -> dict[str, Any]:

@@ -63,11 +63,11 @@ os.environ["POLICY_SERVICE_FOLLOW_RELOADS"] = "1"
 
 def _check_policies(source: str) -> bool:
     """Validate the policy directory and record the attempt (the master builds no engine)."""
-    from policy_service.decisionlog import DecisionStore, default_database_url
+    from policy_service.decisionlog import DecisionStore
     from policy_service.service.reloading import check_directory
 
     settings = service_config.settings()  # read again: the master outlives changes `serve` made before it started
-    store = DecisionStore(settings.database_url or default_database_url())
+    store = DecisionStore(settings.log_url)
     try:
         store.prepare()
         return check_directory(settings.policies, store, source).ok

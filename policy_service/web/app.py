@@ -8,7 +8,6 @@ from typing import Any
 from flask import Flask
 
 from policy_service import config
-from policy_service.decisionlog import default_database_url
 from policy_service.web import (
     access,
     approvals,
@@ -31,7 +30,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     settings = config.settings()
     app.config.from_mapping(
         POLICIES=settings.policies,
-        DATABASE_URL=settings.database_url or default_database_url(),
+        DATABASE_URL=settings.log_url,
         DEV=settings.dev,
         KEYS_FILE=settings.keys_file,
         # Under `serve`, the gunicorn master records what is live; workers follow it (service/reloading.py).

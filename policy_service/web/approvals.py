@@ -13,8 +13,7 @@ from policy_service.service.approvals import ApprovalSchema, OutcomeSchema, deci
 from policy_service.service.responses import EventSchema, ProblemSchema, QueueSchema
 from policy_service.service.spelling import approval_id, json_time, quantity_json
 from policy_service.web.access import caller, requires
-from policy_service.web.decisions import query_args, read_json_body
-from policy_service.web.operations import DECISION_ID, documented
+from policy_service.web.operations import DECISION_ID, documented, query_args, read_json_body
 from policy_service.web.state import service_state
 
 blueprint = Blueprint("approvals", __name__)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import time
-from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, Response, g, request, stream_with_context
+from flask import Blueprint, Response, g, stream_with_context
 
 from policy_service.decisionlog import audit
 from policy_service.service.keys import check_scope
@@ -16,32 +15,10 @@ from policy_service.service.responses import DecisionPageSchema, DecisionSchema,
 from policy_service.telemetry import metrics
 from policy_service.web.access import caller, requires
 from policy_service.web.errors import ProblemError
-from policy_service.web.operations import DECISION_ID, IDEMPOTENCY_KEY, documented
+from policy_service.web.operations import DECISION_ID, IDEMPOTENCY_KEY, documented, idempotency_key, query_args, read_json_body
 from policy_service.web.state import service_state
 
 blueprint = Blueprint("decisions", __name__)
-
-
-def read_json_body() -> Any:
-    raw = request.get_data(cache=False)
-    try:
-        # Decimals, not floats: 0.1 stays 0.1 and 10.005 is seen as having three decimals.
-        return json.loads(raw, parse_float=Decimal, parse_constant=Decimal)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ProblemError(400, "Malformed JSON", f"the body is not valid JSON: {exc}") from None
-
-
-def query_args(schema: Any) -> dict[str, Any]:
-    """The query string through a marshmallow schema: unknown or bad parameters are a 422 naming them."""
-    return schema.load(request.args.to_dict())  # type: ignore[no-any-return]
-
-
-def idempotency_key() -> str | None:
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and not 1 <= len(key) <= 200:
-        raise ProblemError(422, "Invalid request", "Idempotency-Key must be 1 to 200 characters",
-                           {"Idempotency-Key": ["must be 1 to 200 characters"]})
-    return key
 
 
 @blueprint.post("/v1/decisions")

@@ -1,8 +1,8 @@
-"""Every error leaves as application/problem+json, in one shape (ProblemSchema), from this module.
+"""Every error leaves as application/problem+json, in one shape (ProblemSchema), through `problem`.
 
-The one place where the service's domain errors (policy_service.errors) get HTTP statuses: one
-handler per kind, all registered by `init_app` and all answering through `problem`
-(docs/contract.md §5)."""
+The service's domain errors (policy_service.errors) get their HTTP statuses here, one handler per
+kind, all registered by `init_app`; web views that refuse a request themselves raise ProblemError
+with the status (docs/contract.md §5)."""
 
 from __future__ import annotations
 

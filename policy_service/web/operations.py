@@ -1,4 +1,5 @@
-"""What each endpoint answers, declared once on its view: the OpenAPI document reads it from Flask's
+"""How a view reads its request (`read_json_body`, `query_args`, `idempotency_key`) and what it answers,
+declared once on the view: the OpenAPI document reads it from Flask's
 URL map, and the same declaration serialises what the view returns.
 
 A view decorated with `documented(...)` returns plain data (or `(data, status)`), and its answer is
@@ -13,12 +14,14 @@ import functools
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from flask import Response, request
 from marshmallow import Schema
 
 from policy_service.service.responses import dump
+from policy_service.web.errors import ProblemError
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -45,6 +48,28 @@ REVISION = {"in": "path", "name": "revision", "required": True, "schema": {"type
 
 def json_response(body: Any, status: int = 200) -> Response:
     return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json")
+
+
+def read_json_body() -> Any:
+    raw = request.get_data(cache=False)
+    try:
+        # Decimals, not floats: 0.1 stays 0.1 and 10.005 is seen as having three decimals.
+        return json.loads(raw, parse_float=Decimal, parse_constant=Decimal)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProblemError(400, "Malformed JSON", f"the body is not valid JSON: {exc}") from None
+
+
+def query_args(schema: Any) -> dict[str, Any]:
+    """The query string through a marshmallow schema: unknown or bad parameters are a 422 naming them."""
+    return schema.load(request.args.to_dict())  # type: ignore[no-any-return]
+
+
+def idempotency_key() -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= 200:
+        raise ProblemError(422, "Invalid request", "Idempotency-Key must be 1 to 200 characters",
+                           {"Idempotency-Key": ["must be 1 to 200 characters"]})
+    return key
 
 
 def documented(summary: str, responses: Mapping[int, type[Schema] | None], **details: Any) -> Callable[[View], View]:

@@ -11,9 +11,8 @@ from policy_service.service.keys import ROLES
 from policy_service.service.matrix import matrix_json
 from policy_service.service.responses import MatrixSchema, PoliciesSchema, ProblemSchema, ReloadResultSchema
 from policy_service.web.access import caller, requires
-from policy_service.web.decisions import query_args
 from policy_service.web.errors import ProblemError
-from policy_service.web.operations import documented
+from policy_service.web.operations import documented, query_args
 from policy_service.web.state import service_state
 
 blueprint = Blueprint("policies", __name__)
