@@ -8,6 +8,7 @@ with `parse_float=Decimal`) and become integer minor units here; nothing is ever
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -37,6 +38,9 @@ class DecisionRequest:
     usage: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # cap key -> (amount, count); set by PolicyRuntime.decide from its Budgets
 
 
+MAX_DIGITS = 12  # integer digits of any quantity: a trillion, far past any exception, well inside every format
+
+
 def parse_money(value: Any, org: Organization) -> int:
     """A non-negative amount in the organisation's currency, as integer minor units."""
     if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
@@ -51,6 +55,8 @@ def parse_money(value: Any, org: Organization) -> int:
         raise ValidationError("must be a finite amount")
     if amount < 0:
         raise ValidationError("must not be negative")
+    if amount.adjusted() >= MAX_DIGITS:  # before any arithmetic: 1e999999 would overflow the context
+        raise ValidationError(f"must have at most {MAX_DIGITS} integer digits")
     minor = amount.scaleb(org.minor_digits)
     if minor != minor.to_integral_value():
         raise ValidationError(f"has more decimals than {org.currency} allows ({org.minor_digits})")
@@ -69,6 +75,8 @@ def parse_quantity(value: Any, unit: str, org: Organization) -> int:
 def parse_whole(value: Any) -> int:
     if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and _DIGITS.match(value))):
         raise ValidationError("must be a whole number")
+    if len(str(value).lstrip("-")) > MAX_DIGITS:
+        raise ValidationError(f"must have at most {MAX_DIGITS} digits")
     number = int(value)
     if number < 0:
         raise ValidationError("must not be negative")
@@ -102,6 +110,29 @@ class _StrictBoolean(fields.Field[bool]):
 WHOLE_JSON = {"type": "integer", "minimum": 0}
 MONEY_JSON = {"oneOf": [{"type": "string", "pattern": r"^\d{1,12}(\.\d{1,4})?$"}, {"type": "integer", "minimum": 0}],
               "description": 'an amount, as a decimal string ("120.00") or a whole number'}
+
+
+class Identifier(fields.String):
+    """An id as budgets and the log count it (docs/contract.md §8): NFC-normalised, and refused with
+    surrounding whitespace or control, format or surrogate characters, so "cu-88", "cu-88 " and
+    "cu-88\u200b" can never be three customers with three budgets. Case stays significant."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        problem = identifier_problem(text)
+        if problem is not None:
+            raise ValidationError(problem)
+        return unicodedata.normalize("NFC", text)
+
+
+def identifier_problem(text: str) -> str | None:
+    """Why `text` is not an acceptable identifier, or None."""
+    if text != text.strip():
+        return "must not start or end with whitespace"
+    for char in text:
+        if unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn"):
+            return f"must not contain control or invisible characters (found U+{ord(char):04X})"
+    return None
 
 
 def _field_for(spec: FieldSpec, org: Organization) -> fields.Field[Any]:
@@ -142,10 +173,10 @@ def request_schema(policy_set: PolicySet) -> Schema:
         if agent_id not in policy_set.agents:
             raise ValidationError(f'unknown agent "{agent_id}": not in the agent directory')
 
-    agent = _object_schema(org, "agent", {"id": fields.String(validate=[validate.Length(min=1, max=200), known_agent],
+    agent = _object_schema(org, "agent", {"id": Identifier(validate=[validate.Length(min=1, max=200), known_agent],
                                                                metadata={"enum": sorted(policy_set.agents)})})
-    customer = _object_schema(org, "customer", {"id": fields.String(validate=validate.Length(min=1, max=200))})
-    case = _object_schema(org, "case", {"id": fields.String(validate=validate.Length(min=1, max=200))})
+    customer = _object_schema(org, "customer", {"id": Identifier(validate=validate.Length(min=1, max=200))})
+    case = _object_schema(org, "case", {"id": Identifier(validate=validate.Length(min=1, max=200))})
     proposal = Schema.from_dict({
         "action": fields.String(required=True, validate=validate.OneOf(list(org.actions))),
         "amount": fields.Raw(allow_none=True, metadata={

@@ -10,6 +10,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timezone
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from policy_service.authoring.loader import revision_of
+from policy_service.deciding.request import Identifier
 from policy_service.decisionlog import DecisionStore, LogFilter
 from policy_service.decisionlog.chain import ChainProblem, VerifyReport, timestamp_text, verify_chain
 from policy_service.decisionlog.privacy import PrivacySettings
@@ -36,19 +38,22 @@ class _Instant(fields.Field[datetime]):
                       else datetime.fromisoformat(value.replace("Z", "+00:00")))
         except ValueError:
             raise ValidationError(f'"{value}" is not an ISO date or date-time (2026-11-01, 2026-11-01T09:00:00Z)') from None
-        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        # In UTC, as the log stores times: SQLite compares them as text, so +05:00 must not reach it.
+        return moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 class FilterSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    agent_id = fields.String()
-    customer_id = fields.String()
+    # Identifiers, as a decision's are: a NUL or a zero-width space is a 422 naming the filter, not a
+    # database error (PostgreSQL refuses NUL in text) counted as a failed write.
+    agent_id = Identifier()
+    customer_id = Identifier()
     outcome = fields.String(validate=validate.OneOf(OUTCOMES))
-    action = fields.String()
-    policy = fields.String()
-    rule = fields.String()
+    action = Identifier()
+    policy = Identifier()
+    rule = Identifier()
     since = _Instant(data_key="from")
     until = _Instant(data_key="to")
 
@@ -117,9 +122,15 @@ CSV_COLUMNS = ("seq", "decision_id", "created_at", "caller", "agent_id", "custom
                "amount", "currency", "policy", "rules", "policy_revision", "masked", "hash")
 
 
+_FORMULA = re.compile(r"(^|[;,])([=+\-@\t\r])")
+
+
 def neutralise(cell: str) -> str:
-    """A spreadsheet would run `=HYPERLINK(...)` from an agent-typed id; a leading ' makes it text."""
-    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+    """A spreadsheet would run `=HYPERLINK(...)` from an agent-typed id; a ' before it makes it text.
+
+    Also after either separator: a comma CSV opened by a spreadsheet that splits on `;` (or the
+    other way round) would start a new cell at `cu;=1+1`'s `=`."""
+    return _FORMULA.sub(r"\1'\2", cell)
 
 
 def csv_export(rows: Iterable[dict[str, Any]], excel_es: bool = False) -> Iterator[str]:

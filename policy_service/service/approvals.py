@@ -17,7 +17,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from policy_service.deciding import budgets
 from policy_service.deciding.budgets import Budgets
 from policy_service.deciding.evaluation import Evaluation
-from policy_service.deciding.request import parse_quantity
+from policy_service.deciding.request import Identifier, parse_quantity
 from policy_service.deciding.runtime import PolicyRuntime
 from policy_service.decisionlog import ChainTransaction, DecisionStore, LedgerRow, NewEntry
 from policy_service.decisionlog.chain import canonical_json
@@ -31,7 +31,7 @@ class ApprovalSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    approver_id = fields.String(required=True, validate=validate.Length(1, 200))
+    approver_id = Identifier(required=True, validate=validate.Length(1, 200))
     verdict = fields.String(required=True, validate=validate.OneOf(["approve", "reject"]))
     amount = fields.Raw()
     note = fields.String(validate=validate.Length(max=2000))

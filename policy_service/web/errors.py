@@ -43,7 +43,12 @@ class ProblemError(PolicyServiceError):
 def problem(status: int, title: str, detail: str, errors: Mapping[str, list[str]] | None = None) -> Response:
     body = dump(ProblemSchema, {"type": "about:blank", "title": title, "status": status, "detail": detail,
                                 "errors": dict(errors or {})})
-    return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/problem+json")
+    text = json.dumps(body, ensure_ascii=False)
+    try:
+        payload = text.encode("utf-8")
+    except UnicodeEncodeError:  # a message quoting a caller's lone surrogate: escape it, never fail
+        payload = json.dumps(body).encode("ascii")
+    return Response(payload, status=status, mimetype="application/problem+json")
 
 
 def field_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from flask import Response, request
+from flask import Response, current_app, request
 from marshmallow import Schema
 
 from policy_service.service.responses import dump
@@ -50,13 +51,58 @@ def json_response(body: Any, status: int = 200) -> Response:
     return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json")
 
 
+MAX_DEPTH = 32  # nesting a request may have; a real body has three or four levels
+_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
 def read_json_body() -> Any:
+    """The body as JSON, or a 4xx that says why: never a 500 for anything a caller sends (docs/contract.md §8).
+
+    Numbers become Decimals (0.1 stays 0.1, 10.005 has three decimals). A chunked body is cut by
+    werkzeug at the size limit rather than refused, so a body that fills the limit is refused here.
+    Lone surrogates (an escaped half of a UTF-16 pair) and nesting past MAX_DEPTH are 422s naming
+    where they are; both checks are skipped when the raw bytes cannot hold them."""
     raw = request.get_data(cache=False)
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit is not None and len(raw) >= limit:
+        raise ProblemError(413, "Request Entity Too Large", f"the body is larger than {limit // 1024} KiB")
     try:
-        # Decimals, not floats: 0.1 stays 0.1 and 10.005 is seen as having three decimals.
-        return json.loads(raw, parse_float=Decimal, parse_constant=Decimal)
+        body = json.loads(raw, parse_float=Decimal, parse_constant=Decimal)
+    except RecursionError:
+        raise _too_deep("body") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProblemError(400, "Malformed JSON", f"the body is not valid JSON: {exc}") from None
+    except ArithmeticError:  # a number Decimal cannot hold (an exponent past its context): not a quantity
+        message = "a number in the body is too large to be an amount"
+        raise ProblemError(422, "Invalid request", message, {"body": [message]}) from None
+    if raw.count(b"{") + raw.count(b"[") > MAX_DEPTH or _ESCAPED_SURROGATE.search(raw):
+        _check_text_and_depth(body, "", 0)
+    return body
+
+
+def _too_deep(where: str) -> ProblemError:
+    message = f"nested more than {MAX_DEPTH} levels deep"
+    return ProblemError(422, "Invalid request", message, {where: [message]})
+
+
+def _check_text_and_depth(value: Any, path: str, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise _too_deep(path or "body")
+    if isinstance(value, str):
+        _refuse_surrogates(value, path or "body")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_surrogates(key, path or "body")
+            _check_text_and_depth(item, f"{path}.{key}" if path else key, depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_text_and_depth(item, f"{path}.{index}" if path else str(index), depth + 1)
+
+
+def _refuse_surrogates(text: str, where: str) -> None:
+    if any("\ud800" <= char <= "\udfff" for char in text):
+        message = "contains a lone UTF-16 surrogate (an escape such as \\ud800 without its pair)"
+        raise ProblemError(422, "Invalid request", message, {where: [message]})
 
 
 def query_args(schema: Any) -> dict[str, Any]:
