@@ -127,6 +127,15 @@ class DecisionStore(PolicyHistory):
             connection.execute(text(f"REVOKE ALL ON {tables}, alembic_version FROM {quoted}"))
             connection.execute(text(f"GRANT SELECT, INSERT ON {tables} TO {quoted}"))
             connection.execute(text(f"GRANT SELECT ON alembic_version TO {quoted}"))
+            # The serial columns' sequences (policy_reloads.seq and the like): an INSERT draws from
+            # them. USAGE allows nextval only; setval would need UPDATE, which is never granted.
+            sequences = connection.execute(text(
+                "SELECT DISTINCT pg_get_serial_sequence(c.table_name, c.column_name) FROM information_schema.columns c "
+                "WHERE c.table_schema = current_schema() AND c.table_name = ANY(:tables) "
+                "AND pg_get_serial_sequence(c.table_name, c.column_name) IS NOT NULL"), {"tables": list(APPEND_ONLY_TABLES)}).scalars().all()
+            for sequence in sequences:
+                connection.execute(text(f"REVOKE ALL ON SEQUENCE {sequence} FROM {quoted}"))
+                connection.execute(text(f"GRANT USAGE ON SEQUENCE {sequence} TO {quoted}"))
 
     # -- appending ----------------------------------------------------------------------------------
 
