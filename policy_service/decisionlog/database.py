@@ -73,6 +73,7 @@ class DecisionStore(PolicyHistory):
 
     def upgrade(self) -> None:
         """Migrate to the newest schema; safe when several processes start at once."""
+        _ensure_directory(self.url)
         try:
             with self._migration_lock():
                 self._migrate()
@@ -86,6 +87,7 @@ class DecisionStore(PolicyHistory):
         while another creates the schema (and switches the file to WAL) was refused with "database is
         locked", and that instance failed to start (seen with two instances starting at once)."""
         head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+        _ensure_directory(self.url)
         try:
             with self._migration_lock():
                 if self.schema_version() != head:
@@ -147,9 +149,12 @@ class DecisionStore(PolicyHistory):
         here cannot be spent twice by another worker or instance. A database error drops the
         connection and raises StoreError; any other exception rolls back and propagates.
         """
-        connection = self._writer()
         driver_error = self.engine.dialect.loaded_dbapi.Error
         with self._queue():
+            try:
+                connection = self._writer()
+            except (SQLAlchemyError, driver_error) as exc:  # unreachable: a 503, never a 500
+                raise StoreError(f"cannot reach the decision log: {exc.__class__.__name__}") from exc
             try:
                 cursor = connection.cursor()
                 cursor.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else f"SELECT pg_advisory_xact_lock({_PG_CHAIN_LOCK})")
@@ -179,7 +184,10 @@ class DecisionStore(PolicyHistory):
             return
         handle = getattr(self._local, "lock_file", None)
         if handle is None:
-            handle = self._local.lock_file = open(self._lock_path, "a")
+            try:
+                handle = self._local.lock_file = open(self._lock_path, "a")
+            except OSError as exc:  # the log's disk or folder is gone: a 503 like any outage
+                raise StoreError(f"cannot reach the decision log: {exc}") from exc
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -349,21 +357,37 @@ class DecisionStore(PolicyHistory):
         self.engine.dispose()
 
 
+CONNECT_TIMEOUT_SECONDS = 3
+STATEMENT_TIMEOUT_MS = 4000  # a statement, or a wait for the chain lock; under the 5 s a caller may wait
+
+
 def _alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", _MIGRATIONS)
     return config
 
 
-def _make_engine(url: str) -> Engine:
+def _ensure_directory(url: str) -> None:
+    """A new SQLite log's folder (./var/ by default); at prepare time, so a store can be built while
+    its disk is away and report that as StoreError when it is used."""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
         try:
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create the decision log's directory: {exc}") from exc
+
+
+def _make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")  # psycopg 3, not psycopg2
-    engine = create_engine(url, pool_pre_ping=url.startswith("postgresql"))
+    # Outages degrade, never hang (docs/contract.md §8): connecting, a statement and a lock wait
+    # (the chain's advisory lock included) are each bounded, so a caller gets a 503 within seconds
+    # and a worker never sits until gunicorn's timeout kills it.
+    connect_args: dict[str, Any] = {}
+    if url.startswith("postgresql"):
+        connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS,
+                        "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c lock_timeout={STATEMENT_TIMEOUT_MS}"}
+    engine = create_engine(url, pool_pre_ping=url.startswith("postgresql"), connect_args=connect_args)
     if engine.dialect.name == "sqlite":
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -371,7 +395,7 @@ def _make_engine(url: str) -> Engine:
             # WAL lets readers and the writer work at once. synchronous=NORMAL syncs the WAL at
             # checkpoints: a committed entry survives a killed process (the OS holds the pages), and
             # only a power cut could lose the newest ones.
-            cursor.execute("PRAGMA busy_timeout=10000")  # first: switching a new file to WAL may wait too
+            cursor.execute(f"PRAGMA busy_timeout={STATEMENT_TIMEOUT_MS}")  # first: switching a new file to WAL may wait too
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             # Writers checkpoint after releasing the chain lock (DecisionStore._queue); the automatic

@@ -42,6 +42,7 @@ def load_runtime(directory: Path | str) -> tuple[PolicyRuntime | None, LoadResul
 log = logging.getLogger(__name__)
 
 SYNC_SECONDS = 0.5  # how stale a worker may be; two workers differ at most this long after a reload
+OUTAGE_BACKOFF_SECONDS = 5.0  # between looks at the reload log while it is unreachable
 KEEP_RUNTIMES = 3  # the live one and a few recent ones, for quick switches back
 
 
@@ -93,7 +94,10 @@ class LivePolicies:
         self.source = source
         self.last_error: dict[str, Any] | None = None
         self._cache: OrderedDict[str, PolicyRuntime] = OrderedDict({runtime.revision: runtime})
-        self._seen = store.last_reload_seq()
+        try:
+            self._seen = store.last_reload_seq()
+        except StoreError:  # the log is down: the first sync after it returns catches up
+            self._seen = 0
         self._checked = time.monotonic()
         self._lock = threading.Lock()
 
@@ -102,7 +106,13 @@ class LivePolicies:
         """`follow`: a gunicorn master has recorded what is live (serve), so a worker that starts later
         (a restart after a crash, a SIGHUP) takes that revision, not whatever the directory holds now.
         Otherwise this process is the server: it loads the directory and makes it live."""
-        latest, good = store.latest_reloads()
+        try:
+            latest, good = store.latest_reloads()
+        except StoreError as exc:
+            # The log is down: answer with the directory (this host's own policy text) and follow
+            # the reload log once it is back. Nothing is recorded until then.
+            log.error("reload log unreachable at start; loading %s: %s", directory, exc)
+            return cls(directory, store, _directory_runtime(directory), "start")
         if follow and good is not None:
             live = cls(directory, store, _runtime_for(good["revision"], Path(directory), store), "start")
             live._note_error(latest)
@@ -140,6 +150,7 @@ class LivePolicies:
             latest, good = self.store.latest_reloads()
         except StoreError as exc:  # answering with the set we have beats not answering
             log.warning("cannot check for policy reloads: %s", exc)
+            self._checked = time.monotonic() + OUTAGE_BACKOFF_SECONDS  # each look may cost a connect time-out
             return
         self._seen = seq
         if good is not None and good["revision"] != self.runtime.revision:
@@ -164,6 +175,13 @@ class LivePolicies:
         else:
             self.last_error = {"at": latest["at"], "source": latest["source"], "caller": latest["caller"],
                                "diagnostics": latest["diagnostics"]}
+
+
+def _directory_runtime(directory: Path | str) -> PolicyRuntime:
+    result = load_policy_set(directory)
+    if result.policy_set is None:
+        raise StartupError(f"policies in {directory} cannot be loaded:\n{render_text(result.diagnostics)}")
+    return PolicyRuntime(result.policy_set)
 
 
 def _runtime_for(revision: str, directory: Path, store: DecisionStore,

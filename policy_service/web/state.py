@@ -3,6 +3,7 @@ privacy settings and the optional shadow candidate."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,10 +13,13 @@ from policy_service.deciding.runtime import PolicyRuntime
 from policy_service.decisionlog import DecisionStore
 from policy_service.decisionlog.chain import timestamp_text
 from policy_service.decisionlog.privacy import PrivacySettings
+from policy_service.errors import StoreError
 from policy_service.service.reloading import LivePolicies
 from policy_service.service.shadow import ShadowPolicies
 
 __all__ = ["ServiceState", "init_app", "service_state"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -46,7 +50,13 @@ class ServiceState:
 
 def init_app(app: Flask) -> None:
     store = DecisionStore(app.config["DATABASE_URL"])
-    store.prepare()
+    try:
+        store.prepare()
+    except StoreError as exc:
+        # A worker that cannot reach the log still boots: /healthz answers, decisions are 503s, and
+        # they recover by themselves when the database returns. Dying here would make gunicorn's
+        # master give up after a few restarts, and an outage would kill the service for good.
+        log.error("decision log unreachable at start; serving 503s until it returns: %s", exc)
     live = LivePolicies.start(app.config["POLICIES"], store, follow=bool(app.config.get("FOLLOW_RELOADS")))
     privacy = PrivacySettings.from_config(app.config.get("MASKED_FIELDS"), app.config.get("CUSTOMER_ID_KEY"))
     shadow = ShadowPolicies.load(app.config["SHADOW_POLICIES"], store) if app.config.get("SHADOW_POLICIES") else None

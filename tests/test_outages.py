@@ -1,0 +1,175 @@
+"""Outages degrade, never kill (docs/contract.md §8): a worker boots and serves /healthz without the
+database, decisions are 503s within 5 s, and everything recovers by itself when the database returns."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import BODY, make_app
+
+from policy_service.decisionlog import DecisionStore
+
+
+class Forwarder:
+    """A TCP hop to PostgreSQL that can be switched off and on: the database going away and coming back."""
+
+    def __init__(self, target_port: int = 5432) -> None:
+        self.target_port = target_port
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        self._server: socket.socket | None = None
+        self._open: list[socket.socket] = []
+
+    def start(self) -> None:
+        self._server = socket.create_server(("127.0.0.1", self.port), reuse_port=True)
+        threading.Thread(target=self._accept, args=(self._server,), daemon=True).start()
+
+    def stop(self) -> None:
+        """The database goes away: no new connections, and every open one is cut."""
+        if self._server is not None:
+            try:
+                self._server.shutdown(socket.SHUT_RDWR)  # wakes the accept(); close() alone would not
+            except OSError:
+                pass
+            self._server.close()
+            self._server = None
+        for end in self._open:
+            try:
+                end.shutdown(socket.SHUT_RDWR)
+                end.close()
+            except OSError:
+                pass
+        self._open.clear()
+
+    def _accept(self, server: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            self._open += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                try:
+                    end.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+
+def _timed(call: Any) -> tuple[Any, float]:
+    started = time.monotonic()
+    result = call()
+    return result, time.monotonic() - started
+
+
+@pytest.mark.parametrize("url", ["postgresql://postgres@127.0.0.1:1/nothing", "sqlite:////proc/no-such-dir/log.db"])
+def test_a_worker_boots_without_the_database_and_answers_503s_quickly(url: str, tmp_path: Path) -> None:
+    """Before, create_app raised (the worker could not boot) and a decision was a 500 or a 30 s hang."""
+    client = make_app(tmp_path, DATABASE_URL=url).test_client()
+    assert client.get("/healthz").status_code == 200
+    decided, seconds = _timed(lambda: client.post("/v1/decisions", json=BODY))
+    assert decided.status_code == 503 and seconds < 5
+    assert decided.mimetype == "application/problem+json"
+    ready, seconds = _timed(lambda: client.get("/readyz"))
+    assert ready.status_code == 503 and seconds < 5
+    assert client.get("/v1/decisions").status_code == 503
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_decisions_recover_by_themselves_when_the_database_returns(database_url: str, tmp_path: Path) -> None:
+    """Down at boot, up later, down again, up again: 503s while it is away, 201s as soon as it is back."""
+    DecisionStore(database_url).prepare()  # the master migrates at `serve`; workers only use it
+    hop = Forwarder()
+    via_hop = database_url.replace("127.0.0.1:5432", f"127.0.0.1:{hop.port}")
+    client = make_app(tmp_path, DATABASE_URL=via_hop).test_client()
+    assert client.post("/v1/decisions", json=BODY).status_code == 503
+    hop.start()
+    try:
+        assert client.post("/v1/decisions", json=BODY).status_code == 201
+        hop.stop()
+        down, seconds = _timed(lambda: client.post("/v1/decisions", json=BODY))
+        assert down.status_code == 503 and seconds < 5
+        hop.start()
+        assert client.post("/v1/decisions", json=BODY).status_code == 201
+        assert client.get("/v1/audit/verify").get_json()["ok"] is True
+    finally:
+        hop.stop()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_held_chain_lock_is_a_503_within_seconds_not_a_hang(database_url: str, tmp_path: Path) -> None:
+    """A stalled writer holding PostgreSQL's advisory lock (suspected in the review) bounds every
+    other writer's wait: lock_timeout, then 503, and decisions resume when it lets go."""
+    import sqlalchemy
+
+    from policy_service.decisionlog.database import _PG_CHAIN_LOCK
+
+    client = make_app(tmp_path, DATABASE_URL=database_url).test_client()
+    holder = sqlalchemy.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
+    with holder.connect() as connection:
+        connection.execute(sqlalchemy.text(f"SELECT pg_advisory_lock({_PG_CHAIN_LOCK})"))
+        blocked, seconds = _timed(lambda: client.post("/v1/decisions", json=BODY))
+        assert blocked.status_code == 503 and seconds < 5
+        connection.execute(sqlalchemy.text(f"SELECT pg_advisory_unlock({_PG_CHAIN_LOCK})"))
+    holder.dispose()
+    assert client.post("/v1/decisions", json=BODY).status_code == 201
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_an_outage_plus_worker_restarts_leaves_the_service_running(database_url: str, tmp_path: Path) -> None:
+    """The review's reproduction under gunicorn: the database goes away, workers are killed and
+    replaced; before, replacements failed to boot and the master shut down for good."""
+    import json
+    import os
+    import signal
+
+    from servers import call, start_instance, wait_until_serving, worker_pids
+
+    hop = Forwarder()
+    hop.start()
+    port, server = start_instance(database_url.replace("127.0.0.1:5432", f"127.0.0.1:{hop.port}"), tmp_path)
+    try:
+        wait_until_serving(port, server)
+        assert call(port, "POST", "/v1/decisions", BODY)[0] == 201
+        hop.stop()
+        for pid in worker_pids(server.pid):
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and len(worker_pids(server.pid)) < 2:
+            time.sleep(0.2)
+        time.sleep(1)
+        assert server.poll() is None, "the master gave up"
+        assert call(port, "GET", "/healthz")[0] == 200
+        started = time.monotonic()
+        assert call(port, "POST", "/v1/decisions", BODY)[0] == 503 and time.monotonic() - started < 5
+        hop.start()
+        deadline = time.monotonic() + 10
+        status = 0
+        while time.monotonic() < deadline and status != 201:
+            status = call(port, "POST", "/v1/decisions", BODY)[0]
+            time.sleep(0.2)
+        assert status == 201
+        assert json.loads(call(port, "GET", "/readyz")[2])["status"] == "ok"
+    finally:
+        hop.stop()
+        server.terminate()
+        server.wait(timeout=30)
