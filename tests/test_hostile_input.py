@@ -128,3 +128,33 @@ def test_no_body_gets_a_500(client: Any, agent: Any, customer: Any, proposal: An
     assert _post(client, raw).status_code < 500
     valid_shape = {"agent": {"id": "ag-101"}, "customer": customer, "proposal": {"action": "refund", "amount": proposal}}
     assert _post(client, json.dumps(valid_shape).replace("0", number, 1)).status_code < 500
+
+
+def test_readyz_tells_an_anonymous_probe_no_paths_key_counts_or_callers(tmp_path: Path) -> None:
+    """Anonymous: ready or not, the revision, whether a reload failed. With a key: the detail."""
+    from helpers import keyed_app
+
+    app, headers = keyed_app(tmp_path, {"ops": (["auditor"], False)})
+    client = app.test_client()
+    anonymous = client.get("/readyz").get_json()
+    assert anonymous["status"] == "ok" and anonymous["keys"] == {"mode": "keys"}
+    assert "directory" not in anonymous["policies"] and "/" not in json.dumps(anonymous["policies"])
+    detailed = client.get("/readyz", headers=headers["ops"]).get_json()
+    assert detailed["keys"]["count"] == 1 and "directory" in detailed["policies"]
+
+
+def test_a_database_error_never_carries_the_values_bound_to_it(tmp_path: Path) -> None:
+    """Errors reach the logs as one line with the statement, never the values (customer data)."""
+    import pytest as _pytest
+    import sqlalchemy
+
+    from policy_service.decisionlog import DecisionStore
+    from policy_service.errors import StoreError
+
+    store = DecisionStore(f"sqlite:///{tmp_path / 'log.db'}")
+    store.prepare()
+    with store.engine.begin() as connection:
+        connection.execute(sqlalchemy.text("DROP TABLE policy_reloads"))
+    with _pytest.raises(StoreError) as raised:
+        store.record_reload("api", "secret-caller-name", True, "sha256:x", [])
+    assert "secret-caller-name" not in str(raised.value) and "parameters hidden" in str(raised.value)

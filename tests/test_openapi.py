@@ -4,6 +4,7 @@ a schemathesis run against the app: no 5xx, every response as documented, bad in
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from collections import Counter
 from typing import Any
@@ -46,12 +47,20 @@ def test_the_document_is_valid_openapi_and_covers_every_route(keyed: tuple[Any, 
 
 
 def test_the_request_schema_follows_the_live_policies(keyed: tuple[Any, dict[str, str]]) -> None:
-    schemas = keyed[0].test_client().get("/openapi.json").get_json()["components"]["schemas"]
+    schemas = keyed[0].test_client().get("/openapi.json", headers=keyed[1]).get_json()["components"]["schemas"]
     shapes = {shape["title"]: shape for shape in schemas["Proposal"]["oneOf"]}
     assert "refund" in shapes["money proposal"]["properties"]["action"]["enum"]
     assert "amount" not in shapes["flag proposal"]["properties"]
     assert "ag-101" in schemas["Agent"]["properties"]["id"]["enum"]
     assert schemas["DecisionRequest"]["additionalProperties"] is False
+
+
+def test_an_anonymous_caller_sees_no_agent_ids_in_the_document(keyed: tuple[Any, dict[str, str]]) -> None:
+    """The directory's ids are for callers with a key (docs/contract.md §8); the rest is the same."""
+    client = keyed[0].test_client()
+    anonymous, keyed_document = client.get("/openapi.json").get_json(), client.get("/openapi.json", headers=keyed[1]).get_json()
+    assert "ag-101" not in json.dumps(anonymous) and "ag-101" in json.dumps(keyed_document)
+    assert anonymous["paths"] == keyed_document["paths"]
 
 
 def test_docs_are_served_without_any_outside_address(keyed: tuple[Any, dict[str, str]]) -> None:
@@ -73,7 +82,7 @@ def test_schemathesis_finds_no_failure(keyed: tuple[Any, dict[str, str]]) -> Non
     """Every documented operation, with generated valid and invalid requests (schemathesis' own pytest
     integration does not run under pytest 9, so its strategies are driven by hypothesis here)."""
     app, headers = keyed
-    schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
+    schema = schemathesis.openapi.from_wsgi("/openapi.json", app, headers=headers)  # with the agent ids
     failures: dict[str, str] = {}
     operations = [result.ok() for result in schema.get_all_operations()]
     # schemathesis leaves out the document's own path

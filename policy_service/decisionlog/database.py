@@ -387,7 +387,10 @@ def _make_engine(url: str) -> Engine:
     if url.startswith("postgresql"):
         connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS,
                         "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c lock_timeout={STATEMENT_TIMEOUT_MS}"}
-    engine = create_engine(url, pool_pre_ping=url.startswith("postgresql"), connect_args=connect_args)
+    # hide_parameters: a database error's text (logged, and in StoreError) never carries the values
+    # bound to its statement, which may be customer data.
+    engine = create_engine(url, pool_pre_ping=url.startswith("postgresql"), connect_args=connect_args,
+                           hide_parameters=True)
     if engine.dialect.name == "sqlite":
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -86,6 +86,12 @@ def caller() -> ApiKey:
     return g.caller  # type: ignore[no-any-return]
 
 
+def identified() -> bool:
+    """Whether a public endpoint's caller presented a valid key (or the service runs --dev): only
+    they see agent ids, paths and key counts (docs/contract.md §8)."""
+    return g.get("caller") is not None
+
+
 def check_access() -> None:
     endpoint = request.endpoint
     if endpoint is None:
@@ -97,10 +103,11 @@ def check_access() -> None:
     if current_app.config["DEV"]:
         g.caller = DEV_CALLER
         return
-    if allowed is PUBLIC:
-        return
     secret = presented_key()
     key = current_app.extensions["policy_service_keys"].current().find(secret) if secret else None
+    if allowed is PUBLIC:  # open to all; a valid key, if one is presented, sees the detail (identified())
+        g.caller = key
+        return
     if key is None:
         raise ProblemError(401, "Unauthorized", "a valid API key is required (Authorization: Bearer <key>)"
                            if secret is None else "the API key is not valid", headers={"WWW-Authenticate": "Bearer"})

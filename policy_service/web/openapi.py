@@ -24,7 +24,7 @@ from policy_service import __version__
 from policy_service.deciding.request import request_schema
 from policy_service.model import Organization, PolicySet
 from policy_service.service.responses import ProblemSchema
-from policy_service.web.access import public
+from policy_service.web.access import identified, public
 from policy_service.web.operations import Operation, documented, json_response, operation_of
 from policy_service.web.state import service_state
 
@@ -95,7 +95,7 @@ def documented_routes(app: Flask) -> list[Route]:
     return routes
 
 
-def build_spec(policy_set: PolicySet, routes: list[Route]) -> dict[str, Any]:
+def build_spec(policy_set: PolicySet, routes: list[Route], *, agent_ids: bool = True) -> dict[str, Any]:
     plugin = MarshmallowPlugin()
     spec = APISpec(title="policy-service", version=__version__, openapi_version="3.0.3", plugins=[plugin],
                    info={"description": "What an agent may do now for a customer-service exception, who can approve "
@@ -124,6 +124,8 @@ def build_spec(policy_set: PolicySet, routes: list[Route]) -> dict[str, Any]:
         spec.path(path=path, operations=operations)
     document = spec.to_dict()
     document["components"]["schemas"]["Proposal"] = _proposal_document(policy_set.organization)
+    if not agent_ids:
+        document["components"]["schemas"]["Agent"]["properties"]["id"].pop("enum", None)
     return document
 
 
@@ -160,12 +162,15 @@ def _proposal_document(org: Organization) -> dict[str, Any]:
 def openapi_json() -> Response:
     # One document per policy set (the request schema follows it); keyed by the set, not the runtime,
     # so a cached document never keeps a dropped revision's engine alive.
+    # Anonymous callers get the document without the directory's agent ids (docs/contract.md §8).
     documents = current_app.extensions.setdefault("openapi_documents", {})
     policy_set = service_state().runtime.policy_set
-    if policy_set.revision not in documents:
-        documents.clear()
-        documents[policy_set.revision] = build_spec(policy_set, documented_routes(current_app))
-    return json_response(documents[policy_set.revision])
+    key = (policy_set.revision, identified())
+    if key not in documents:
+        if not any(revision == policy_set.revision for revision, _ in documents):
+            documents.clear()
+        documents[key] = build_spec(policy_set, documented_routes(current_app), agent_ids=key[1])
+    return json_response(documents[key])
 
 
 DOCS_PAGE = """<!doctype html>
