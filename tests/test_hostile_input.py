@@ -158,3 +158,30 @@ def test_a_database_error_never_carries_the_values_bound_to_it(tmp_path: Path) -
     with _pytest.raises(StoreError) as raised:
         store.record_reload("api", "secret-caller-name", True, "sha256:x", [])
     assert "secret-caller-name" not in str(raised.value) and "parameters hidden" in str(raised.value)
+
+
+@pytest.mark.parametrize("customer_key", [None, "s3cret"])
+def test_the_idempotency_index_reveals_no_masked_value(database_url: str, tmp_path: Path, customer_key: str | None) -> None:
+    """The review recovered a masked lifetime value and the customer id from an unkeyed SHA-256 of
+    the raw body; the stored fingerprint now matches no hash an attacker can compute from guesses,
+    and retries still replay while another body with the same key is still a 409."""
+    import hashlib
+
+    import sqlalchemy
+
+    from policy_service.decisionlog.chain import canonical_json
+
+    client = make_app(tmp_path, DATABASE_URL=database_url, MASKED_FIELDS="customer.lifetime_value",
+                      CUSTOMER_ID_KEY=customer_key).test_client()
+    body = {**BODY, "customer": {**BODY["customer"], "lifetime_value": "4321.00"}}
+    first = client.post("/v1/decisions", json=body, headers={"Idempotency-Key": "k-1"})
+    again = client.post("/v1/decisions", json=body, headers={"Idempotency-Key": "k-1"})
+    assert first.status_code == again.status_code == 201 and first.get_json() == again.get_json()
+    other = {**body, "proposal": {**body["proposal"], "amount": "121.00"}}
+    assert client.post("/v1/decisions", json=other, headers={"Idempotency-Key": "k-1"}).status_code == 409
+    engine = sqlalchemy.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as connection:
+        stored = connection.execute(sqlalchemy.text("SELECT body_hash FROM idempotency_keys")).scalar_one()
+    engine.dispose()
+    raw_guess = hashlib.sha256(canonical_json(json.loads(json.dumps(body))).encode()).hexdigest()
+    assert stored != raw_guess

@@ -14,6 +14,8 @@ import hmac
 from dataclasses import dataclass, field
 from typing import Any
 
+from policy_service.decisionlog.chain import canonical_json
+
 MASK = "[masked]"
 
 
@@ -36,6 +38,20 @@ class PrivacySettings:
             return customer_id
         digest = hmac.new(self.customer_id_key, customer_id.encode("utf-8"), hashlib.sha256).hexdigest()
         return "hmac:" + digest[:40]
+
+    def body_fingerprint(self, body: Any, stored: Any, stored_text: str) -> str:
+        """What the idempotency index keeps of a body, to tell a retry from another request.
+
+        It must not reveal what masking removed (an unkeyed hash of the raw body gave the masked
+        lifetime value and the customer id back to a brute force in 111 s): with a customer-id key, an
+        HMAC of the raw body under a key derived from it; without one, a hash of the body as stored,
+        which tells nothing the log does not already show (two bodies that differ only in a masked
+        field then count as the same request)."""
+        if self.customer_id_key is None:
+            return hashlib.sha256(stored_text.encode("utf-8")).hexdigest()
+        raw_text = stored_text if stored is body else canonical_json(body)
+        key = hmac.new(self.customer_id_key, b"policy-service idempotency", hashlib.sha256).digest()
+        return hmac.new(key, raw_text.encode("utf-8"), hashlib.sha256).hexdigest()
 
     def protect(self, body: Any) -> tuple[Any, list[str]]:
         """The request as stored, and the paths masked in it (only those actually present)."""

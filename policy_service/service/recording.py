@@ -7,7 +7,6 @@ and no decision id, so nothing claims to be decided.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -60,8 +59,7 @@ def decide_and_record(runtime: PolicyRuntime, store: DecisionStore, body: Any, *
     customer_ref = privacy.customer_ref(request.customer_id)
     stored_request, masked = privacy.protect(body)
     stored_text = canonical_json(stored_request)
-    body_text = stored_text if stored_request is body else canonical_json(body)
-    body_hash = hashlib.sha256(body_text.encode("utf-8")).hexdigest() if idempotency_key is not None else ""
+    body_hash = privacy.body_fingerprint(body, stored_request, stored_text) if idempotency_key is not None else ""
     caller_name = caller or "anonymous"
     with store.chain_transaction() as transaction:
         now = datetime.now(timezone.utc)
