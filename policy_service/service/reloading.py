@@ -16,7 +16,9 @@ when it is collected (see engine.RuleEngine); reloading the same files changes n
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import tempfile
 import threading
 import time
@@ -31,6 +33,7 @@ from policy_service.authoring.loader import LoadResult, load_policy_set
 from policy_service.deciding.runtime import PolicyRuntime
 from policy_service.decisionlog import DecisionStore
 from policy_service.errors import StartupError, StoreError
+from policy_service.model import PolicySet
 from policy_service.telemetry import metrics
 
 
@@ -62,12 +65,13 @@ def check_directory(directory: Path | str, store: DecisionStore, source: str, ca
     """Validate the directory and record the attempt, without building an engine: what the gunicorn
     master does at start and on SIGHUP (engines are built in workers, after the fork)."""
     previous = (store.latest_reloads()[1] or {}).get("revision") or ""
-    return _record(store, source, caller, load_policy_set(directory), previous)
+    return _record(store, source, caller, load_policy_set(directory), previous, directory)
 
 
-def _record(store: DecisionStore, source: str, caller: str | None, result: LoadResult, live: str) -> ReloadOutcome:
-    """The one place an attempt is judged and written: a valid set is stored and becomes the newest
-    ok row; a broken one is a failed row that keeps `live` live."""
+def _record(store: DecisionStore, source: str, caller: str | None, result: LoadResult, live: str,
+            directory: Path | str) -> ReloadOutcome:
+    """The one place an attempt is judged and written: a valid set is snapshotted on this host, stored
+    (for auditors) and becomes the newest ok row; a broken one is a failed row that keeps `live` live."""
     diagnostics = [d.to_json() for d in result.diagnostics]
     if result.policy_set is None:
         store.record_reload(source, caller, False, live or None, diagnostics)
@@ -75,6 +79,7 @@ def _record(store: DecisionStore, source: str, caller: str | None, result: LoadR
         log.error("policy reload (%s) refused; %s stays live:\n%s", source, live or "nothing", render_text(result.diagnostics))
         return ReloadOutcome(False, live, live, result.diagnostics)
     revision = result.policy_set.revision
+    keep_snapshot(directory, result.policy_set)
     # Stored before the first decision names it, so every decision's exact policy can be shown later.
     store.store_revision(revision, dict(result.policy_set.files))
     store.record_reload(source, caller, True, revision, diagnostics)
@@ -114,21 +119,28 @@ class LivePolicies:
             log.error("reload log unreachable at start; loading %s: %s", directory, exc)
             return cls(directory, store, _directory_runtime(directory), "start")
         if follow and good is not None:
-            live = cls(directory, store, _runtime_for(good["revision"], Path(directory), store), "start")
+            try:
+                runtime = _runtime_for(good["revision"], Path(directory))
+            except StartupError as exc:  # not policy text this host accepted: its own directory is the truth
+                log.error("%s; answering with %s instead", exc, directory)
+                runtime = _directory_runtime(directory)
+            live = cls(directory, store, runtime, "start")
             live._note_error(latest)
             return live
         result = load_policy_set(directory)
         if result.policy_set is None:
             raise StartupError(f"policies in {directory} cannot be loaded:\n{render_text(result.diagnostics)}")
         if good is None or good["revision"] != result.policy_set.revision:
-            _record(store, "start", None, result, good["revision"] if good else "")
+            _record(store, "start", None, result, good["revision"] if good else "", directory)
+        else:
+            keep_snapshot(directory, result.policy_set)
         return cls(directory, store, PolicyRuntime(result.policy_set), "start")
 
     def reload(self, source: str, caller: str | None) -> ReloadOutcome:
         """Load the directory now; on success this worker switches at once, the others within SYNC_SECONDS."""
         with self._lock:
             result = load_policy_set(self.directory)
-            outcome = _record(self.store, source, caller, result, self.runtime.revision)
+            outcome = _record(self.store, source, caller, result, self.runtime.revision, self.directory)
             if outcome.changed and result.policy_set is not None:  # compiled only when it is new here
                 self._switch(self._cache.get(outcome.revision) or PolicyRuntime(result.policy_set), source)
             self._sync_now()
@@ -155,9 +167,9 @@ class LivePolicies:
         self._seen = seq
         if good is not None and good["revision"] != self.runtime.revision:
             try:
-                self._switch(_runtime_for(good["revision"], self.directory, self.store, self._cache), good["source"])
-            except (StartupError, StoreError) as exc:
-                log.error("cannot switch to %s; %s stays live: %s", good["revision"], self.runtime.revision, exc)
+                self._switch(_runtime_for(good["revision"], self.directory, self._cache), good["source"])
+            except StartupError as exc:
+                log.error("not switching to %s; %s stays live: %s", good["revision"], self.runtime.revision, exc)
         self._note_error(latest)
 
     def _switch(self, runtime: PolicyRuntime, source: str) -> None:
@@ -184,24 +196,47 @@ def _directory_runtime(directory: Path | str) -> PolicyRuntime:
     return PolicyRuntime(result.policy_set)
 
 
-def _runtime_for(revision: str, directory: Path, store: DecisionStore,
-                 cache: dict[str, PolicyRuntime] | None = None) -> PolicyRuntime:
-    """A revision's runtime: from the cache, from the directory if it still holds that revision, else
-    from the files stored with the revision (the directory may have moved on, or broken, since)."""
+def _runtime_for(revision: str, directory: Path, cache: dict[str, PolicyRuntime] | None = None) -> PolicyRuntime:
+    """A revision's runtime, from policy text on this host only: the cache, the directory if it holds
+    that revision, else this host's snapshot of it. Never from the database: a reload row is a signal
+    to look, and a row someone inserted cannot change what a worker enforces (docs/contract.md §8)."""
     if cache and revision in cache:
         return cache[revision]
     on_disk = load_policy_set(directory).policy_set  # parsed only: compiled only if it is the one
     if on_disk is not None and on_disk.revision == revision:
         return PolicyRuntime(on_disk)
-    stored = store.revision(revision)
-    if stored is None:
-        raise StartupError(f"revision {revision} is live but not stored")
-    with tempfile.TemporaryDirectory(prefix="policy-revision-") as scratch:
-        for name, text in stored["files"].items():
-            path = Path(scratch, name)
+    snapshot = snapshot_path(directory, revision)
+    if snapshot.is_dir():
+        runtime, result = load_runtime(snapshot)
+        if runtime is not None and runtime.revision == revision:
+            return runtime
+    raise StartupError(f"revision {revision} is announced live, but neither {directory} nor this host's snapshots hold it")
+
+
+def snapshot_root(directory: Path | str) -> Path:
+    """Where this host keeps the policy sets it accepted from `directory`: local disk, owned by the
+    service's user, never the database."""
+    key = hashlib.sha256(str(Path(directory).resolve()).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"policy-service-{os.getuid()}" / key
+
+
+def snapshot_path(directory: Path | str, revision: str) -> Path:
+    return snapshot_root(directory) / revision.replace(":", "-")
+
+
+def keep_snapshot(directory: Path | str, policy_set: PolicySet) -> None:
+    """Copy an accepted set's files, so a worker restarted after the directory broke (or moved on)
+    answers with what is live. Written once per revision, atomically; a failure only logs."""
+    target = snapshot_path(directory, policy_set.revision)
+    if target.is_dir():
+        return
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        scratch = Path(tempfile.mkdtemp(dir=target.parent, prefix=".incoming-"))
+        for name, text in policy_set.files.items():
+            path = scratch / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
-        runtime, result = load_runtime(scratch)
-    if runtime is None or runtime.revision != revision:
-        raise StartupError(f"stored revision {revision} does not load:\n{render_text(result.diagnostics)}")
-    return runtime
+        os.rename(scratch, target)
+    except OSError as exc:  # another worker won the race, or the disk is full: the directory still serves
+        log.warning("policy snapshot %s not kept: %s", target, exc)

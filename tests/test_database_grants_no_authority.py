@@ -1,0 +1,45 @@
+"""The database is not trusted with authority (docs/contract.md §8): rows someone inserts into the log
+cannot change what a worker enforces."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import sqlalchemy
+from helpers import make_app, raise_refund_limit, small_refund
+
+from policy_service.authoring.loader import load_policy_set
+from policy_service.service.reloading import SYNC_SECONDS
+
+
+def test_an_inserted_revision_and_reload_row_are_not_followed(policies_copy: Path, tmp_path: Path) -> None:
+    """The review's reproduction: a policy_revisions + policy_reloads pair raising a limit was followed
+    by every worker within 1.5 s. Now the reload row is only a signal to re-read this host's
+    directory, which does not hold that revision: nothing changes."""
+    client = make_app(tmp_path, POLICIES=str(policies_copy), FOLLOW_RELOADS=True).test_client()
+    live = client.get("/v1/policies").get_json()["revision"]
+    assert client.post("/v1/decisions", json=small_refund("60.00")).get_json()["outcome"] == "escalate"
+
+    forged_dir = tmp_path / "forged"
+    forged_dir.mkdir()
+    for path in policies_copy.iterdir():
+        (forged_dir / path.name).write_bytes(path.read_bytes())
+    raise_refund_limit(forged_dir, 5000)
+    forged = load_policy_set(forged_dir).policy_set
+    assert forged is not None and forged.revision != live
+    engine = sqlalchemy.create_engine(f"sqlite:///{tmp_path / 'log.db'}")
+    with engine.begin() as connection:
+        now = datetime.now(timezone.utc)
+        connection.execute(sqlalchemy.text("INSERT INTO policy_revisions (revision, stored_at, files) VALUES (:r, :at, :f)"),
+                           {"r": forged.revision, "at": now, "f": json.dumps(dict(forged.files))})
+        connection.execute(sqlalchemy.text("INSERT INTO policy_reloads (at, source, caller, ok, revision, diagnostics) "
+                                           "VALUES (:at, 'api', 'attacker', 1, :r, '[]')"), {"r": forged.revision, "at": now})
+    engine.dispose()
+    time.sleep(SYNC_SECONDS * 3)
+    answer = client.post("/v1/decisions", json=small_refund("60.00")).get_json()
+    assert answer["policy_revision"] == live and answer["outcome"] == "escalate"
+    restarted = make_app(tmp_path, POLICIES=str(policies_copy), FOLLOW_RELOADS=True).test_client()
+    assert restarted.post("/v1/decisions", json=small_refund("60.00")).get_json()["outcome"] != "allow"
