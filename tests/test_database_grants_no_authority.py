@@ -43,3 +43,27 @@ def test_an_inserted_revision_and_reload_row_are_not_followed(policies_copy: Pat
     assert answer["policy_revision"] == live and answer["outcome"] == "escalate"
     restarted = make_app(tmp_path, POLICIES=str(policies_copy), FOLLOW_RELOADS=True).test_client()
     assert restarted.post("/v1/decisions", json=small_refund("60.00")).get_json()["outcome"] != "allow"
+
+
+def test_a_forged_ledger_row_cannot_reset_a_cap(database_url: str, tmp_path: Path) -> None:
+    """A row of -100000 for a real decision, or any row for no decision, is refused by the storage
+    itself (both backends); the decision's own release still works."""
+    import pytest
+    client = make_app(tmp_path, DATABASE_URL=database_url).test_client()
+    decided = client.post("/v1/decisions", json=small_refund("40.00")).get_json()
+    assert decided["outcome"] == "allow"
+    engine = sqlalchemy.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as connection:
+        seq = connection.execute(sqlalchemy.text("SELECT seq FROM decision_log WHERE id = :id"),
+                                 {"id": decided["decision_id"]}).scalar_one()
+        connection.rollback()
+        forged = ("INSERT INTO budget_ledger (seq, decision_id, scope, subject, action, reserved_at, amount, count) "
+                  "VALUES (:seq, :decision, 'customer', 'cu-1', 'refund', :at, :amount, :count)")
+        for decision, amount, count in ((decided["decision_id"], -100000, -1), ("dec_forged", 100, 1)):
+            with pytest.raises(sqlalchemy.exc.DatabaseError, match="budget row refused"):
+                with connection.begin():
+                    connection.execute(sqlalchemy.text(forged), {"seq": seq, "decision": decision, "at": datetime.now(timezone.utc),
+                                                                 "amount": amount, "count": count})
+    engine.dispose()
+    released = client.post(f"/v1/decisions/{decided['decision_id']}/outcome", json={"declined": True})
+    assert released.status_code == 201
