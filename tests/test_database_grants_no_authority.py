@@ -8,8 +8,9 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
 import sqlalchemy
-from helpers import make_app, raise_refund_limit, small_refund
+from helpers import BODY, make_app, raise_refund_limit, small_refund
 
 from policy_service.authoring.loader import load_policy_set
 from policy_service.service.reloading import SYNC_SECONDS
@@ -67,3 +68,27 @@ def test_a_forged_ledger_row_cannot_reset_a_cap(database_url: str, tmp_path: Pat
     engine.dispose()
     released = client.post(f"/v1/decisions/{decided['decision_id']}/outcome", json={"declined": True})
     assert released.status_code == 201
+
+
+@pytest.mark.parametrize("tamper", ["DELETE FROM budget_ledger", "DELETE FROM decision_rules",
+                                    "DELETE FROM approval_requests",
+                                    "INSERT INTO decision_rules (rule, seq) VALUES ('refunds/forged', 1)"])
+def test_audit_verify_holds_the_side_tables_against_the_chain(database_url: str, tmp_path: Path, tamper: str) -> None:
+    """The review deleted ledger, rule and approval rows on SQLite and verify still said ok."""
+    client = make_app(tmp_path, DATABASE_URL=database_url).test_client()
+    assert client.post("/v1/decisions", json=small_refund("40.00")).get_json()["outcome"] == "allow"
+    escalated = client.post("/v1/decisions", json=BODY).get_json()
+    assert escalated["outcome"] == "escalate" and escalated["rules"]
+    assert client.get("/v1/audit/verify").get_json()["ok"] is True
+    engine = sqlalchemy.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as connection:
+        if "DELETE" in tamper:  # as an attacker with the owner's rights: the append-only guards go first
+            table = tamper.split()[-1]
+            if engine.dialect.name == "sqlite":
+                connection.execute(sqlalchemy.text(f"DROP TRIGGER IF EXISTS {table}_no_delete"))
+            else:
+                connection.execute(sqlalchemy.text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
+        connection.execute(sqlalchemy.text(tamper))
+    engine.dispose()
+    report = client.get("/v1/audit/verify").get_json()
+    assert report["ok"] is False and report["problem"]["kind"] == "side-table", report

@@ -27,7 +27,7 @@ T0 = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
 
 
 def entry(n: int, *, kind: str = "decision", decision_id: str | None = None, agent: str = "ag-1",
-          customer: str = "cu-1", outcome: str = "allow", action: str = "refund", rules: tuple[str, ...] = ("refunds/a",),
+          customer: str = "cu-1", outcome: str = "handoff", action: str = "refund", rules: tuple[str, ...] = ("refunds/a",),
           at: datetime | None = None) -> NewEntry:
     entry_id = f"{'dec' if kind == 'decision' else 'evt'}_{n:08d}"
     return NewEntry(

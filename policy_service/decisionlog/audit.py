@@ -172,11 +172,71 @@ def jsonl_export(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
 
 # -- verification ----------------------------------------------------------------------------------
 
+class SideTables:
+    """The rule index, the budget ledger and the approval queue held against the chain while it is
+    walked: every row must match a chained entry, and every entry that implies rows must have them,
+    so deleting or forging a side row (which the chain's hashes do not cover) is caught too."""
+
+    def __init__(self, store: DecisionStore) -> None:
+        rules, ledger, approvals = store.side_rows()
+        self.rules: dict[int, set[str]] = {}
+        for seq, rule in rules:
+            self.rules.setdefault(seq, set()).add(rule)
+        self.ledger: dict[int, set[str]] = {}
+        for seq, decision_id in ledger:
+            self.ledger.setdefault(seq, set()).add(decision_id)
+        self.approvals = dict(approvals)
+        self.problem: ChainProblem | None = None
+
+    def see(self, entry: dict[str, Any]) -> None:
+        if self.problem is not None:
+            return
+        seq, decision_id = int(entry["seq"]), entry["decision_id"]
+
+        def wrong(detail: str) -> None:
+            self.problem = ChainProblem(seq, entry["id"], "side-table", detail)
+
+        fired = set(json.loads(entry["rules"] or "[]"))
+        if self.rules.pop(seq, set()) != fired:
+            return wrong(f"the rule index of entry {seq} does not match its chained rules {sorted(fired)}")
+        held = self.ledger.pop(seq, set())
+        if held - {decision_id}:
+            return wrong(f"budget rows at entry {seq} name decisions {sorted(held - {decision_id})}, not {decision_id}")
+        grants = (entry["kind"] == "decision" and entry["outcome"] == "allow") or \
+                 (entry["kind"] == "approval" and entry["outcome"] == "approved")
+        if grants and (entry["agent_id"] or entry["customer_id"]) and not held:
+            return wrong(f"entry {seq} granted {entry['action']} but its budget rows are missing")
+        if entry["kind"] == "decision" and entry["outcome"] == "escalate" and self.approvals.pop(decision_id, None) != seq:
+            return wrong(f"the approval request of escalated decision {decision_id} is missing or moved")
+
+    def leftover(self) -> str | None:
+        """Rows that no chained entry accounts for (forged, or of entries since removed)."""
+        if self.rules:
+            return f"rule rows at seq {min(self.rules)} belong to no chained entry"
+        if self.ledger:
+            return f"budget rows at seq {min(self.ledger)} belong to no chained entry"
+        if self.approvals:
+            return f"an approval request for {min(self.approvals)} belongs to no escalated decision"
+        return None
+
+
 def verify(store: DecisionStore, anchors: dict[int, str] | None = None) -> VerifyReport:
-    """The hash chain, then every stored policy revision against its own content hash."""
-    report = verify_chain(store.chain(), anchors)
+    """The hash chain and the side tables against it, then every stored policy revision against its
+    own content hash."""
+    side = SideTables(store)
+
+    def walked() -> Iterator[dict[str, Any]]:
+        for entry in store.chain():
+            side.see(entry)
+            yield entry
+
+    report = verify_chain(walked(), anchors)
     if not report.ok:
         return report
+    leftover = side.leftover()
+    if side.problem is not None or leftover is not None:
+        return VerifyReport(report.entries, report.head_seq, report.head_hash,
+                            side.problem or ChainProblem(0, None, "side-table", leftover or ""))
     for revision, files in store.revisions():
         if revision_of(files) != revision:
             return VerifyReport(report.entries, report.head_seq, report.head_hash, ChainProblem(

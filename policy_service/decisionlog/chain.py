@@ -59,7 +59,7 @@ def entry_hash(fields: dict[str, Any]) -> str:
 class ChainProblem:
     seq: int
     entry_id: str | None
-    kind: str  # "edited" | "missing" | "inserted" | "truncated"
+    kind: str  # "edited" | "missing" | "inserted" | "truncated" | "side-table" (audit.SideTables)
     detail: str
 
     def as_dict(self) -> dict[str, Any]:

@@ -13,7 +13,14 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from policy_service.decisionlog.schema import ledger_table, log_table, reloads_table, shadow_table
+from policy_service.decisionlog.schema import (
+    approvals_table,
+    ledger_table,
+    log_table,
+    reloads_table,
+    rules_table,
+    shadow_table,
+)
 from policy_service.decisionlog.statements import as_utc, first_seq_at_or_after
 from policy_service.errors import StoreError
 
@@ -32,6 +39,15 @@ class PolicyHistory:
                 return int(connection.execute(insert(reloads_table).returning(reloads_table.c.seq), row).scalar_one())
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot record the policy reload: {exc.__class__.__name__}: {exc}") from exc
+
+    def side_rows(self) -> tuple[list[tuple[int, str]], list[tuple[int, str]], list[tuple[str, int]]]:
+        """The indexes derived from chained entries, for `audit verify` to hold against the chain:
+        rule rows (seq, rule), ledger rows (seq, decision_id), approval requests (decision_id, seq)."""
+        with self._reading() as connection:
+            rules = [(int(r[0]), str(r[1])) for r in connection.execute(select(rules_table.c.seq, rules_table.c.rule))]
+            ledger = [(int(r[0]), str(r[1])) for r in connection.execute(select(ledger_table.c.seq, ledger_table.c.decision_id))]
+            approvals = [(str(r[0]), int(r[1])) for r in connection.execute(select(approvals_table.c.decision_id, approvals_table.c.seq))]
+        return rules, ledger, approvals
 
     def last_reload_seq(self) -> int:
         """Cheap enough to ask twice a second per worker: one index probe."""
