@@ -30,7 +30,8 @@ def _open_store(database: str | None, *, migrate: bool = False) -> Any:
     from policy_service.errors import StoreError
 
     try:
-        store = DecisionStore(database or config.settings().log_url)
+        log_key = config.settings().log_key
+        store = DecisionStore(database or config.settings().log_url, log_key.encode() if log_key else None)
         store.upgrade() if migrate else store.prepare()
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
@@ -322,7 +323,9 @@ def audit() -> None:
 @click.option("--database", help=DATABASE_HELP)
 @click.option("--anchor", "anchors", multiple=True, help="SEQ:HASH noted from an earlier verify; catches deleted newest entries")
 @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def verify(database: str | None, anchors: tuple[str, ...], output: str) -> None:
+@click.option("--key", "key_option", help="the log key (default: $POLICY_SERVICE_LOG_KEY): also catches entries "
+                                            "appended by someone who could write the database but not hold the key")
+def verify(database: str | None, anchors: tuple[str, ...], output: str, key_option: str | None) -> None:
     """Recompute the hash chain; name the first edited, inserted or missing entry and exit 1."""
     import json
 
@@ -334,7 +337,8 @@ def verify(database: str | None, anchors: tuple[str, ...], output: str) -> None:
         noted = dict(parse_anchor(a) for a in anchors)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--anchor") from None
-    report = auditing.verify(_open_store(database), noted)
+    key = key_option or config.settings().log_key
+    report = auditing.verify(_open_store(database), noted, key.encode() if key else None)
     if output == "json":
         click.echo(json.dumps(dump(VerifySchema, report.as_dict()), ensure_ascii=False))
     elif report.problem:

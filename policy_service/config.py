@@ -31,6 +31,7 @@ VARIABLES: dict[str, str] = {
     "POLICY_SERVICE_FOLLOW_RELOADS": "1: workers follow the reload log (set by the gunicorn config)",
     "POLICY_SERVICE_MASKED_FIELDS": "comma-separated request paths masked before storage",
     "POLICY_SERVICE_CUSTOMER_ID_KEY": "secret for storing customer ids as keyed hashes",
+    "POLICY_SERVICE_LOG_KEY": "secret under which entry hashes are HMAC-SHA256 (audit verify --key detects forged appends)",
 }
 
 
@@ -49,6 +50,7 @@ class Settings:
     follow_reloads: bool = False
     masked_fields: str = ""
     customer_id_key: str | None = None
+    log_key: str | None = None
 
     @property
     def log_url(self) -> str:
@@ -83,4 +85,5 @@ def settings(environ: Mapping[str, str] = os.environ) -> Settings:
         follow_reloads=flag("FOLLOW_RELOADS"),
         masked_fields=text("MASKED_FIELDS") or "",
         customer_id_key=text("CUSTOMER_ID_KEY"),
+        log_key=text("LOG_KEY"),
     )

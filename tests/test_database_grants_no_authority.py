@@ -92,3 +92,31 @@ def test_audit_verify_holds_the_side_tables_against_the_chain(database_url: str,
     engine.dispose()
     report = client.get("/v1/audit/verify").get_json()
     assert report["ok"] is False and report["problem"]["kind"] == "side-table", report
+
+
+def test_with_a_log_key_a_forged_append_is_caught(database_url: str, tmp_path: Path) -> None:
+    """Entry hashes are HMAC-SHA256 under POLICY_SERVICE_LOG_KEY: an append computed by someone who
+    can write the database but lacks the key chains perfectly, yet `audit verify --key` names it."""
+    from click.testing import CliRunner
+
+    from policy_service.cli import main
+    from policy_service.decisionlog import DecisionStore, log_table
+    from policy_service.decisionlog.chain import HASHED_FIELDS, entry_hash
+
+    client = make_app(tmp_path, DATABASE_URL=database_url, LOG_KEY="k3y-outside-the-db").test_client()
+    for amount in ("10.00", "20.00"):
+        assert client.post("/v1/decisions", json=small_refund(amount)).status_code == 201
+    verify = ["audit", "verify", "--database", database_url, "--key", "k3y-outside-the-db"]
+    assert CliRunner().invoke(main, verify).exit_code == 0
+    assert client.get("/v1/audit/verify").get_json()["ok"] is True
+    store = DecisionStore(database_url)  # as an INSERT-only role could: no key in hand
+    last = list(store.chain())[-1]
+    forged = {**{name: last[name] for name in HASHED_FIELDS}, "seq": last["seq"] + 1, "id": "dec_forged",
+              "decision_id": "dec_forged", "prev_hash": last["hash"], "outcome": "allow"}
+    forged["hash"] = entry_hash(forged)
+    with store.engine.begin() as connection:
+        connection.execute(log_table.insert(), {**forged, "created_at": datetime.fromisoformat(forged["created_at"].replace("Z", "+00:00"))})
+    store.dispose()
+    result = CliRunner().invoke(main, verify)
+    assert result.exit_code == 1 and "not written with the log key" in result.output
+    assert client.get("/v1/audit/verify").get_json()["problem"]["id"] == "dec_forged"

@@ -220,7 +220,7 @@ class SideTables:
         return None
 
 
-def verify(store: DecisionStore, anchors: dict[int, str] | None = None) -> VerifyReport:
+def verify(store: DecisionStore, anchors: dict[int, str] | None = None, key: bytes | None = None) -> VerifyReport:
     """The hash chain and the side tables against it, then every stored policy revision against its
     own content hash."""
     side = SideTables(store)
@@ -230,7 +230,7 @@ def verify(store: DecisionStore, anchors: dict[int, str] | None = None) -> Verif
             side.see(entry)
             yield entry
 
-    report = verify_chain(walked(), anchors)
+    report = verify_chain(walked(), anchors, key)
     if not report.ok:
         return report
     leftover = side.leftover()

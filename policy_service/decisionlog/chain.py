@@ -10,6 +10,7 @@ re-parses (or re-formats) them.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -44,15 +45,17 @@ def timestamp_text(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def entry_hash(fields: dict[str, Any]) -> str:
-    """SHA-256 (hex) of the canonical JSON of HASHED_FIELDS; `created_at` must already be text."""
+def entry_hash(fields: dict[str, Any], key: bytes | None = None) -> str:
+    """SHA-256 (hex) of the canonical JSON of HASHED_FIELDS, or HMAC-SHA256 under `key` (the log key,
+    kept outside the database: then whoever can only write the database cannot append an entry that
+    verifies). `created_at` must already be text."""
     material = {name: fields[name] for name in HASHED_FIELDS}
     # Every hashed value is text, an integer or null (documents are held as text), so this is already
     # canonical without canonical_json's walk: the walk cost a quarter of an append.
     if not all(value is None or type(value) in (str, int) for value in material.values()):
         raise TypeError("hashed entry fields are text, integers or null")
-    return hashlib.sha256(json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-                          .encode("utf-8")).hexdigest()
+    data = json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return hmac.new(key, data, hashlib.sha256).hexdigest() if key else hashlib.sha256(data).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -82,24 +85,33 @@ class VerifyReport:
                 "problem": self.problem.as_dict() if self.problem else None}
 
 
-def verify_chain(rows: Iterable[dict[str, Any]], anchors: dict[int, str] | None = None) -> VerifyReport:
+def verify_chain(rows: Iterable[dict[str, Any]], anchors: dict[int, str] | None = None,
+                 key: bytes | None = None) -> VerifyReport:
     """Walk entries in seq order, holding only the previous one: constant memory on any log size.
 
     Names the first entry that breaks the chain. Each `rows` item has HASHED_FIELDS plus `hash`, with
     `created_at` as text. `anchors` ({seq: hash}, e.g. a head an auditor noted last month) catch what
     a chain alone cannot: the newest entries deleted from the end.
+
+    With the log `key`, entries must be keyed from the first keyed one on: a log that gained its key
+    later verifies its older, plain entries, but nothing plain may follow a keyed entry (a forged
+    append by someone without the key).
     """
     anchors = dict(anchors or {})
-    expected_seq, previous_hash, count = 1, GENESIS, 0
+    expected_seq, previous_hash, count, keyed = 1, GENESIS, 0, False
     for row in _ordered(rows):
         seq = row["seq"]
         if seq != expected_seq:
             gap = f"entry {expected_seq}" if seq == expected_seq + 1 else f"entries {expected_seq} to {seq - 1}"
             return VerifyReport(count, expected_seq - 1, previous_hash, ChainProblem(
                 expected_seq, None, "missing", f"{gap} missing: the log jumps from seq {expected_seq - 1} to {seq}"))
-        if entry_hash(row) != row["hash"]:
-            return VerifyReport(count, seq - 1, previous_hash, ChainProblem(
-                seq, row["id"], "edited", f"entry {seq} ({row['id']}) was edited: its content no longer gives its hash"))
+        if key is not None and entry_hash(row, key) == row["hash"]:
+            keyed = True
+        elif entry_hash(row) != row["hash"] or keyed:
+            detail = (f"entry {seq} ({row['id']}) was not written with the log key: forged by someone without it"
+                      if keyed and entry_hash(row) == row["hash"]
+                      else f"entry {seq} ({row['id']}) was edited: its content no longer gives its hash")
+            return VerifyReport(count, seq - 1, previous_hash, ChainProblem(seq, row["id"], "edited", detail))
         if row["prev_hash"] != previous_hash:
             return VerifyReport(count, seq - 1, previous_hash, ChainProblem(
                 seq, row["id"], "inserted" if seq > 1 else "edited",

@@ -55,8 +55,9 @@ _CHECKPOINT_EVERY = 100  # commits per writer thread between WAL checkpoints
 
 
 class DecisionStore(PolicyHistory):
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, log_key: bytes | None = None) -> None:
         self.url = url
+        self.log_key = log_key  # entries are HMAC-SHA256 under it (chain.entry_hash); never stored here
         self.engine: Engine = _make_engine(url)
         self.dialect = self.engine.dialect.name
         self._local = threading.local()

@@ -69,7 +69,7 @@ class ChainTransaction:
         response = entry.response(created_at) if callable(entry.response) else entry.response
         row = {**entry.__dict__, "seq": seq, "prev_hash": prev_hash, "created_at": created_at, "response": response}
         del row["fired_rules"]
-        row["hash"] = entry_hash({**row, "created_at": timestamp_text(created_at)})
+        row["hash"] = entry_hash({**row, "created_at": timestamp_text(created_at)}, self._store.log_key)
         sql("insert_log").run(cursor, **row)
         sql("insert_rule").run_many(cursor, [{"rule": rule, "seq": seq} for rule in entry.fired_rules])
         for item in ledger:

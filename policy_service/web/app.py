@@ -40,6 +40,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # Privacy (docs/contract.md §6): request paths masked before storage, and a secret for keyed customer ids.
         MASKED_FIELDS=settings.masked_fields,
         CUSTOMER_ID_KEY=settings.customer_id_key,
+        LOG_KEY=settings.log_key,  # entry hashes under an HMAC key kept outside the database
     )
     if test_config:
         app.config.update(test_config)

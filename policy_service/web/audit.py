@@ -33,7 +33,8 @@ def verify() -> Any:
     unknown = sorted(set(request.args) - {"anchor"})
     if unknown:
         raise ProblemError(422, "Invalid request", "unknown query parameter", {name: ["unknown field"] for name in unknown})
-    return audit.verify(service_state().store, anchors).as_dict()
+    store = service_state().store
+    return audit.verify(store, anchors, store.log_key).as_dict()
 
 
 @blueprint.get("/v1/policies/revisions/<revision>")

@@ -49,7 +49,8 @@ class ServiceState:
 
 
 def init_app(app: Flask) -> None:
-    store = DecisionStore(app.config["DATABASE_URL"])
+    log_key = app.config.get("LOG_KEY")
+    store = DecisionStore(app.config["DATABASE_URL"], log_key.encode() if log_key else None)
     try:
         store.prepare()
     except StoreError as exc:
