@@ -24,7 +24,7 @@ bind = _settings.bind
 workers = _settings.workers or default_workers()
 # Sync workers: a decision is a few milliseconds of CPU and one short transaction; threads would only
 # queue on the engine's process-wide lock (docs/engine.md §1).
-worker_class = "sync"
+worker_class = "policy_service.serving.worker.HeaderBoundSyncWorker"  # sync, with a deadline for headers
 # No preload: each worker builds its own rules engine after the fork (docs/engine.md §11).
 preload_app = False
 timeout = _settings.timeout
