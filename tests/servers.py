@@ -62,3 +62,12 @@ def call(port: int, method: str, path: str, body: Any = None, headers: dict[str,
         return response.status, dict(response.getheaders()), response.read()
     finally:
         connection.close()
+
+
+def wait_for_reload_error(port: int, seconds: float = 10) -> dict[str, Any]:
+    """GET /v1/policies until it shows a refused reload (or `seconds` pass): what it shows last."""
+    deadline, shown = time.monotonic() + seconds, {}
+    while time.monotonic() < deadline and not shown.get("last_reload_error"):
+        time.sleep(0.2)
+        shown = json.loads(call(port, "GET", "/v1/policies")[2])
+    return shown

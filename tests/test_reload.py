@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from helpers import BODY, break_refunds, keyed_app, make_app, raise_refund_limit, small_refund
-from servers import call, start_instance, wait_until_serving
+from servers import call, start_instance, wait_for_reload_error, wait_until_serving
 
 from policy_service.service import reloading
 from policy_service.service.reloading import KEEP_RUNTIMES
@@ -160,11 +160,7 @@ def test_sighup_reloads_and_a_broken_set_on_sighup_keeps_the_live_one(policies_c
         after = _wait_for_revision(port, lambda revision: revision != before)
         break_refunds(policies_copy)
         os.kill(server.pid, signal.SIGHUP)
-        deadline = time.monotonic() + 10
-        shown: dict[str, Any] = {}
-        while time.monotonic() < deadline and not shown.get("last_reload_error"):
-            time.sleep(0.2)
-            shown = json.loads(call(port, "GET", "/v1/policies")[2])
+        shown = wait_for_reload_error(port)
         assert shown["revision"] == after and shown["last_reload_error"]["source"] == "sighup"
         assert call(port, "POST", "/v1/decisions", BODY)[0] == 201
     finally:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from helpers import BODY, keyed_app
-from servers import call, start_instance, wait_until_serving
+from servers import call, start_instance, wait_for_reload_error, wait_until_serving
 
 from policy_service.authoring.loader import load_policy_set
 from policy_service.cli import main
@@ -67,10 +67,7 @@ def test_a_nul_byte_on_sighup_leaves_the_master_serving(policies_copy: Path, tmp
         live = json.loads(call(port, "GET", "/v1/policies")[2])["revision"]
         _spoil(policies_copy, "nul")
         os.kill(server.pid, signal.SIGHUP)
-        deadline, shown = time.monotonic() + 10, {}
-        while time.monotonic() < deadline and not shown.get("last_reload_error"):
-            time.sleep(0.2)
-            shown = json.loads(call(port, "GET", "/v1/policies")[2])
+        shown = wait_for_reload_error(port)
         assert shown["last_reload_error"]["diagnostics"][0]["code"] == "PS001"
         time.sleep(1.5)  # SIGHUP also replaces the workers: they must boot and serve the live set
         assert server.poll() is None

@@ -15,18 +15,18 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, event, insert, select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from policy_service.decisionlog.chain import timestamp_text
+from policy_service.decisionlog.connection import ensure_directory, make_engine
 from policy_service.decisionlog.history import PolicyHistory
 from policy_service.decisionlog.records import Appended, LogFilter, NewEntry
 from policy_service.decisionlog.schema import (
@@ -58,7 +58,7 @@ class DecisionStore(PolicyHistory):
     def __init__(self, url: str, log_key: bytes | None = None) -> None:
         self.url = url
         self.log_key = log_key  # entries are HMAC-SHA256 under it (chain.entry_hash); never stored here
-        self.engine: Engine = _make_engine(url)
+        self.engine: Engine = make_engine(url)
         self.dialect = self.engine.dialect.name
         self._local = threading.local()
         database = self.engine.url.database if self.dialect == "sqlite" else None
@@ -74,7 +74,7 @@ class DecisionStore(PolicyHistory):
 
     def upgrade(self) -> None:
         """Migrate to the newest schema; safe when several processes start at once."""
-        _ensure_directory(self.url)
+        ensure_directory(self.url)
         try:
             with self._migration_lock():
                 self._migrate()
@@ -88,7 +88,7 @@ class DecisionStore(PolicyHistory):
         while another creates the schema (and switches the file to WAL) was refused with "database is
         locked", and that instance failed to start (seen with two instances starting at once)."""
         head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
-        _ensure_directory(self.url)
+        ensure_directory(self.url)
         try:
             with self._migration_lock():
                 if self.schema_version() != head:
@@ -358,53 +358,7 @@ class DecisionStore(PolicyHistory):
         self.engine.dispose()
 
 
-CONNECT_TIMEOUT_SECONDS = 3
-STATEMENT_TIMEOUT_MS = 4000  # a statement, or a wait for the chain lock; under the 5 s a caller may wait
-
-
 def _alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", _MIGRATIONS)
     return config
-
-
-def _ensure_directory(url: str) -> None:
-    """A new SQLite log's folder (./var/ by default); at prepare time, so a store can be built while
-    its disk is away and report that as StoreError when it is used."""
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        try:
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"cannot create the decision log's directory: {exc}") from exc
-
-
-def _make_engine(url: str) -> Engine:
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")  # psycopg 3, not psycopg2
-    # Outages degrade, never hang (docs/contract.md §8): connecting, a statement and a lock wait
-    # (the chain's advisory lock included) are each bounded, so a caller gets a 503 within seconds
-    # and a worker never sits until gunicorn's timeout kills it.
-    connect_args: dict[str, Any] = {}
-    if url.startswith("postgresql"):
-        connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS,
-                        "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c lock_timeout={STATEMENT_TIMEOUT_MS}"}
-    # hide_parameters: a database error's text (logged, and in StoreError) never carries the values
-    # bound to its statement, which may be customer data.
-    engine = create_engine(url, pool_pre_ping=url.startswith("postgresql"), connect_args=connect_args,
-                           hide_parameters=True)
-    if engine.dialect.name == "sqlite":
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            # WAL lets readers and the writer work at once. synchronous=NORMAL syncs the WAL at
-            # checkpoints: a committed entry survives a killed process (the OS holds the pages), and
-            # only a power cut could lose the newest ones.
-            cursor.execute(f"PRAGMA busy_timeout={STATEMENT_TIMEOUT_MS}")  # first: switching a new file to WAL may wait too
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            # Writers checkpoint after releasing the chain lock (DecisionStore._queue); the automatic
-            # checkpoint stays as a backstop at 4x its default, for a WAL no service process trims.
-            cursor.execute("PRAGMA wal_autocheckpoint=4000")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-    return engine
