@@ -26,6 +26,8 @@ class Forwarder:
         probe.close()
         self._server: socket.socket | None = None
         self._open: list[socket.socket] = []
+        self._talking = threading.Event()
+        self._talking.set()
 
     def start(self) -> None:
         self._server = socket.create_server(("127.0.0.1", self.port), reuse_port=True)
@@ -48,6 +50,11 @@ class Forwarder:
                 pass
         self._open.clear()
 
+    def silence(self) -> None:
+        """The database goes silent (SIGSTOPped, a hung host): connections stay open, the kernel
+        still acknowledges what is sent, and nothing ever comes back."""
+        self._talking.clear()
+
     def _accept(self, server: socket.socket) -> None:
         while True:
             try:
@@ -59,10 +66,10 @@ class Forwarder:
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
 
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
         try:
             while data := source.recv(65536):
+                self._talking.wait()
                 sink.sendall(data)
         except OSError:
             pass
@@ -130,6 +137,51 @@ def test_a_held_chain_lock_is_a_503_within_seconds_not_a_hang(database_url: str,
         assert blocked.status_code == 503 and seconds < 5
         connection.execute(sqlalchemy.text(f"SELECT pg_advisory_unlock({_PG_CHAIN_LOCK})"))
     holder.dispose()
+    assert client.post("/v1/decisions", json=BODY).status_code == 201
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_silent_database_is_a_503_within_seconds_not_a_hang(database_url: str, tmp_path: Path) -> None:
+    """A database that accepts and acknowledges but never answers (suspected in the review: a
+    SIGSTOPped server) is beyond the reach of its own statement_timeout: the client bounds each wait."""
+    DecisionStore(database_url).prepare()
+    hop = Forwarder()
+    hop.start()
+    client = make_app(tmp_path, DATABASE_URL=database_url.replace("127.0.0.1:5432", f"127.0.0.1:{hop.port}")).test_client()
+    try:
+        assert client.post("/v1/decisions", json=BODY).status_code == 201  # a connection is open and pooled
+        hop.silence()
+        answers: list[Any] = []
+        caller = threading.Thread(target=lambda: answers.append(_timed(lambda: client.post("/v1/decisions", json=BODY))),
+                                  daemon=True)
+        caller.start()
+        caller.join(timeout=10)
+        assert answers, "the decision hung on a silent database"
+        decided, seconds = answers[0]
+        assert decided.status_code == 503 and seconds < 5
+    finally:
+        hop.stop()
+
+
+def test_a_stalled_sqlite_writer_is_a_503_within_seconds_not_a_hang(tmp_path: Path) -> None:
+    """A writer that holds SQLite's chain lock and stalls (a stopped process on the same log) bounds
+    every other writer's wait, as lock_timeout does on PostgreSQL; decisions resume when it lets go."""
+    import fcntl
+
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    client = make_app(tmp_path, DATABASE_URL=url).test_client()
+    assert client.post("/v1/decisions", json=BODY).status_code == 201
+    with open(f"{tmp_path / 'log.db'}.chain-lock", "a") as stalled:
+        fcntl.flock(stalled, fcntl.LOCK_EX)
+        answers: list[Any] = []
+        caller = threading.Thread(target=lambda: answers.append(_timed(lambda: client.post("/v1/decisions", json=BODY))),
+                                  daemon=True)
+        caller.start()
+        caller.join(timeout=10)
+        assert answers, "the decision waited for the stalled writer without end"
+        decided, seconds = answers[0]
+        assert decided.status_code == 503 and seconds < 5
+        fcntl.flock(stalled, fcntl.LOCK_UN)
     assert client.post("/v1/decisions", json=BODY).status_code == 201
 
 

@@ -11,7 +11,7 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, time, timezone
 from typing import Any
 
@@ -220,14 +220,18 @@ class SideTables:
         return None
 
 
-def verify(store: DecisionStore, anchors: dict[int, str] | None = None, key: bytes | None = None) -> VerifyReport:
+def verify(store: DecisionStore, anchors: dict[int, str] | None = None, key: bytes | None = None,
+           progress: Callable[[], None] = lambda: None) -> VerifyReport:
     """The hash chain and the side tables against it, then every stored policy revision against its
-    own content hash."""
+    own content hash. `progress` is called every 1,000 entries (a served verify tells its worker it
+    is advancing, so a log of any size is checked to the end)."""
     side = SideTables(store)
 
     def walked() -> Iterator[dict[str, Any]]:
-        for entry in store.chain():
+        for n, entry in enumerate(store.chain(), 1):
             side.see(entry)
+            if n % 1000 == 0:
+                progress()
             yield entry
 
     report = verify_chain(walked(), anchors, key)

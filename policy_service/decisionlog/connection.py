@@ -5,8 +5,11 @@ apart so the store's own module stays about reading and appending.
 
 from __future__ import annotations
 
+import fcntl
+import functools
+import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import Engine, create_engine, event
 
@@ -14,6 +17,30 @@ from policy_service.errors import StoreError
 
 CONNECT_TIMEOUT_SECONDS = 3
 STATEMENT_TIMEOUT_MS = 4000  # a statement, or a wait for the chain lock; under the 5 s a caller may wait
+# The client's own bound on any one wait for PostgreSQL: a silent server (stopped, or a hung host
+# whose kernel still acknowledges) never enforces its statement_timeout, so nothing else would end
+# the wait. Just above the server's bounds, so theirs, with better messages, come first.
+ANSWER_TIMEOUT_SECONDS = STATEMENT_TIMEOUT_MS / 1000 + 0.5
+
+
+def lock_file(handle: IO[str], seconds: float = STATEMENT_TIMEOUT_MS / 1000) -> None:
+    """Take an exclusive flock on `handle` within `seconds`, else StoreError (a 503).
+
+    A blocking flock would wait forever behind a stalled holder. Polling without blocking, at steps
+    that start at 50 µs (a holder needs a fraction of a millisecond) and double up to 2 ms, keeps the
+    hand-over nearly as quick as the kernel's own queue.
+    """
+    deadline = time.monotonic() + seconds
+    step = 0.00005
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise StoreError(f"the decision log's write lock was held for over {seconds:g} s") from None
+            time.sleep(step)
+            step = min(step * 2, 0.002)
 
 
 def ensure_directory(url: str) -> None:
@@ -40,6 +67,10 @@ def make_engine(url: str) -> Engine:
     # bound to its statement, which may be customer data.
     engine = create_engine(url, pool_pre_ping=url.startswith("postgresql"), connect_args=connect_args,
                            hide_parameters=True)
+    if engine.dialect.name == "postgresql":
+        @event.listens_for(engine, "do_connect")
+        def _bounded(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+            return _bounded_connection_class().connect(*cargs, **cparams)
     if engine.dialect.name == "sqlite":
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -56,3 +87,20 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
     return engine
+
+
+@functools.cache  # psycopg is imported only by a store on PostgreSQL
+def _bounded_connection_class() -> Any:
+    """psycopg's Connection whose every wait for the server is bounded by ANSWER_TIMEOUT_SECONDS.
+
+    `Connection.wait` is the one place psycopg blocks on a connection's socket; it takes a timeout
+    but its callers pass none (hence psycopg's upper bound in pyproject.toml). A wait that expires
+    raises psycopg's OperationalError, which the store turns into StoreError and a dropped connection.
+    """
+    import psycopg
+
+    class BoundedConnection(psycopg.Connection):
+        def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
+            return super().wait(gen, interval=interval, timeout=ANSWER_TIMEOUT_SECONDS if timeout is None else timeout)
+
+    return BoundedConnection
