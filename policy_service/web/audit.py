@@ -12,7 +12,7 @@ from policy_service.service.keys import ROLES
 from policy_service.service.responses import ProblemSchema, StoredRevisionSchema, VerifySchema
 from policy_service.web.access import requires
 from policy_service.web.errors import ProblemError
-from policy_service.web.operations import ANCHOR, REVISION, documented
+from policy_service.web.operations import ANCHOR, REVISION, documented, still_alive
 from policy_service.web.state import service_state
 
 blueprint = Blueprint("audit", __name__)
@@ -34,7 +34,7 @@ def verify() -> Any:
     if unknown:
         raise ProblemError(422, "Invalid request", "unknown query parameter", {name: ["unknown field"] for name in unknown})
     store = service_state().store
-    return audit.verify(store, anchors, store.log_key).as_dict()
+    return audit.verify(store, anchors, store.log_key, progress=still_alive).as_dict()
 
 
 @blueprint.get("/v1/policies/revisions/<revision>")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from flask import Blueprint, Response, g, stream_with_context
@@ -68,8 +69,23 @@ def export_decisions() -> Response:
         chunks, mimetype, name = audit.jsonl_export(rows), "application/x-ndjson", "decisions.jsonl"
     else:
         chunks, mimetype, name = audit.csv_export(rows, args["excel_es"]), "text/csv", "decisions.csv"
-    return Response(stream_with_context(chunks), mimetype=mimetype,  # Flask adds "; charset=utf-8" to text/*
+    return Response(stream_with_context(_batched(chunks)), mimetype=mimetype,  # Flask adds "; charset=utf-8" to text/*
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _batched(chunks: Iterator[str], size: int = 65536) -> Iterator[str]:
+    """Rows joined into chunks of about `size` characters: one write (and one HTTP chunk) per 64 KiB
+    rather than per row, and one progress beat each (serving/worker.py)."""
+    pending: list[str] = []
+    length = 0
+    for chunk in chunks:
+        pending.append(chunk)
+        length += len(chunk)
+        if length >= size:
+            yield "".join(pending)
+            pending, length = [], 0
+    if pending:
+        yield "".join(pending)
 
 
 @blueprint.get("/v1/decisions/<decision_id>")

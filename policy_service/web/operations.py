@@ -27,6 +27,19 @@ from policy_service.web.errors import ProblemError
 View = TypeVar("View", bound=Callable[..., Any])
 
 
+# The WSGI environ key under which the serving worker puts a zero-argument callable that tells it the
+# request is making progress (serving/worker.py): long work (verify) calls it, so gunicorn's time-out,
+# meant for hung workers, never cuts a request that advances. Absent outside gunicorn.
+ALIVE = "policy_service.alive"
+
+
+def still_alive() -> None:
+    """Tell the worker the request in hand is advancing (a no-op where no worker listens)."""
+    beat = request.environ.get(ALIVE)
+    if beat is not None:
+        beat()
+
+
 @dataclass(frozen=True)
 class Operation:
     summary: str
