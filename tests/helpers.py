@@ -3,10 +3,13 @@ the example policies' path, app factories, a sample decision request, and edits 
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from policy_service import create_app
+from policy_service.decisionlog import NewEntry
+from policy_service.decisionlog.chain import canonical_json
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_POLICIES = ROOT / "policies"
@@ -56,3 +59,20 @@ def break_refunds(policies: Path) -> None:
 def small_refund(amount: str = "60.00") -> dict[str, Any]:
     return {"agent": {"id": "ag-101"}, "customer": {"id": "cu-1", "tier": "standard"},
             "proposal": {"action": "refund", "amount": amount, "currency": "EUR"}}
+
+
+T0 = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
+
+
+def log_entry(n: int, *, kind: str = "decision", decision_id: str | None = None, agent: str = "ag-1",
+          customer: str = "cu-1", outcome: str = "handoff", action: str = "refund", rules: tuple[str, ...] = ("refunds/a",),
+          at: datetime | None = None) -> NewEntry:
+    """A synthetic log entry, numbered `n`, for tests of the log itself."""
+    entry_id = f"{'dec' if kind == 'decision' else 'evt'}_{n:08d}"
+    return NewEntry(
+        id=entry_id, kind=kind, decision_id=decision_id or entry_id, created_at=at or T0 + timedelta(minutes=n),
+        caller="tool", agent_id=agent, customer_id=customer, outcome=outcome, action=action, policy="refunds",
+        rules=canonical_json(list(rules)), policy_revision="sha256:" + "a" * 64,
+        request=canonical_json({"proposal": {"amount": "12.50"}, "n": n}),
+        response=f'{{"decision_id": "{entry_id}", "outcome": "{outcome}", "proposal": {{"amount": "12.50", "currency": "EUR"}}}}',
+        masked="[]", fired_rules=rules)

@@ -7,18 +7,14 @@ from __future__ import annotations
 
 import http.client
 import json
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from helpers import log_entry
 from servers import start_instance, wait_until_serving
 
 from policy_service.decisionlog import DecisionStore
-
-sys.path.insert(0, str(Path(__file__).parent))
-from test_store import entry  # noqa: E402
 
 ENTRIES = 80_000
 
@@ -31,7 +27,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     store.prepare()
     with store.chain_transaction() as transaction:  # one transaction: 80,000 entries in seconds
         for n in range(1, ENTRIES + 1):
-            transaction.append(entry(n))
+            transaction.append(log_entry(n))
     store.dispose()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("POLICY_SERVICE_TIMEOUT", "1")
@@ -69,5 +65,6 @@ def test_a_long_export_read_slowly_completes(served: int) -> None:
 @pytest.mark.slow
 def test_verify_of_a_long_log_completes(served: int) -> None:
     status, body, seconds = _slow_get(served, "/v1/audit/verify")
-    assert status == 200 and seconds > 2
+    assert status == 200, body[-300:]
+    assert seconds > 1.5
     assert json.loads(body) | {"ok": True, "entries": ENTRIES} == json.loads(body)

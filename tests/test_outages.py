@@ -225,3 +225,29 @@ def test_an_outage_plus_worker_restarts_leaves_the_service_running(database_url:
         hop.stop()
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_an_instance_with_a_skewed_clock_does_not_push_time_forward_for_all(
+        database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Suspected in the review: entry times never run backwards, so one instance a day ahead dated
+    every later entry, from every instance, a day ahead (and budget windows with them). Instances on
+    PostgreSQL take the time from the database's clock; SQLite's writers share one host's clock."""
+    from datetime import datetime, timedelta, timezone
+
+    import policy_service.service.recording as recording
+
+    class DayAhead(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Any:
+            return datetime.now(tz) + timedelta(days=1)
+
+    DecisionStore(database_url).prepare()
+    skewed = make_app(tmp_path / "a", DATABASE_URL=database_url).test_client()
+    honest = make_app(tmp_path / "b", DATABASE_URL=database_url).test_client()
+    monkeypatch.setattr(recording, "datetime", DayAhead)
+    assert skewed.post("/v1/decisions", json=BODY).status_code == 201
+    monkeypatch.undo()
+    later = honest.post("/v1/decisions", json=BODY).get_json()
+    stamped = datetime.fromisoformat(later["created_at"].replace("Z", "+00:00"))
+    assert abs(stamped - datetime.now(timezone.utc)) < timedelta(minutes=1)

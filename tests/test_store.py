@@ -5,11 +5,13 @@ from __future__ import annotations
 import multiprocessing
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy
+from helpers import T0
+from helpers import log_entry as entry
 
 from policy_service.authoring.loader import revision_of
 from policy_service.decisionlog import (
@@ -20,23 +22,8 @@ from policy_service.decisionlog import (
     UsageQuestion,
     audit,
 )
-from policy_service.decisionlog.chain import GENESIS, canonical_json, entry_hash, verify_chain
+from policy_service.decisionlog.chain import GENESIS, entry_hash, verify_chain
 from policy_service.errors import StoreError
-
-T0 = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
-
-
-def entry(n: int, *, kind: str = "decision", decision_id: str | None = None, agent: str = "ag-1",
-          customer: str = "cu-1", outcome: str = "handoff", action: str = "refund", rules: tuple[str, ...] = ("refunds/a",),
-          at: datetime | None = None) -> NewEntry:
-    entry_id = f"{'dec' if kind == 'decision' else 'evt'}_{n:08d}"
-    return NewEntry(
-        id=entry_id, kind=kind, decision_id=decision_id or entry_id, created_at=at or T0 + timedelta(minutes=n),
-        caller="tool", agent_id=agent, customer_id=customer, outcome=outcome, action=action, policy="refunds",
-        rules=canonical_json(list(rules)), policy_revision="sha256:" + "a" * 64,
-        request=canonical_json({"proposal": {"amount": "12.50"}, "n": n}),
-        response=f'{{"decision_id": "{entry_id}", "outcome": "{outcome}", "proposal": {{"amount": "12.50", "currency": "EUR"}}}}',
-        masked="[]", fired_rules=rules)
 
 
 @pytest.fixture

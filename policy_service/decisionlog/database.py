@@ -158,8 +158,13 @@ class DecisionStore(PolicyHistory):
                 raise StoreError(f"cannot reach the decision log: {exc.__class__.__name__}") from exc
             try:
                 cursor = connection.cursor()
-                cursor.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else f"SELECT pg_advisory_xact_lock({_PG_CHAIN_LOCK})")
-                yield ChainTransaction(self, cursor)
+                if self.dialect == "sqlite":
+                    cursor.execute("BEGIN IMMEDIATE")
+                    now = datetime.now(timezone.utc)
+                else:  # the database's clock, once the lock is held (see ChainTransaction.now)
+                    cursor.execute(f"SELECT pg_advisory_xact_lock({_PG_CHAIN_LOCK}), clock_timestamp()")
+                    now = as_utc(cursor.fetchone()[1])
+                yield ChainTransaction(self, cursor, now)
                 connection.commit() if self.dialect != "sqlite" else cursor.execute("COMMIT")
             except driver_error as exc:
                 self._drop_writer()

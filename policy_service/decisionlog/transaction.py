@@ -16,10 +16,16 @@ if TYPE_CHECKING:
 
 
 class ChainTransaction:
-    """Reads and the append inside one chain transaction (see DecisionStore.chain_transaction)."""
+    """Reads and the append inside one chain transaction (see DecisionStore.chain_transaction).
 
-    def __init__(self, store: DecisionStore, cursor: Any) -> None:
-        self._store, self._cursor = store, cursor
+    `now` is the log's clock, read when the chain lock was taken: budget windows, idempotency and the
+    entry's time all use it. On PostgreSQL it is the database's clock, so one instance whose host
+    clock runs ahead cannot date everyone's later entries ahead (times never run backwards in the
+    chain); SQLite's writers all run on the host that holds its file, so they share its clock.
+    """
+
+    def __init__(self, store: DecisionStore, cursor: Any, now: datetime) -> None:
+        self._store, self._cursor, self.now = store, cursor, now
 
     def usage(self, questions: Sequence[UsageQuestion]) -> list[tuple[int, int]]:
         """Amount and count reserved or granted for each question, in one statement."""

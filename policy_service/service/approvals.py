@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
@@ -96,10 +96,11 @@ def _reevaluate(runtime: PolicyRuntime, logged: _Logged, budgets: Budgets, *, ac
 
 
 def _event_entry(kind: str, event_id: str, logged: _Logged, runtime: PolicyRuntime, caller: str | None,
-                 agent_id: str | None, verdict: str, action: str, body: dict[str, Any], render: Any) -> NewEntry:
+                 agent_id: str | None, verdict: str, action: str, body: dict[str, Any], render: Any,
+                 at: datetime) -> NewEntry:
     policy = runtime.policy_set.policy_for(action)
     return NewEntry(
-        id=event_id, kind=kind, decision_id=logged.body["decision_id"], created_at=datetime.now(timezone.utc),
+        id=event_id, kind=kind, decision_id=logged.body["decision_id"], created_at=at,
         caller=caller, agent_id=agent_id, customer_id=logged.decision["customer_id"], outcome=verdict, action=action,
         policy=policy.id if policy else None, rules="[]", policy_revision=runtime.revision,
         request=canonical_json(body), response=render, masked="[]")
@@ -138,7 +139,7 @@ def decide_approval(runtime: PolicyRuntime, store: DecisionStore, decision_id: s
             raise FieldError("amount", "an approval may lower the proposed amount, not raise it or make it zero")
         ledger: tuple[LedgerRow, ...] = ()
         if data["verdict"] == "approve":
-            now = datetime.now(timezone.utc)
+            now = transaction.now
             judged = _reevaluate(runtime, logged, Budgets(transaction, logged.decision["customer_id"], now, approver.id),
                                  action=pending.action, amount=amount, tier=approver.tier)
             if judged.outcome != "allow":
@@ -157,7 +158,7 @@ def decide_approval(runtime: PolicyRuntime, store: DecisionStore, decision_id: s
 
         verdict = "approved" if data["verdict"] == "approve" else "rejected"
         entry = _event_entry("approval", approval_id(decision_id), logged, runtime, caller, approver.id, verdict,
-                             pending.action, body, render)
+                             pending.action, body, render, transaction.now)
         return transaction.append(entry, ledger=ledger, reserved_at=logged.decision["created_at"]).response
 
 
@@ -197,7 +198,7 @@ def record_outcome(runtime: PolicyRuntime, store: DecisionStore, decision_id: st
             }), ensure_ascii=False)
 
         entry = _event_entry("outcome", outcome_id(decision_id), logged, runtime, caller, agent,
-                             "declined" if amount is None else "granted", action, body, render)
+                             "declined" if amount is None else "granted", action, body, render, transaction.now)
         return transaction.append(entry, ledger=ledger, reserved_at=logged.decision["created_at"]).response
 
 
@@ -221,7 +222,7 @@ def _grant(runtime: PolicyRuntime, logged: _Logged, transaction: ChainTransactio
     if amount > ceiling:
         raise ConflictError(f"{quantity_json(unit, amount, org)} is more than the {quantity_json(unit, ceiling, org)} offered")
     # An option reserved nothing when it was offered: check the budgets it would spend now.
-    judged = _reevaluate(runtime, logged, Budgets(transaction, customer, datetime.now(timezone.utc), agent),
+    judged = _reevaluate(runtime, logged, Budgets(transaction, customer, transaction.now, agent),
                          action=action, amount=amount)
     if judged.outcome != "allow":
         raise ConflictError(f"the budgets no longer cover {quantity_json(unit, amount, org)} of {action}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from policy_service.deciding import budgets
@@ -62,7 +62,7 @@ def decide_and_record(runtime: PolicyRuntime, store: DecisionStore, body: Any, *
     body_hash = privacy.body_fingerprint(body, stored_request, stored_text) if idempotency_key is not None else ""
     caller_name = caller or "anonymous"
     with store.chain_transaction() as transaction:
-        now = datetime.now(timezone.utc)
+        now = transaction.now
         if idempotency_key is not None:
             earlier = transaction.idempotent(caller_name, idempotency_key, now - IDEMPOTENCY_WINDOW)
             if earlier is not None:
