@@ -23,6 +23,7 @@ from policy_service.deciding.budgets import Budgets
 from policy_service.deciding.request import parse_quantity, parse_whole
 from policy_service.deciding.runtime import PolicyRuntime
 from policy_service.model import PolicySet
+from policy_service.policytest.checks import case_problems, positioned
 from policy_service.service.spelling import decision_body
 
 
@@ -64,6 +65,7 @@ def collect_cases(directory: Path, policy_set: PolicySet) -> tuple[list[TestCase
             problems.append(source.diagnostic(("policy",), "PS016", f'unknown policy "{data["policy"]}"'))
             continue
         for index, case in enumerate(data["cases"]):
+            problems.extend(positioned(source, index, case_problems(case, data["policy"], policy_set)))
             line, _ = source.at(("cases", index))
             cases.append(TestCase(source.name, data["policy"], case["name"], case["request"], case["expect"], line))
         problems.extend(_duplicate_names(source, data))
@@ -84,6 +86,10 @@ def run_case(runtime: PolicyRuntime, case: TestCase) -> CaseResult:
     result = CaseResult(case)
     body = dict(case.request)
     usage_data = body.pop("usage", {}) or {}
+    problems = case_problems({"request": case.request}, case.policy, runtime.policy_set)
+    if problems:  # in words, at the case's own paths: what `validate` reports with positions
+        result.failures.extend(problem.describe() for problem in problems)
+        return result
     try:
         usage = _usage(usage_data, case.policy, runtime.policy_set)
         request = runtime.read(body, trusted_tier=True)
