@@ -106,7 +106,8 @@ def test_verify_and_the_revision_a_decision_names(audited: Any) -> None:
 def test_a_decision_the_caller_saw_is_the_one_logged(audited: Any, database_url: str) -> None:
     made = decide(audited)
     fetched = audited.get(f"/v1/decisions/{made['decision_id']}").get_json()
-    assert fetched == {**made, "events": []}
+    assert fetched == {**made, "events": [], "state": {"approval": "pending", "approved_amount": None, "approver_id": None,
+                                                       "outcome": None, "granted": None}}
     engine = sqlalchemy.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
     with engine.connect() as connection:
         stored = connection.execute(sqlalchemy.text("SELECT response FROM decision_log")).scalar_one()

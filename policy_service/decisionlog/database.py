@@ -267,6 +267,19 @@ class DecisionStore(PolicyHistory):
         decision = [r.response for r in rows if r.kind == "decision"]
         return (decision[0], [r.response for r in rows if r.kind != "decision"]) if decision else None
 
+    def events_for(self, decision_ids: list[str]) -> dict[str, list[str]]:
+        """The events' texts (approvals, outcomes) of these decisions, oldest first, by decision id."""
+        if not decision_ids:
+            return {}
+        c = log_table.c
+        query = (select(c.decision_id, c.response).where(c.decision_id.in_(decision_ids), c.kind != "decision")
+                 .order_by(c.seq))
+        found: dict[str, list[str]] = {}
+        with self._reading() as connection:
+            for row in connection.execute(query):
+                found.setdefault(row.decision_id, []).append(row.response)
+        return found
+
     def page(self, where: LogFilter, before_seq: int | None, limit: int) -> list[dict[str, Any]]:
         """Decisions newest first, strictly older than `before_seq`: stable under concurrent appends."""
         query, seq = self._decisions(where, LISTED)

@@ -116,8 +116,28 @@ class DecisionSchema(Schema):
     policy_revision = fields.String(required=True)
 
 
+class GrantedSchema(Schema):
+    action = fields.String(required=True)
+    amount = fields.Raw(required=True, metadata=QUANTITY)
+
+
+class DecisionStateSchema(Schema):
+    """Where a decision stands now, from its events: the answer's own `approval.status` is as it was
+    when the decision was made and never changes (the log is evidence)."""
+    approval = fields.String(required=True, allow_none=True,
+                             metadata={"enum": ["pending", "approved", "rejected", None],
+                                       "description": "null when the decision opened no approval"})
+    approved_amount = fields.Raw(required=True, allow_none=True, metadata={
+        **QUANTITY, "description": "what the approver approved (null unless approved)"})
+    approver_id = fields.String(required=True, allow_none=True)
+    outcome = fields.String(required=True, allow_none=True, metadata={
+        "enum": ["granted", "declined", None], "description": "null until an outcome is reported"})
+    granted = _nullable_nested(GrantedSchema, "what was actually granted (null unless granted)")
+
+
 class DecisionWithEventsSchema(DecisionSchema):
     events = fields.List(fields.Nested(EventSchema), required=True)
+    state = fields.Nested(DecisionStateSchema, required=True)
 
 
 class LogInfoSchema(Schema):
@@ -129,6 +149,7 @@ class LogInfoSchema(Schema):
 
 
 class LoggedDecisionSchema(DecisionSchema):
+    state = fields.Nested(DecisionStateSchema, required=True)
     log = fields.Nested(LogInfoSchema, required=True)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, g, stream_with_context
 
 from policy_service.decisionlog import audit
+from policy_service.service.events import decision_page, decision_with_events
 from policy_service.service.keys import check_scope
 from policy_service.service.recording import decide_and_record
 from policy_service.service.responses import DecisionPageSchema, DecisionSchema, DecisionWithEventsSchema, ProblemSchema
@@ -54,7 +54,7 @@ def create_decision() -> Response:
 @documented("Decisions in the log, newest first, by cursor pages", {200: DecisionPageSchema}, query=audit.PageSchema)
 def list_decisions() -> Any:
     state = service_state()
-    return audit.page(state.store, query_args(audit.PageSchema()), state.privacy)
+    return decision_page(state.store, query_args(audit.PageSchema()), state.privacy)
 
 
 @blueprint.get("/v1/decisions/export")
@@ -90,15 +90,15 @@ def _batched(chunks: Iterator[str], size: int = 65536) -> Iterator[str]:
 
 @blueprint.get("/v1/decisions/<decision_id>")
 @requires("agent_tool", "auditor")
-@documented("One decision as it was answered, with its events", {200: DecisionWithEventsSchema, 404: ProblemSchema},
+@documented("One decision as it was answered, with its events and where it stands now (state)",
+            {200: DecisionWithEventsSchema, 404: ProblemSchema},
             parameters=[DECISION_ID])
 def get_decision(decision_id: str) -> Any:
     state = service_state()
-    found = state.store.get(decision_id)
-    if found is None:
+    decision = decision_with_events(state.store, decision_id)
+    if decision is None:
         raise ProblemError(404, "Not Found", f'no decision "{decision_id}"')
-    decision, events = json.loads(found[0]), found[1]
     if not caller().has_any({"auditor"}):  # an agent tool reads only the decisions of agents in its scope
         policy_set = state.runtime.policy_set
         check_scope(caller().scope, decision["agent"]["id"], policy_set.agents, policy_set.organization, "decision_id")
-    return {**decision, "events": [json.loads(e) for e in events]}
+    return decision

@@ -1,0 +1,48 @@
+"""What a decision's events (approvals, outcomes) make of it now: the `state` that `GET /v1/decisions/{id}`
+and the auditors' list show beside the answer as it was given (docs/contract.md §5).
+
+The answer itself is evidence and never changes, so its `approval.status` stays `pending` after an
+approver decides; `state` is derived from the chained events every time it is read, never stored.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from policy_service.decisionlog import DecisionStore, audit
+from policy_service.decisionlog.privacy import PrivacySettings
+
+
+def decision_state(decision: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
+    """`decision` as its caller received it, `events` its parsed events oldest first."""
+    approval = next((e for e in events if e["kind"] == "approval"), None)
+    outcome = next((e for e in events if e["kind"] == "outcome"), None)
+    verdict = None if approval is None else "approved" if approval["verdict"] == "approve" else "rejected"
+    opened = decision.get("approval") is not None or approval is not None
+    granted = outcome is not None and not outcome.get("declined")
+    return {
+        "approval": verdict or ("pending" if opened else None),
+        "approved_amount": approval["amount"] if verdict == "approved" and approval is not None else None,
+        "approver_id": approval["approver"]["id"] if approval is not None else None,
+        "outcome": None if outcome is None else "granted" if granted else "declined",
+        "granted": {"action": outcome["action"], "amount": outcome["amount"]} if granted and outcome is not None else None,
+    }
+
+
+def decision_with_events(store: DecisionStore, decision_id: str) -> dict[str, Any] | None:
+    """One decision as answered, its events oldest first and its state; None when unknown."""
+    found = store.get(decision_id)
+    if found is None:
+        return None
+    decision, events = json.loads(found[0]), [json.loads(e) for e in found[1]]
+    return {**decision, "events": events, "state": decision_state(decision, events)}
+
+
+def decision_page(store: DecisionStore, args: dict[str, Any], privacy: PrivacySettings) -> dict[str, Any]:
+    """An auditor's page of decisions (audit.page), each with its state: one read for the page's events."""
+    listed = audit.page(store, args, privacy)
+    events = store.events_for([item["decision_id"] for item in listed["items"]])
+    for item in listed["items"]:
+        item["state"] = decision_state(item, [json.loads(e) for e in events.get(item["decision_id"], [])])
+    return listed

@@ -1,0 +1,62 @@
+"""What a decision's events make of it, as callers read it: `state` on a decision and on the auditors'
+list, and the approval queue by status (docs/contract.md §5), on both backends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import make_app
+
+
+@pytest.fixture
+def client(tmp_path: Path, database_url: str) -> Any:
+    return make_app(tmp_path, DATABASE_URL=database_url).test_client()
+
+
+def compensation(agent: str, amount: str, customer: str = "cu-1") -> dict[str, Any]:
+    return {"agent": {"id": agent}, "customer": {"id": customer, "tier": "standard"},
+            "case": {"reason": "late_delivery", "fault": "carrier"},
+            "proposal": {"action": "delivery_compensation", "amount": amount, "currency": "EUR"}, "locale": "es"}
+
+
+def escalated(client: Any, customer: str = "cu-1") -> str:
+    """A senior agent's second 40 € compensation for one customer: the cap sends it to a supervisor."""
+    client.post("/v1/decisions", json=compensation("sr-201", "40.00", customer))
+    decision = client.post("/v1/decisions", json=compensation("sr-201", "40.00", customer)).get_json()
+    assert decision["outcome"] == "escalate", decision
+    return decision["decision_id"]  # type: ignore[no-any-return]
+
+
+def state(client: Any, decision_id: str) -> dict[str, Any]:
+    return client.get(f"/v1/decisions/{decision_id}").get_json()["state"]  # type: ignore[no-any-return]
+
+
+NOTHING_YET = {"approval": "pending", "approved_amount": None, "approver_id": None, "outcome": None, "granted": None}
+
+
+def test_a_decision_says_where_it_stands_after_its_approval_and_outcome(client: Any) -> None:
+    """The answer keeps `approval.status: pending` as it was given; `state` says it was approved at
+    30 € by sup-7 and that 25 € were granted, on GET and on the auditors' list."""
+    decision_id = escalated(client)
+    assert state(client, decision_id) == NOTHING_YET
+    client.post(f"/v1/decisions/{decision_id}/approval", json={"approver_id": "sup-7", "verdict": "approve", "amount": "30"})
+    fetched = client.get(f"/v1/decisions/{decision_id}").get_json()
+    assert fetched["approval"]["status"] == "pending"  # the answer as given: evidence, never rewritten
+    assert fetched["state"] == {**NOTHING_YET, "approval": "approved", "approved_amount": "30.00", "approver_id": "sup-7"}
+    client.post(f"/v1/decisions/{decision_id}/outcome", json={"action": "delivery_compensation", "amount": "25"})
+    now = {"approval": "approved", "approved_amount": "30.00", "approver_id": "sup-7", "outcome": "granted",
+           "granted": {"action": "delivery_compensation", "amount": "25.00"}}
+    assert state(client, decision_id) == now
+    listed = {i["decision_id"]: i for i in client.get("/v1/decisions").get_json()["items"]}
+    assert listed[decision_id]["state"] == now
+    first = next(i for i in listed.values() if i["decision_id"] != decision_id)
+    assert first["outcome"] == "allow" and first["state"] == {**NOTHING_YET, "approval": None}
+
+
+def test_a_rejected_escalation_and_a_declined_outcome_read_as_such(client: Any) -> None:
+    decision_id = escalated(client)
+    client.post(f"/v1/decisions/{decision_id}/approval", json={"approver_id": "mgr-1", "verdict": "reject"})
+    client.post(f"/v1/decisions/{decision_id}/outcome", json={"declined": True})
+    assert state(client, decision_id) == {**NOTHING_YET, "approval": "rejected", "approver_id": "mgr-1", "outcome": "declined"}
