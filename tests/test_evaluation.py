@@ -115,3 +115,19 @@ def test_a_deny_is_never_a_bare_refusal(runtime: PolicyRuntime) -> None:
     result = decide(runtime, {"agent": {"tier": "agent"}, "customer": {"flags": ["fraud_review"]},
                               "proposal": {"action": "store_credit", "amount": 10000}})
     assert result.say and all(text.strip() for text in result.say)
+
+
+def test_the_same_sentence_is_never_said_twice(policies_copy: Any) -> None:
+    """Two rules that say the same thing (or a rule that repeats the standard sentence) say it once, in order."""
+    from policy_service.service.reloading import load_runtime
+
+    path = policies_copy / "refunds.yaml"
+    repeated = ('      say:\n        es: "Los artículos de venta final no admiten reembolso, salvo error nuestro; '
+                'sí puedo ofrecerle crédito en tienda."\n')
+    path.write_text(path.read_text() + "  - id: final_sale_again\n    when: {case.is_final_sale: true}\n"
+                    "    then:\n      forbid: [refund]\n" + repeated)
+    loaded, result = load_runtime(policies_copy)
+    assert loaded is not None, result.diagnostics
+    said = decide(loaded, {"agent": {"tier": "agent"}, "case": {"attributes": {"is_final_sale": True}},
+                           "proposal": {"action": "refund", "amount": "10.00"}, "locale": "es"}).say
+    assert said[0].startswith("Los artículos de venta final") and len(said) == len(set(said)) == 2, said

@@ -158,6 +158,7 @@ def evaluate(policy_set: PolicySet, prepared: Prepared, situation: Situation) ->
     standard = fill(message(org, _standard_key(outcome, unit, bool(options)), locale), values)
     if standard is not None:
         say.append(standard)
+    say = list(dict.fromkeys(say))  # the same sentence twice reads as a script (docs/contract.md §4 step 5)
     rules_shown = [r.key for r in fired if r in reported or any(o.action in r.then.limit_actions for o in options)]
     return Evaluation(
         outcome=outcome, action=action_id, unit=unit, amount=amount, tier=tier_id, limit=own_limit,
