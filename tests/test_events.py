@@ -60,3 +60,26 @@ def test_a_rejected_escalation_and_a_declined_outcome_read_as_such(client: Any) 
     client.post(f"/v1/decisions/{decision_id}/approval", json={"approver_id": "mgr-1", "verdict": "reject"})
     client.post(f"/v1/decisions/{decision_id}/outcome", json={"declined": True})
     assert state(client, decision_id) == {**NOTHING_YET, "approval": "rejected", "approver_id": "mgr-1", "outcome": "declined"}
+
+
+def test_the_approval_queue_shows_decided_escalations_by_status(client: Any) -> None:
+    """`status=approved` lists what was approved, by whom, for how much and when; `rejected`, `all` and
+    the default `pending` list theirs, oldest first."""
+    approved, rejected, waiting = (escalated(client, customer) for customer in ("cu-1", "cu-2", "cu-3"))
+    client.post(f"/v1/decisions/{approved}/approval", json={"approver_id": "sup-7", "verdict": "approve", "amount": "30"})
+    client.post(f"/v1/decisions/{rejected}/approval", json={"approver_id": "mgr-1", "verdict": "reject"})
+
+    def listed(status: str) -> list[tuple[Any, ...]]:
+        response = client.get(f"/v1/approvals?status={status}")
+        assert response.status_code == 200, response.get_json()
+        return [(i["decision_id"], i["status"], i["approver_id"], i["amount"], i["approved_amount"], i["decided_at"] is None)
+                for i in response.get_json()["items"]]
+
+    assert listed("approved") == [(approved, "approved", "sup-7", "40.00", "30.00", False)]
+    assert listed("rejected") == [(rejected, "rejected", "mgr-1", "40.00", None, False)]
+    assert listed("pending") == [(waiting, "pending", None, "40.00", None, True)]
+    assert [i[0] for i in listed("all")] == [approved, rejected, waiting]
+    decided = client.get("/v1/approvals?status=approved").get_json()["items"][0]
+    assert decided["decided_at"] >= decided["created_at"] and decided["waited_seconds"] >= 0
+    assert client.get("/v1/approvals?status=maybe").get_json()["errors"] == {
+        "status": ["Must be one of: pending, approved, rejected, all."]}

@@ -31,7 +31,6 @@ from policy_service.decisionlog.history import PolicyHistory
 from policy_service.decisionlog.records import Appended, LogFilter, NewEntry
 from policy_service.decisionlog.schema import (
     APPEND_ONLY_TABLES,
-    approvals_table,
     log_table,
     revisions_table,
     rules_table,
@@ -305,20 +304,6 @@ class DecisionStore(PolicyHistory):
                 values = dict(row._mapping)
                 values["created_at"] = timestamp_text(values["created_at"])
                 yield values
-
-    def pending_approvals(self, to_tier: str | None, team: str | None, limit: int) -> list[dict[str, Any]]:
-        """Escalations no approver has decided yet, oldest first."""
-        a, log = approvals_table.c, log_table.c
-        events = log_table.alias("events")
-        decided = select(events.c.seq).where(events.c.kind == "approval", events.c.decision_id == a.decision_id).exists()
-        query = (select(a.decision_id, a.to_tier, a.team, a.action, a.amount, a.created_at, log.agent_id, log.customer_id)
-                 .join(log_table, log.seq == a.seq).where(~decided).order_by(a.seq).limit(limit))
-        if to_tier is not None:
-            query = query.where(a.to_tier == to_tier)
-        if team is not None:
-            query = query.where(a.team == team)
-        with self._reading() as connection:
-            return [{**row._mapping, "created_at": as_utc(row.created_at)} for row in connection.execute(query)]
 
     def revisions(self) -> Iterator[tuple[str, dict[str, str]]]:
         with self._reading() as connection:

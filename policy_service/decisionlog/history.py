@@ -1,5 +1,6 @@
-"""What the log keeps beside the chain: every policy reload attempt, shadow disagreements, and the
-reads a what-if replay needs. A part of DecisionStore, kept apart so each file stays one subject."""
+"""What the log keeps beside the chain: every policy reload attempt, shadow disagreements, the approval
+requests escalations opened (with their verdicts), and the reads a what-if replay needs. A part of
+DecisionStore, kept apart so each file stays one subject."""
 
 from __future__ import annotations
 
@@ -82,6 +83,36 @@ class PolicyHistory:
             query = query.where(c.created_at >= since)
         with self._reading() as connection:
             return [dict(row._mapping) for row in connection.execute(query)]
+
+    def pending_approvals(self, to_tier: str | None, team: str | None, limit: int) -> list[dict[str, Any]]:
+        """Escalations no approver has decided yet, oldest first."""
+        return self.approval_requests("pending", to_tier, team, limit)
+
+    def approval_requests(self, status: str, to_tier: str | None, team: str | None, limit: int) -> list[dict[str, Any]]:
+        """Escalations oldest first, by status (pending, approved, rejected or all), each with its
+        verdict's entry when decided: `verdict` (approved|rejected), `approver_id`, `decided_at` and
+        `verdict_response` (the approval event as its caller received it); None while pending."""
+        a, log = approvals_table.c, log_table.c
+        events = log_table.alias("events")
+        verdict = events.c.outcome
+        query = (select(a.decision_id, a.to_tier, a.team, a.action, a.amount, a.created_at, log.agent_id, log.customer_id,
+                        verdict.label("verdict"), events.c.agent_id.label("approver_id"),
+                        events.c.created_at.label("decided_at"), events.c.response.label("verdict_response"))
+                 .join(log_table, log.seq == a.seq)
+                 .outerjoin(events, (events.c.decision_id == a.decision_id) & (events.c.kind == "approval"))
+                 .order_by(a.seq).limit(limit))
+        if status == "pending":
+            query = query.where(events.c.seq.is_(None))
+        elif status != "all":
+            query = query.where(verdict == status)
+        if to_tier is not None:
+            query = query.where(a.to_tier == to_tier)
+        if team is not None:
+            query = query.where(a.team == team)
+        with self._reading() as connection:
+            return [{**row._mapping, "created_at": as_utc(row.created_at),
+                     "decided_at": None if row.decided_at is None else as_utc(row.decided_at)}
+                    for row in connection.execute(query)]
 
     # -- replay ---------------------------------------------------------------------------------------
 

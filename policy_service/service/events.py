@@ -8,10 +8,15 @@ approver decides; `state` is derived from the chained events every time it is re
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from policy_service.decisionlog import DecisionStore, audit
 from policy_service.decisionlog.privacy import PrivacySettings
+from policy_service.model import Organization
+from policy_service.service.spelling import approval_id, json_time, quantity_json
+
+APPROVAL_STATUSES = ("pending", "approved", "rejected", "all")
 
 
 def decision_state(decision: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
@@ -46,3 +51,26 @@ def decision_page(store: DecisionStore, args: dict[str, Any], privacy: PrivacySe
     for item in listed["items"]:
         item["state"] = decision_state(item, [json.loads(e) for e in events.get(item["decision_id"], [])])
     return listed
+
+
+def approval_queue(store: DecisionStore, org: Organization, status: str, to_tier: str | None, team: str | None,
+                   limit: int, now: datetime) -> list[dict[str, Any]]:
+    """Escalations oldest first by status: pending ones with how long they have waited, decided ones
+    with the verdict (as `status`), the approver, the approved amount and when it was decided."""
+    items = []
+    for row in store.approval_requests(status, to_tier, team, limit):
+        unit = org.actions[row["action"]].unit if row["action"] in org.actions else None
+        verdict = json.loads(row["verdict_response"]) if row["verdict_response"] else None
+        until = row["decided_at"] or now
+        items.append({
+            "approval_id": approval_id(row["decision_id"]), "decision_id": row["decision_id"],
+            "status": row["verdict"] or "pending",
+            "to_tier": row["to_tier"], "team": row["team"], "agent_id": row["agent_id"], "customer_id": row["customer_id"],
+            "action": row["action"], "amount": row["amount"] if unit is None else quantity_json(unit, row["amount"], org),
+            "created_at": json_time(row["created_at"]),
+            "waited_seconds": int((until - row["created_at"]).total_seconds()),
+            "approver_id": row["approver_id"],
+            "approved_amount": verdict["amount"] if verdict is not None and row["verdict"] == "approved" else None,
+            "decided_at": None if row["decided_at"] is None else json_time(row["decided_at"]),
+        })
+    return items

@@ -161,7 +161,8 @@ class DecisionPageSchema(Schema):
 class QueueItemSchema(Schema):
     approval_id = fields.String(required=True)
     decision_id = fields.String(required=True)
-    status = fields.String(required=True)
+    status = fields.String(required=True, metadata={"enum": ["pending", "approved", "rejected"],
+                                                    "description": "pending, or the approver's verdict"})
     to_tier = fields.String(required=True)
     team = fields.String(allow_none=True)
     agent_id = fields.String(allow_none=True)
@@ -169,7 +170,12 @@ class QueueItemSchema(Schema):
     action = fields.String(required=True)
     amount = _quantity()
     created_at = fields.String(required=True)
-    waited_seconds = fields.Integer(required=True)
+    waited_seconds = fields.Integer(required=True, metadata={
+        "description": "how long it has waited, or waited until it was decided"})
+    approver_id = fields.String(required=True, allow_none=True, metadata={"description": "null while pending"})
+    approved_amount = fields.Raw(required=True, allow_none=True, metadata={
+        **QUANTITY, "description": "what the approver approved (null unless approved)"})
+    decided_at = fields.String(required=True, allow_none=True, metadata={"description": "null while pending"})
 
 
 class QueueSchema(Schema):

@@ -10,8 +10,8 @@ from flask import Blueprint, Response
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from policy_service.service.approvals import ApprovalSchema, OutcomeSchema, decide_approval, record_outcome
+from policy_service.service.events import APPROVAL_STATUSES, approval_queue
 from policy_service.service.responses import EventSchema, ProblemSchema, QueueSchema
-from policy_service.service.spelling import approval_id, json_time, quantity_json
 from policy_service.web.access import caller, requires
 from policy_service.web.operations import DECISION_ID, documented, query_args, read_json_body
 from policy_service.web.state import service_state
@@ -23,7 +23,7 @@ class QueueQuerySchema(Schema):
     class Meta:
         unknown = RAISE
 
-    status = fields.String(load_default="pending", validate=validate.OneOf(["pending"]))
+    status = fields.String(load_default="pending", validate=validate.OneOf(APPROVAL_STATUSES))
     tier = fields.String()
     team = fields.String()
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
@@ -53,23 +53,15 @@ def outcome(decision_id: str) -> Response:
 
 @blueprint.get("/v1/approvals")
 @requires("approver")
-@documented("Escalations waiting for an approver, oldest first", {200: QueueSchema}, query=QueueQuerySchema)
+@documented("Escalations by status (waiting for an approver by default), oldest first", {200: QueueSchema},
+            query=QueueQuerySchema)
 def queue() -> Any:
-    """Escalations waiting for an approver, oldest first, with how long each has waited."""
+    """Escalations oldest first: pending ones with how long each has waited, decided ones with their verdict."""
     state = service_state()
     args = query_args(QueueQuerySchema())
     org = state.runtime.policy_set.organization
     tiers = [t.id for t in org.tiers]
     if args.get("tier") not in (None, *tiers):  # a mistyped tier must not read as "nothing is waiting"
         raise ValidationError({"tier": [f"unknown tier; one of: {', '.join(tiers)}"]})
-    now = datetime.now(timezone.utc)
-    items = [{
-        "approval_id": approval_id(row["decision_id"]), "decision_id": row["decision_id"], "status": "pending",
-        "to_tier": row["to_tier"], "team": row["team"], "agent_id": row["agent_id"], "customer_id": row["customer_id"],
-        "action": row["action"],
-        "amount": quantity_json(org.actions[row["action"]].unit, row["amount"], org) if row["action"] in org.actions else row["amount"],
-        "created_at": json_time(row["created_at"]),
-        "waited_seconds": int((now - row["created_at"]).total_seconds()),
-    } for row in state.store.pending_approvals(args.get("tier"), args.get("team"), args["limit"])]
-    return {"items": items}
-
+    return {"items": approval_queue(state.store, org, args["status"], args.get("tier"), args.get("team"), args["limit"],
+                                    datetime.now(timezone.utc))}
