@@ -176,8 +176,9 @@ def _since(text: str) -> Any:
 @click.option("--keys", "keys_option", help=KEYS_HELP)
 @click.option("--watch", is_flag=True, help="reload the policies when their files change (off by default)")
 @click.option("--shadow", "shadow_option", type=click.Path(file_okay=False), help="a candidate policy directory to evaluate beside the live one")
+@click.option("--allow-failing-tests", is_flag=True, help="start and reload even when the policies' own test cases fail")
 def serve(dev: bool, bind: str | None, workers: int | None, policies_option: str | None, database: str | None,
-          keys_option: str | None, watch: bool, shadow_option: str | None) -> None:
+          keys_option: str | None, watch: bool, shadow_option: str | None, allow_failing_tests: bool) -> None:
     """Serve the HTTP API with gunicorn."""
     from policy_service.errors import KeyFileError
     from policy_service.service.keys import KeyRing
@@ -213,6 +214,8 @@ def serve(dev: bool, bind: str | None, workers: int | None, policies_option: str
         os.environ["POLICY_SERVICE_WATCH"] = "1"
     if shadow_option:
         os.environ["POLICY_SERVICE_SHADOW_POLICIES"] = shadow_option
+    if allow_failing_tests:
+        os.environ["POLICY_SERVICE_ALLOW_FAILING_TESTS"] = "1"
     # Migrate once, here, before gunicorn forks: workers then find the schema current.
     _open_store(database).dispose()
     run_gunicorn(bind, workers)

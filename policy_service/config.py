@@ -27,6 +27,7 @@ VARIABLES: dict[str, str] = {
     "POLICY_SERVICE_TIMEOUT": "seconds before gunicorn replaces a silent worker (default 30)",
     "POLICY_SERVICE_GRACEFUL_TIMEOUT": "seconds a stopping worker has to finish its request (default 30)",
     "POLICY_SERVICE_WATCH": "1: reload when the policy directory changes (set by serve --watch)",
+    "POLICY_SERVICE_ALLOW_FAILING_TESTS": "1: a start or reload accepts a set whose own test cases fail (set by serve --allow-failing-tests)",
     "POLICY_SERVICE_SHADOW_POLICIES": "a candidate policy directory judged beside the live one (shadow mode)",
     "POLICY_SERVICE_FOLLOW_RELOADS": "1: workers follow the reload log (set by the gunicorn config)",
     "POLICY_SERVICE_MASKED_FIELDS": "comma-separated request paths masked before storage",
@@ -46,6 +47,7 @@ class Settings:
     timeout: int = 30
     graceful_timeout: int = 30
     watch: bool = False
+    allow_failing_tests: bool = False
     shadow_policies: str | None = None
     follow_reloads: bool = False
     masked_fields: str = ""
@@ -81,6 +83,7 @@ def settings(environ: Mapping[str, str] = os.environ) -> Settings:
         timeout=int(text("TIMEOUT") or 30),
         graceful_timeout=int(text("GRACEFUL_TIMEOUT") or 30),
         watch=flag("WATCH"),
+        allow_failing_tests=flag("ALLOW_FAILING_TESTS"),
         shadow_policies=text("SHADOW_POLICIES"),
         follow_reloads=flag("FOLLOW_RELOADS"),
         masked_fields=text("MASKED_FIELDS") or "",

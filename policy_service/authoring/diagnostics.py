@@ -42,6 +42,7 @@ CODES: dict[str, str] = {
     "PS040": "limits fall as tiers rise",
     "PS041": "the rule can never match",
     "PS042": "no policy governs this action",
+    "PS050": "a test case of the set fails",
 }
 
 

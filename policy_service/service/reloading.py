@@ -7,7 +7,9 @@ row at most twice a second before it answers, and switches when it changed. Work
 processes, so a signal or memory could not reach them all; the database they already share does.
 
 A set with any error appends a failed row, positioned diagnostics included, and changes nothing live:
-every worker can show that error, not only the one that tried.
+every worker can show that error, not only the one that tried. So does a set whose own test cases
+fail, when the caller passes a `gate` (policytest.gate, above this room): each failing case is an error
+at its line in its `*_test.yaml`. A server started with --allow-failing-tests passes none.
 
 Memory: the engine cannot unregister a ruleset by name (docs/engine.md §5), so runtimes are kept per
 revision in a small cache and an evicted one drops its rulesets through the engine's own delete call
@@ -23,6 +25,7 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,6 +38,20 @@ from policy_service.decisionlog import DecisionStore
 from policy_service.errors import StartupError, StoreError
 from policy_service.model import PolicySet
 from policy_service.telemetry import metrics
+
+# What a reload asks of a valid set beyond loading: the diagnostics (errors) of its failing test cases.
+Gate = Callable[[Path, PolicySet], list[Diagnostic]]
+
+
+def load_gated(directory: Path | str, gate: Gate | None) -> LoadResult:
+    """The directory loaded; with a gate, a set whose own test cases fail is refused like a broken one."""
+    result = load_policy_set(directory)
+    if result.policy_set is None or gate is None:
+        return result
+    failures = gate(Path(directory), result.policy_set)
+    if not failures:
+        return result
+    return LoadResult(None, tuple(sorted(set(result.diagnostics) | set(failures))))
 
 
 def load_runtime(directory: Path | str) -> tuple[PolicyRuntime | None, LoadResult]:
@@ -61,11 +78,13 @@ class ReloadOutcome:
         return self.revision != self.previous
 
 
-def check_directory(directory: Path | str, store: DecisionStore, source: str, caller: str | None = None) -> ReloadOutcome:
-    """Validate the directory and record the attempt, without building an engine: what the gunicorn
-    master does at start and on SIGHUP (engines are built in workers, after the fork)."""
+def check_directory(directory: Path | str, store: DecisionStore, source: str, caller: str | None = None,
+                    gate: Gate | None = None) -> ReloadOutcome:
+    """Validate the directory (and, with a gate, run its test cases) and record the attempt: what the
+    gunicorn master does at start, on SIGHUP and for the watcher. Serving engines are built in workers,
+    after the fork; a gate's engine is dropped before it returns."""
     previous = (store.latest_reloads()[1] or {}).get("revision") or ""
-    return _record(store, source, caller, load_policy_set(directory), previous, directory)
+    return _record(store, source, caller, load_gated(directory, gate), previous, directory)
 
 
 def _record(store: DecisionStore, source: str, caller: str | None, result: LoadResult, live: str,
@@ -91,8 +110,10 @@ def _record(store: DecisionStore, source: str, caller: str | None, result: LoadR
 class LivePolicies:
     """What one worker answers with: `runtime` is always a complete, valid policy set."""
 
-    def __init__(self, directory: Path | str, store: DecisionStore, runtime: PolicyRuntime, source: str) -> None:
+    def __init__(self, directory: Path | str, store: DecisionStore, runtime: PolicyRuntime, source: str,
+                 gate: Gate | None = None) -> None:
         self.directory = Path(directory)
+        self.gate = gate
         self.store = store
         self.runtime = runtime
         self.loaded_at = datetime.now(timezone.utc)
@@ -107,7 +128,7 @@ class LivePolicies:
         self._lock = threading.Lock()
 
     @classmethod
-    def start(cls, directory: Path | str, store: DecisionStore, *, follow: bool) -> LivePolicies:
+    def start(cls, directory: Path | str, store: DecisionStore, *, follow: bool, gate: Gate | None = None) -> LivePolicies:
         """`follow`: a gunicorn master has recorded what is live (serve), so a worker that starts later
         (a restart after a crash, a SIGHUP) takes that revision, not whatever the directory holds now.
         Otherwise this process is the server: it loads the directory and makes it live."""
@@ -117,29 +138,29 @@ class LivePolicies:
             # The log is down: answer with the directory (this host's own policy text) and follow
             # the reload log once it is back. Nothing is recorded until then.
             log.error("reload log unreachable at start; loading %s: %s", directory, exc)
-            return cls(directory, store, _directory_runtime(directory), "start")
+            return cls(directory, store, _directory_runtime(directory), "start", gate)
         if follow and good is not None:
             try:
                 runtime = _runtime_for(good["revision"], Path(directory))
             except StartupError as exc:  # not policy text this host accepted: its own directory is the truth
                 log.error("%s; answering with %s instead", exc, directory)
                 runtime = _directory_runtime(directory)
-            live = cls(directory, store, runtime, "start")
+            live = cls(directory, store, runtime, "start", gate)
             live._note_error(latest)
             return live
-        result = load_policy_set(directory)
+        result = load_gated(directory, gate)
         if result.policy_set is None:
             raise StartupError(f"policies in {directory} cannot be loaded:\n{render_text(result.diagnostics)}")
         if good is None or good["revision"] != result.policy_set.revision:
             _record(store, "start", None, result, good["revision"] if good else "", directory)
         else:
             keep_snapshot(directory, result.policy_set)
-        return cls(directory, store, PolicyRuntime(result.policy_set), "start")
+        return cls(directory, store, PolicyRuntime(result.policy_set), "start", gate)
 
     def reload(self, source: str, caller: str | None) -> ReloadOutcome:
         """Load the directory now; on success this worker switches at once, the others within SYNC_SECONDS."""
         with self._lock:
-            result = load_policy_set(self.directory)
+            result = load_gated(self.directory, self.gate)
             outcome = _record(self.store, source, caller, result, self.runtime.revision, self.directory)
             if outcome.changed and result.policy_set is not None:  # compiled only when it is new here
                 self._switch(self._cache.get(outcome.revision) or PolicyRuntime(result.policy_set), source)

@@ -64,13 +64,15 @@ os.environ["POLICY_SERVICE_FOLLOW_RELOADS"] = "1"
 def _check_policies(source: str) -> bool:
     """Validate the policy directory and record the attempt (the master builds no engine)."""
     from policy_service.decisionlog import DecisionStore
+    from policy_service.policytest.gate import failing_cases
     from policy_service.service.reloading import check_directory
 
     settings = service_config.settings()  # read again: the master outlives changes `serve` made before it started
     store = DecisionStore(settings.log_url)
     try:
         store.prepare()
-        return check_directory(settings.policies, store, source).ok
+        gate = None if settings.allow_failing_tests else failing_cases  # a set whose own cases fail is refused
+        return check_directory(settings.policies, store, source, gate=gate).ok
     finally:
         store.dispose()
 

@@ -36,6 +36,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # Under `serve`, the gunicorn master records what is live; workers follow it (service/reloading.py).
         FOLLOW_RELOADS=settings.follow_reloads,
         SHADOW_POLICIES=settings.shadow_policies,
+        ALLOW_FAILING_TESTS=settings.allow_failing_tests,  # else a set whose own test cases fail is refused
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         # Privacy (docs/contract.md §6): request paths masked before storage, and a secret for keyed customer ids.
         MASKED_FIELDS=settings.masked_fields,

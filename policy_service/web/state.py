@@ -14,6 +14,7 @@ from policy_service.decisionlog import DecisionStore
 from policy_service.decisionlog.chain import timestamp_text
 from policy_service.decisionlog.privacy import PrivacySettings
 from policy_service.errors import StoreError
+from policy_service.policytest.gate import failing_cases
 from policy_service.service.reloading import LivePolicies
 from policy_service.service.shadow import ShadowPolicies
 
@@ -58,7 +59,8 @@ def init_app(app: Flask) -> None:
         # they recover by themselves when the database returns. Dying here would make gunicorn's
         # master give up after a few restarts, and an outage would kill the service for good.
         log.error("decision log unreachable at start; serving 503s until it returns: %s", exc)
-    live = LivePolicies.start(app.config["POLICIES"], store, follow=bool(app.config.get("FOLLOW_RELOADS")))
+    gate = None if app.config.get("ALLOW_FAILING_TESTS") else failing_cases
+    live = LivePolicies.start(app.config["POLICIES"], store, follow=bool(app.config.get("FOLLOW_RELOADS")), gate=gate)
     privacy = PrivacySettings.from_config(app.config.get("MASKED_FIELDS"), app.config.get("CUSTOMER_ID_KEY"))
     shadow = ShadowPolicies.load(app.config["SHADOW_POLICIES"], store) if app.config.get("SHADOW_POLICIES") else None
     app.extensions["policy_service"] = ServiceState(live, store, privacy, shadow)
