@@ -183,3 +183,18 @@ def test_a_per_agent_cap_binds_the_requesting_agent_only(client: Any) -> None:
     assert ninth["outcome"] == "escalate"
     assert {"id": "refunds/agent_daily_refunds", "remaining": "0.00", "remaining_count": None} in ninth["caps"]
     assert decide(client, refund("ag-102", "cu-9")).get_json()["outcome"] == "allow"
+
+
+def test_a_per_customer_cap_cannot_be_skipped_by_leaving_the_customer_out(client: Any) -> None:
+    """Without customer.id a capped proposal is a 422 naming customer.id, and nothing is recorded or
+    reserved; an action no per-customer cap counts is still decided without one."""
+    anonymous = compensation("ag-101", "25.00")
+    del anonymous["customer"]
+    for _ in range(3):  # before: three allows, 75 € out against a 60 € cap
+        refused = decide(client, anonymous)
+        assert refused.status_code == 422, refused.get_json()
+        assert "customer.id" in refused.get_json()["errors"]
+        assert "deliveries/compensation_per_customer_30d" in refused.get_json()["errors"]["customer.id"][0]
+    assert entries(client) == 0
+    reshipment = decide(client, {"agent": {"id": "ag-101"}, "proposal": {"action": "reshipment"}})
+    assert reshipment.status_code == 201, reshipment.get_json()

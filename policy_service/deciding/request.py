@@ -233,6 +233,18 @@ def build_request(body: Any, policy_set: PolicySet, *, trusted_tier: bool) -> De
     )
 
 
+def require_countable_customer(request: DecisionRequest, policy_set: PolicySet) -> None:
+    """A proposal a per-customer cap counts must name its customer (docs/contract.md §4 step 3): without
+    `customer.id` the cap's usage cannot be read or reserved, and a budget that cannot be counted is
+    never skipped. Raises ValidationError keyed `customer.id`."""
+    if request.customer_id is not None:
+        return
+    counted = [cap.key for cap in policy_set.caps_for(request.action) if cap.per == "customer"]
+    if counted:
+        raise ValidationError({"customer": {"id": [
+            f"required for {request.action}: the per-customer cap {', '.join(counted)} counts it against the customer"]}})
+
+
 def _hint_attributes(messages: Any, org: Organization) -> Any:
     """An organisation's own field sent beside the built-ins (`case.outage_hours`) is unknown there;
     say where it goes (`case.attributes.outage_hours`, docs/contract.md §3.1) instead of only "unknown field"."""

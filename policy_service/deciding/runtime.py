@@ -24,7 +24,7 @@ from policy_service.deciding.compiler import CompiledRuleset, compile_rules
 from policy_service.deciding.engine import RuleEngine
 from policy_service.deciding.evaluation import Evaluation, Prepared, Situation, evaluate, prepare
 from policy_service.deciding.limits import ActionLimits, compile_limits
-from policy_service.deciding.request import DecisionRequest, build_request
+from policy_service.deciding.request import DecisionRequest, build_request, require_countable_customer
 from policy_service.model import PolicySet, Rule
 
 EVALUATION_MEMO_SIZE = 65536  # whole evaluations kept per revision
@@ -58,11 +58,16 @@ class PolicyRuntime:
     def fired_rules(self, request: DecisionRequest) -> frozenset[str]:
         return self.engine.fired(request.values)
 
-    def read(self, body: Any, *, trusted_tier: bool) -> DecisionRequest:
+    def read(self, body: Any, *, trusted_tier: bool, counted: bool = False) -> DecisionRequest:
         """Step 1: a JSON body validated against this revision's organisation, as a typed request.
+        `counted`: the decision will spend budgets from the log, so a proposal a per-customer cap
+        counts must name its customer (policy tests and replay assume or replay usage instead).
 
         Raises marshmallow's ValidationError keyed by field (a 422 for the web layer)."""
-        return build_request(body, self.policy_set, trusted_tier=trusted_tier)
+        request = build_request(body, self.policy_set, trusted_tier=trusted_tier)
+        if counted:
+            require_countable_customer(request, self.policy_set)
+        return request
 
     def decide(self, request: DecisionRequest, budgets: Budgets | None = None, *, tier: str | None = None) -> Evaluation:
         """Step 2: the cap usage `budgets` hold for this request (none given: no usage), then the

@@ -53,7 +53,7 @@ def decide_and_record(runtime: PolicyRuntime, store: DecisionStore, body: Any, *
     log cannot record.
     """
     body = act_as(body, "agent.id", scope)
-    request = runtime.read(body, trusted_tier=trusted_tier)
+    request = runtime.read(body, trusted_tier=trusted_tier, counted=True)
     check_scope(scope, request.agent_id, runtime.policy_set.agents, runtime.policy_set.organization, "agent.id")
     decision_id = new_decision_id()
     customer_ref = privacy.customer_ref(request.customer_id)
