@@ -123,6 +123,25 @@ def matrix(directory: str | None, policies_option: str | None, locale: str | Non
 
 
 @main.command()
+@click.argument("directory", required=False)
+@click.option("--policies", "policies_option", help=POLICIES_HELP)
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def fields(directory: str | None, policies_option: str | None, output: str) -> None:
+    """The fields rules may read: built-in and declared, their types, and where each travels in a request."""
+    import json
+
+    from policy_service.authoring.loader import load_policy_set
+    from policy_service.service.fields import list_fields, render_fields
+
+    result = load_policy_set(_policies_dir(directory or policies_option))
+    if result.policy_set is None:
+        click.echo(render_text(result.diagnostics), err=True)
+        sys.exit(1)
+    rows = list_fields(result.policy_set)
+    click.echo(json.dumps([row.as_dict() for row in rows], ensure_ascii=False, indent=2) if output == "json" else render_fields(rows))
+
+
+@main.command()
 @click.option("--candidate", required=True, type=click.Path(file_okay=False), help="the policy directory to try")
 @click.option("--since", default="30d", show_default=True, help="how far back: 30d, 12h, an ISO date, or 'all'")
 @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)

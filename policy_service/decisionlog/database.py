@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from policy_service.decisionlog.chain import timestamp_text
 from policy_service.decisionlog.connection import ensure_directory, lock_file, make_engine
 from policy_service.decisionlog.history import PolicyHistory
+from policy_service.decisionlog.presence import missing_log
 from policy_service.decisionlog.records import Appended, LogFilter, NewEntry
 from policy_service.decisionlog.schema import (
     APPEND_ONLY_TABLES,
@@ -70,6 +71,10 @@ class DecisionStore(PolicyHistory):
     def schema_version(self) -> str | None:
         with self.engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
+
+    def missing_log(self) -> str | None:
+        """Why this URL holds no current decision log (None when it does); creates nothing."""
+        return missing_log(self.engine, ScriptDirectory.from_config(_alembic_config()).get_current_head() or "")
 
     def upgrade(self) -> None:
         """Migrate to the newest schema; safe when several processes start at once."""
