@@ -38,6 +38,22 @@ def _open_store(database: str | None, *, migrate: bool = False) -> Any:
     return store
 
 
+def _existing_store(database: str | None) -> Any:
+    """The log at `database` for commands that only read it (audit, replay): never created or migrated
+    here, so a wrong folder or URL is exit 2 saying so, not an empty log that verifies."""
+    from policy_service.decisionlog import DecisionStore
+
+    log_key = config.settings().log_key
+    store = DecisionStore(database or config.settings().log_url, log_key.encode() if log_key else None)
+    problem = store.missing_log()
+    if problem is not None:
+        store.dispose()
+        click.echo(f"Error: {problem}. Only `policy-service serve` and `policy-service db upgrade` create a log; "
+                   "pass --database or set POLICY_SERVICE_DATABASE_URL.", err=True)
+        sys.exit(2)
+    return store
+
+
 @click.group()
 @click.version_option(package_name="policy-service")
 def main() -> None:
@@ -160,7 +176,7 @@ def replay(candidate: str, since: str, output: str, locale: str | None, database
     if runtime is None:
         click.echo(render_text(result.diagnostics), err=True)
         sys.exit(1)
-    store = _open_store(database)
+    store = _existing_store(database)
     report = run_replay(store, runtime, _since(since))
     if output == "json":
         click.echo(json.dumps(report.as_dict(runtime.policy_set), ensure_ascii=False, indent=2))
@@ -360,7 +376,7 @@ def verify(database: str | None, anchors: tuple[str, ...], output: str, key_opti
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--anchor") from None
     key = key_option or config.settings().log_key
-    report = auditing.verify(_open_store(database), noted, key.encode() if key else None)
+    report = auditing.verify(_existing_store(database), noted, key.encode() if key else None)
     if output == "json":
         click.echo(json.dumps(dump(VerifySchema, report.as_dict()), ensure_ascii=False))
     elif report.problem:
@@ -396,7 +412,7 @@ def export(database: str | None, output: str, excel_es: bool, target: str | None
     except ValidationError as exc:
         raise click.UsageError(f"bad filter: {exc.messages}") from None
     privacy = PrivacySettings.from_config(None, config.settings().customer_id_key)
-    rows = _open_store(database).stream(auditing.log_filter(loaded, privacy))
+    rows = _existing_store(database).stream(auditing.log_filter(loaded, privacy))
     chunks = auditing.jsonl_export(rows) if output == "jsonl" else auditing.csv_export(rows, excel_es)
     with click.open_file(target or "-", "w", encoding="utf-8") as sink:  # "-": stdout, left open
         for chunk in chunks:
