@@ -131,3 +131,22 @@ def test_the_same_sentence_is_never_said_twice(policies_copy: Any) -> None:
     said = decide(loaded, {"agent": {"tier": "agent"}, "case": {"attributes": {"is_final_sale": True}},
                            "proposal": {"action": "refund", "amount": "10.00"}, "locale": "es"}).say
     assert said[0].startswith("Los artículos de venta final") and len(said) == len(set(said)) == 2, said
+
+
+def test_a_rule_speaks_only_to_the_actions_its_limits_name(runtime: PolicyRuntime) -> None:
+    """outside_return_window requires a supervisor for refunds: a store-credit proposal of the same policy
+    hears nothing of it, while its limit still applies to refunds; a rule that limits nothing in particular
+    (return_required: only conditions) still speaks to every action of its policy."""
+    case = {"days_since_purchase": 45, "reason": "changed_mind"}
+    credit = decide(runtime, {"agent": {"tier": "agent"}, "case": case,
+                              "proposal": {"action": "store_credit", "amount": "30.00"}, "locale": "es"})
+    assert credit.outcome == "allow"
+    assert not any("30 días" in text for text in credit.say), credit.say
+    assert "refunds/outside_return_window" not in credit.rules
+    assert "refunds/outside_return_window" in credit.fired  # it fired; it was not reported
+    assert credit.conditions == ("con devolución del producto en 14 días",)
+    refund = decide(runtime, {"agent": {"tier": "agent"}, "case": case,
+                              "proposal": {"action": "refund", "amount": "30.00"}, "locale": "es"})
+    assert refund.outcome == "escalate" and refund.escalation.to_tier == "supervisor"
+    assert refund.say[0].startswith("Como la compra tiene más de 30 días")
+    assert "refunds/outside_return_window" in refund.rules

@@ -78,10 +78,15 @@ class Evaluation:
 
 
 def is_reported(rule: Rule, action_id: str, policy_set: PolicySet) -> bool:
-    """A fired rule's words, offers, hand-off and conditions count for this proposal only when the
-    proposed action is governed by the rule's policy or named by one of its limit effects."""
+    """A fired rule's words, offers, hand-off and conditions count for this proposal only when its limit
+    effects name the proposed action; a rule whose limit effects name no action (none at all; a bare
+    `scale` already names every action of its policy) speaks to every action of its policy
+    (docs/contract.md §3.3). A rule requiring a lead for vouchers says nothing on a lounge pass."""
+    named = rule.then.limit_actions
+    if named:
+        return action_id in named
     policy = policy_set.policy_for(action_id)
-    return (policy is not None and policy.id == rule.policy_id) or action_id in rule.then.limit_actions
+    return policy is not None and policy.id == rule.policy_id
 
 
 @dataclass(frozen=True)
