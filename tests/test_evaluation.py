@@ -124,8 +124,8 @@ def test_the_same_sentence_is_never_said_twice(policies_copy: Any) -> None:
     path = policies_copy / "refunds.yaml"
     repeated = ('      say:\n        es: "Los artículos de venta final no admiten reembolso, salvo error nuestro; '
                 'sí puedo ofrecerle crédito en tienda."\n')
-    path.write_text(path.read_text() + "  - id: final_sale_again\n    when: {case.is_final_sale: true}\n"
-                    "    then:\n      forbid: [refund]\n" + repeated)
+    path.write_text(path.read_text().replace("rules:\n", "rules:\n  - id: final_sale_again\n    when: {case.is_final_sale: true}\n"
+                                             "    then:\n      forbid: [refund]\n" + repeated, 1))
     loaded, result = load_runtime(policies_copy)
     assert loaded is not None, result.diagnostics
     said = decide(loaded, {"agent": {"tier": "agent"}, "case": {"attributes": {"is_final_sale": True}},
@@ -150,3 +150,20 @@ def test_a_rule_speaks_only_to_the_actions_its_limits_name(runtime: PolicyRuntim
     assert refund.outcome == "escalate" and refund.escalation.to_tier == "supervisor"
     assert refund.say[0].startswith("Como la compra tiene más de 30 días")
     assert "refunds/outside_return_window" in refund.rules
+
+
+def test_alternatives_are_the_ones_the_policy_lists(runtime: PolicyRuntime, policies_copy: Any) -> None:
+    """refunds lists `store_credit: []`: store credit beyond the agent's limit offers what fits of it and
+    never a cash refund; without the map, the policy's other actions are offered as before."""
+    from policy_service.service.reloading import load_runtime
+
+    body = {"agent": {"tier": "agent"}, "proposal": {"action": "store_credit", "amount": "100.00"}, "locale": "es"}
+    listed = decide(runtime, body)
+    assert listed.outcome == "escalate"
+    assert [(o.action, o.max) for o in listed.options] == [("store_credit", 7500)]
+    path = policies_copy / "refunds.yaml"
+    text = path.read_text()
+    path.write_text(text[:text.index("alternatives:")])
+    unlisted, result = load_runtime(policies_copy)
+    assert unlisted is not None, result.diagnostics
+    assert [(o.action, o.max) for o in decide(unlisted, body).options] == [("store_credit", 7500), ("refund", 5000)]

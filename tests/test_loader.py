@@ -117,3 +117,15 @@ def test_skipped_files_are_not_read(policies_copy: Path) -> None:
     (policies_copy / ".hidden.yaml").write_text("not: [valid")
     (policies_copy / "README.md").write_text("# notes")
     assert load_policy_set(policies_copy).ok
+
+
+def test_alternatives_must_be_actions_of_the_same_policy(policies_copy: Path) -> None:
+    """`alternatives:` naming an action of another policy (as a key or as an alternative) is a positioned
+    PS025; an action that does not exist at all is PS014."""
+    edit(policies_copy / "deliveries.yaml", "\ncaps:",
+         "\nalternatives:\n  delivery_compensation: [refund, reshipment]\n  fee_waiver: []\n  reshipment: [reshipmnt]\n\ncaps:")
+    text = render_text(load_policy_set(policies_copy).diagnostics)
+    assert 'deliveries.yaml:13:27: error[PS025]: "refund" is not an action of policy deliveries' in text
+    assert "hint: alternatives are actions of the same policy: delivery_compensation, reshipment" in text
+    assert 'deliveries.yaml:14:3: error[PS025]: "fee_waiver" is not an action of policy deliveries' in text
+    assert 'deliveries.yaml:15:16: error[PS014]: unknown action "reshipmnt"' in text

@@ -109,6 +109,7 @@ def build_policy(source: SourceFile, data: dict[str, Any], org: Organization) ->
             continue
         limits[action_id] = reader.limit_row(action_id, cells, path)
         _warn_falling_limits(reader, org, limits[action_id], path)
+    alternatives = _alternatives(reader, policy_id, actions, data.get("alternatives", {}))
     caps: list[Cap] = []
     for index, raw in enumerate(data.get("caps", [])):
         item, errors = validate_shape(source, CapSchema(), raw, ("caps", index))
@@ -136,8 +137,31 @@ def build_policy(source: SourceFile, data: dict[str, Any], org: Organization) ->
         if not can_match(when, org.fields):
             reader.diagnostics.append(source.diagnostic(path + ("when",), "PS041", f'rule "{rule.id}" can never match: its tests contradict each other', hint="check the numbers and values it compares", severity="warning"))
         rules.append(rule)
-    policy = Policy(policy_id, data["description"], data["owner"], actions, limits, tuple(caps), tuple(rules), source.name)
+    policy = Policy(policy_id, data["description"], data["owner"], actions, limits, tuple(caps), tuple(rules), source.name,
+                    alternatives)
     return policy, reader.diagnostics
+
+
+def _alternatives(reader: ReferenceReader, policy_id: str, actions: tuple[str, ...],
+                  data: dict[str, list[str]]) -> dict[str, tuple[str, ...]]:
+    """`alternatives:`: each key and each listed action must be an action of this policy (PS025)."""
+    def own(action_id: str, path: tuple[Any, ...], key: bool = False) -> bool:
+        if not reader.action(action_id, path, key=key):
+            return False
+        if action_id not in actions:
+            reader.error(path, "PS025", f'"{action_id}" is not an action of policy {policy_id}',
+                         hint="alternatives are actions of the same policy: " + ", ".join(actions), key=key)
+            return False
+        return True
+
+    alternatives: dict[str, tuple[str, ...]] = {}
+    for action_id, listed in data.items():
+        path = ("alternatives", action_id)
+        if not own(action_id, path, key=True):
+            continue
+        alternatives[action_id] = tuple(dict.fromkeys(
+            a for i, a in enumerate(listed) if own(a, path + (i,)) and a != action_id))
+    return alternatives
 
 
 def _warn_falling_limits(reader: ReferenceReader, org: Organization, row: dict[str, int], path: tuple[Any, ...]) -> None:

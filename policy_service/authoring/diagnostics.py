@@ -37,6 +37,7 @@ CODES: dict[str, str] = {
     "PS022": "the value does not fit the field's type",
     "PS023": "the operator does not apply to the field's type",
     "PS024": "the value is not one the field allows",
+    "PS025": "an alternative is not an action of the same policy",
     "PS030": "unknown placeholder in words",
     "PS031": "words are missing for a locale",
     "PS040": "limits fall as tiers rise",

@@ -119,6 +119,7 @@ class PolicySchema(_Strict):
     owner = fields.String(required=True)
     actions = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
     limits = fields.Dict(keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.Raw()))
+    alternatives = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
     # Caps and rules are shape-checked one by one in `checks`, so one broken rule does not hide the
     # problems of its siblings.
     caps = fields.List(fields.Dict())

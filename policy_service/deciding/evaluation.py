@@ -100,7 +100,7 @@ class Prepared:
     condition_rules: tuple[Rule, ...]
     handoff_rule: Rule | None
     option_candidates: tuple[str, ...]  # offered by reported rules, in order (the proposal excluded)
-    policy_others: tuple[str, ...]  # the other actions of the proposal's policy
+    policy_others: tuple[str, ...]  # the proposal's automatic alternatives: its policy's `alternatives`, or its other actions
 
 
 def prepare(policy_set: PolicySet, fired: Sequence[Rule], action_id: str, table: Mapping[str, ActionLimits]) -> Prepared:
@@ -111,7 +111,7 @@ def prepare(policy_set: PolicySet, fired: Sequence[Rule], action_id: str, table:
         condition_rules=tuple(r for r in reported if r.then.conditions),
         handoff_rule=next((r for r in reported if r.then.handoff), None),
         option_candidates=tuple(dict.fromkeys(a for r in reported for a in r.then.offer if a != action_id)),
-        policy_others=tuple(a for a in policy.actions if a != action_id) if policy else (),
+        policy_others=policy.alternatives_for(action_id) if policy else (),
     )
 
 

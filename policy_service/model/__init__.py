@@ -151,6 +151,15 @@ class Policy:
     caps: tuple[Cap, ...]
     rules: tuple[Rule, ...]
     file: str
+    # action -> the actions offered automatically in its place, in order (docs/contract.md §3.3);
+    # an action not listed gets the policy's other actions
+    alternatives: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def alternatives_for(self, action_id: str) -> tuple[str, ...]:
+        listed = self.alternatives.get(action_id)
+        if listed is not None:
+            return listed
+        return tuple(a for a in self.actions if a != action_id)
 
 
 @dataclass(frozen=True, eq=False)  # identity: used as a cache key

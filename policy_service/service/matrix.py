@@ -1,6 +1,8 @@
 """The empowerment matrix: per action, what every tier may grant with no rule fired, and the
 rules and caps that can change that row. One model, two renderings: a table for people (CLI) and JSON
-(GET /v1/policies/matrix)."""
+(GET /v1/policies/matrix). Everything shown to people is in the chosen locale: tiers and actions by
+their labels (ids stay in the JSON's `id`/`action` and in rule keys), never "× 1,5" on a yes/no action,
+which a scale cannot change."""
 
 from __future__ import annotations
 
@@ -62,17 +64,23 @@ def _amount(policy_set: PolicySet, unit: str, amount: int | None, locale: str) -
     return format_amount(policy_set.organization, unit, amount, locale) or str(amount)
 
 
+def _tier(policy_set: PolicySet, tier_id: str, locale: str) -> str:
+    org = policy_set.organization
+    tier = next((t for t in org.tiers if t.id == tier_id), None)
+    return label(tier.label, locale, org, tier_id) if tier else tier_id
+
+
 def _rule_effect(rule: Rule, action_id: str, policy_set: PolicySet, locale: str) -> str:
     then, unit, es = rule.then, policy_set.organization.actions[action_id].unit, locale.startswith("es")
     parts = []
-    if action_id in then.scale:
+    if action_id in then.scale and unit != "flag":  # a yes/no limit has nothing to multiply
         parts.append(f"× {format_decimal(then.scale[action_id], locale=locale.replace('-', '_'))}")
     for tier, value in then.set_limits.get(action_id, {}).items():
-        parts.append(f"{tier} = {_amount(policy_set, unit, value, locale)}")
+        parts.append(f"{_tier(policy_set, tier, locale)} = {_amount(policy_set, unit, value, locale)}")
     if action_id in then.cap_at_order_value:
         parts.append("hasta el valor del pedido" if es else "up to the order value")
     if action_id in then.require_tier:
-        parts.append(f"{'requiere' if es else 'requires'} {then.require_tier[action_id]}")
+        parts.append(f"{'requiere' if es else 'requires'} {_tier(policy_set, then.require_tier[action_id], locale)}")
     if action_id in then.forbid:
         parts.append("prohibido" if es else "forbidden")
     if action_id in then.offer:
@@ -86,7 +94,7 @@ def _cap_effect(cap: Cap, policy_set: PolicySet, unit: str, locale: str) -> str:
     parts = []
     if cap.max_amount is not None:
         if isinstance(cap.max_amount, Mapping):
-            amounts = ", ".join(f"{t} {_amount(policy_set, unit, a, locale)}" for t, a in cap.max_amount.items())
+            amounts = ", ".join(f"{_tier(policy_set, t, locale)} {_amount(policy_set, unit, a, locale)}" for t, a in cap.max_amount.items())
         else:
             amounts = _amount(policy_set, unit, cap.max_amount, locale)
         parts.append(amounts)
@@ -99,7 +107,7 @@ def _cap_effect(cap: Cap, policy_set: PolicySet, unit: str, locale: str) -> str:
         window = f"{'cada' if es else 'every'} {days} {'días' if es else 'days'}"
     text = f"{' / '.join(parts)} {who}, {window}"
     if cap.override_tier:
-        text += f" ({cap.override_tier} {'y superiores no se ven limitados' if es else 'and above are not bound'})"
+        text += f" ({_tier(policy_set, cap.override_tier, locale)} {'y superiores no se ven limitados' if es else 'and above are not bound'})"
     return text
 
 
@@ -124,8 +132,9 @@ def matrix_text(policy_set: PolicySet, requested_locale: str | None) -> str:
     locale = resolve_locale(requested_locale, org)
     rows = build_matrix(policy_set, locale)
     tiers = [t.id for t in org.tiers]
-    header = ["acción" if locale.startswith("es") else "action", *tiers]
-    table = [[row.action, *(_amount(policy_set, row.unit, row.cells[t], locale) for t in tiers)] for row in rows]
+    header = ["acción" if locale.startswith("es") else "action", *(_tier(policy_set, t, locale) for t in tiers)]
+    table = [[row.label[:1].upper() + row.label[1:], *(_amount(policy_set, row.unit, row.cells[t], locale) for t in tiers)]
+             for row in rows]
     widths = [max(len(line[i]) for line in [header, *table]) for i in range(len(header))]
 
     def line(cells: list[str]) -> str:

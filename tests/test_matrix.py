@@ -1,0 +1,53 @@
+"""The matrix in the chosen locale (service/matrix.py): tier and action labels, "requires <tier label>",
+and no scale shown on a yes/no action, in the CLI table and in GET /v1/policies/matrix."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+from helpers import EXAMPLE_POLICIES, make_app
+
+from policy_service.cli import main
+
+
+def _scale_every_action(policies: Path) -> None:
+    """company_fault_doubles scales every action of its policy, reshipment (a flag) included."""
+    path = policies / "deliveries.yaml"
+    path.write_text(path.read_text().replace("scale: {delivery_compensation: 2}", "scale: 2"))
+
+
+def test_the_table_shows_tier_and_action_labels_and_required_tiers_by_label() -> None:
+    """Columns are tier labels, rows action labels, and a required tier is named by its label."""
+    spanish = CliRunner().invoke(main, ["matrix", str(EXAMPLE_POLICIES), "--locale", "es"]).output.splitlines()
+    assert spanish[1].split("  ")[0] == "acción"
+    assert [cell.strip() for cell in spanish[1].split("  ") if cell.strip()][1:] == \
+        ["Asistente virtual", "Asesor", "Asesor sénior", "Supervisor", "Gerente"]
+    assert any(line.startswith("Reembolso ") for line in spanish)
+    assert any(line.endswith("(fees.yaml:33): requiere Supervisor") for line in spanish)
+    english = CliRunner().invoke(main, ["matrix", str(EXAMPLE_POLICIES), "--locale", "en"]).output
+    assert "Virtual assistant" in english and "\nRefund " in english and "requires Supervisor" in english
+    assert "virtual_agent" not in english and "senior_agent" not in english
+
+
+def test_no_scale_is_shown_on_a_yes_no_action(policies_copy: Path) -> None:
+    """A scale cannot change a flag's "yes", so the flag's row does not list it; the money row does."""
+    _scale_every_action(policies_copy)
+    text = CliRunner().invoke(main, ["matrix", str(policies_copy), "--locale", "es"]).output
+    reship = text.split("Reenvío sin coste")[1].split("\nCondonación")[0]
+    assert "company_fault_doubles" not in reship
+    assert "company_fault_doubles (deliveries.yaml:22): × 2" in text.split("Reenvío sin coste")[0]
+
+
+def test_the_http_matrix_speaks_labels_in_its_effects(policies_copy: Path, tmp_path: Path) -> None:
+    """GET /v1/policies/matrix: `effect` texts name tiers by label, and a flag row shows no scale."""
+    _scale_every_action(policies_copy)
+    client = make_app(tmp_path, POLICIES=str(policies_copy)).test_client()
+    body = client.get("/v1/policies/matrix?locale=en").get_json()
+    rows = {row["action"]: row for row in body["actions"]}
+    effects = {c["key"]: c["effect"] for c in rows["fee_waiver"]["changed_by"]}
+    assert effects["fees/repeated_late_payer"] == "requires Supervisor"
+    assert [c["key"] for c in rows["reshipment"]["changed_by"]] == ["deliveries/ai_never_reships"]
+    assert rows["refund"]["label"] == "refund"
+    assert json.dumps(body).count("Virtual assistant") >= 1
