@@ -9,6 +9,7 @@ _GRACEFUL_TIMEOUT), so a container sets them without a file of its own.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -40,10 +41,26 @@ errorlog = "-"
 forwarded_allow_ips = "127.0.0.1"
 
 
+def runtime_directory() -> str:
+    """This instance's own directory for the files it keeps while it runs, removed when it exits.
+
+    gunicorn 25+ opens a control socket at $XDG_RUNTIME_DIR/gunicorn.ctl, else ~/.gunicorn/gunicorn.ctl:
+    one path for every instance of the user, so a second instance took over the first's socket and the
+    first to stop unlinked the one the other was using. Each instance's socket (and, unless
+    PROMETHEUS_MULTIPROC_DIR names one, its metrics directory) lives here instead, in a fresh
+    directory only this instance uses."""
+    base = os.environ.get("XDG_RUNTIME_DIR")
+    return tempfile.mkdtemp(prefix="policy-service-", dir=base if base and os.path.isdir(base) else None)
+
+
+_runtime_directory = runtime_directory()
+control_socket = os.path.join(_runtime_directory, "gunicorn.ctl")  # for gunicornc: gunicornc -s <this path>
+
+
 def metrics_directory() -> str:
     """Where every worker writes its Prometheus samples (web/metrics.py). Set here, in the master,
     before any worker imports prometheus_client: the library picks its storage when first imported."""
-    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="policy-service-metrics-")
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="metrics-", dir=_runtime_directory)
     os.makedirs(directory, exist_ok=True)
     # A previous run's sample files would be summed into this run's counters; only those go (the
     # directory may be one an operator chose, so nothing else in it is touched).
@@ -97,6 +114,11 @@ def when_ready(server: Any) -> None:
         from policy_service.serving.watcher import start_watcher
 
         start_watcher(service_config.settings().policies, lambda: _check_policies("watcher"))
+
+
+def on_exit(server: Any) -> None:
+    """The instance's runtime files go with it; another instance's are in another directory."""
+    shutil.rmtree(_runtime_directory, ignore_errors=True)
 
 
 def child_exit(server: Any, worker: Any) -> None:
