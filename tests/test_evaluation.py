@@ -94,10 +94,33 @@ def test_money_is_compared_to_the_minor_unit(runtime: PolicyRuntime) -> None:
     assert decide(runtime, {**base, "proposal": {"action": "refund", "amount": "10.500"}}).amount == 1050
 
 
-def test_es_mx_falls_back_to_es_texts_and_formats(runtime: PolicyRuntime) -> None:
+def test_es_mx_reads_es_texts_and_writes_money_as_mexico_does(runtime: PolicyRuntime) -> None:
+    """Texts fall back to the organisation's `es`; money follows the full locale (CLDR's es-MX)."""
     result = decide(runtime, {"agent": {"tier": "agent"}, "proposal": {"action": "refund", "amount": "1234.5"}, "locale": "es-MX"})
-    assert result.locale == "es"
-    assert "1.234,50\u00a0€" in result.say[-1]
+    assert result.locale == "es-MX"
+    assert result.say[-1] == "Su reembolso de EUR\u00a01,234.50 necesita la aprobación del nivel Gerente; la solicito ahora mismo."
+
+
+def test_an_organisation_may_declare_regional_locales_and_write_texts_under_either(policies_copy: Any) -> None:
+    """`locales: [es-MX, en]` with MXN: texts written under `es` and under `es-MX` both load and both
+    resolve; a bare `es` request is written as the organisation's Mexico writes it."""
+    from policy_service.service.reloading import load_runtime
+
+    org = policies_copy / "organization.yaml"
+    org.write_text(org.read_text().replace("currency: EUR", "currency: MXN").replace("locales: [es, en]", "locales: [es-MX, en]"))
+    refunds = policies_copy / "refunds.yaml"
+    refunds.write_text(refunds.read_text().replace('es: "Los artículos de venta final', 'es-MX: "Los artículos de venta final'))
+    loaded, result = load_runtime(policies_copy)
+    assert loaded is not None and result.diagnostics == (), result.diagnostics
+    late = decide(loaded, {"agent": {"tier": "agent"}, "case": {"days_since_purchase": 45},
+                           "proposal": {"action": "refund", "amount": "1234.5"}, "locale": "es-MX"})
+    assert late.locale == "es-MX"
+    assert late.say[0] == ("Como la compra tiene más de 30 días, puedo abonarle $75.00 en crédito en tienda ahora mismo; "
+                           "el reembolso lo autoriza un supervisor.")
+    final = decide(loaded, {"agent": {"tier": "agent"}, "case": {"attributes": {"is_final_sale": True}},
+                            "proposal": {"action": "refund", "amount": "10"}, "locale": "es"})
+    assert final.locale == "es-MX" and final.say[0].startswith("Los artículos de venta final")
+    assert final.options[0].say == "Puedo ofrecerle ahora mismo hasta $75.00 de crédito en tienda."
 
 
 def test_unknown_locale_uses_the_organisation_default(runtime: PolicyRuntime) -> None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import re
+import unicodedata
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from babel.numbers import format_currency, get_currency_precision
+from babel.numbers import format_currency, get_currency_precision, get_currency_symbol
 
 from policy_service.deciding.words import (
     REQUIRED_MESSAGES,
@@ -31,8 +33,30 @@ def test_money_is_formatted_exactly_as_babel_does(locale: str, currency: str) ->
     rng = random.Random(f"{locale}{currency}")
     amounts = [0, 1, 10**digits, 123456789] + [rng.randint(0, 10 ** rng.randint(1, 13)) for _ in range(300)]
     for minor in amounts:
-        expected = format_currency(Decimal(minor).scaleb(-digits), currency, locale=locale)
+        expected = _cldr_spaced(format_currency(Decimal(minor).scaleb(-digits), currency, locale=locale), currency, locale)
         assert format_money(minor, currency, digits, locale.replace("_", "-")) == expected, (minor, locale, currency)
+
+
+def _cldr_spaced(text: str, currency: str, locale: str) -> str:
+    """Babel's text with CLDR's currency spacing, which Babel leaves out: a symbol that ends or starts with
+    a letter (`COP`, `US$` does not) touching a digit gets a no-break space between them."""
+    symbol = get_currency_symbol(currency, locale)
+    if unicodedata.category(symbol[-1])[0] not in "SZ":
+        text = re.sub(re.escape(symbol) + r"(?=\d)", symbol + "\u00a0", text)
+    if unicodedata.category(symbol[0])[0] not in "SZ":
+        text = re.sub(r"(?<=\d)" + re.escape(symbol), "\u00a0" + symbol, text)
+    return text
+
+
+def test_money_follows_the_full_locale_as_cldr_writes_it() -> None:
+    """Mexico, Colombia and Spain write their money differently (SPEC §4 step 5, Babel's CLDR data); a
+    currency code as symbol is kept apart from the digits (CLDR currency spacing)."""
+    assert format_money(123450, "MXN", 2, "es-MX") == "$1,234.50"
+    assert format_money(1234, "COP", 0, "es-CO") == "$1.234"
+    assert format_money(123450, "EUR", 2, "es") == "1.234,50\u00a0€"
+    assert format_money(240000, "COP", 0, "en") == "COP\u00a0240,000"
+    assert format_money(123450, "EUR", 2, "es-MX") == "EUR\u00a01,234.50"
+    assert format_quantity(15, "days", "es-MX") == "15 días"
 
 
 def test_spanish_and_english_money_as_the_spec_shows() -> None:

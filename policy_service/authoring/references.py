@@ -13,7 +13,7 @@ from typing import Any
 
 from policy_service.authoring.diagnostics import Diagnostic, did_you_mean
 from policy_service.authoring.source import PathKey, SourceFile
-from policy_service.deciding.words import PLACEHOLDERS
+from policy_service.deciding.words import PLACEHOLDERS, resolve_locale, text_locales
 from policy_service.model import Effects, FieldSpec, Organization
 from policy_service.model.conditions import COMPARISONS, OPERATORS, All, Condition, Not, Test
 from policy_service.model.conditions import Any as AnyOf
@@ -222,18 +222,27 @@ class ReferenceReader:
         rejected = False
         for locale, text in texts.items():
             here = path + (locale,)
-            if locale not in self.org.locales:
-                self.error(here, "PS031", f'locale "{locale}" is not one of the organisation\'s ({", ".join(self.org.locales)})', key=True)
+            if not self.writes_for(locale):
+                self.error(here, "PS031", f'locale "{locale}" is not one of the organisation\'s ({", ".join(self.org.locales)})', key=True,
+                           hint="texts may also be written under a declared locale's language (es for es-MX) or a region of it (es-MX for es)")
                 rejected = True
             elif placeholders and not self.placeholders_ok(text, here):
                 rejected = True
             else:
                 result[locale] = text
-        if result and not rejected and self.org.default_locale not in result:
+        if result and not rejected and not any(c in result for c in text_locales(self.org.default_locale, self.org)):
             self.diagnostics.append(self.source.diagnostic(
                 path, "PS031", f"no text for the default locale {self.org.default_locale}",
                 hint="requests in other locales fall back to it", severity="warning"))
         return result
+
+    def writes_for(self, locale: str) -> bool:
+        """Texts may be written under a declared locale, or under another locale of a declared language
+        that CLDR knows (`es` or `es-MX` when `es-MX` or `es` is declared): requests fall back to them."""
+        if locale in self.org.locales:
+            return True
+        known = resolve_locale(locale, self.org)
+        return known == locale or (known.split("-")[0] == locale and locale in text_locales(known, self.org))
 
     def placeholders_ok(self, text: str, path: PathKey) -> bool:
         try:

@@ -1,6 +1,7 @@
 """Words for the agent: standard sentences, placeholders filled, numbers and money formatted per locale.
 
-Formatting follows CLDR through Babel (`1.234,50 €` in es, `€1,234.50` in en, `15 días`). A sentence
+Formatting follows CLDR through Babel for the request's full locale (`1.234,50 €` in es, `€1,234.50` in
+en, `$1,234.50` for pesos in es-MX, `15 días`), while texts fall back along `text_locales`. A sentence
 whose placeholder has no value is left out rather than shown half-filled (docs/contract.md §3.3). Formatting is
 memoised because Babel costs ~25 µs a call and the same few amounts recur all day.
 """
@@ -8,11 +9,12 @@ memoised because Babel costs ~25 µs a call and the same few amounts recur all d
 from __future__ import annotations
 
 import string
+import unicodedata
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from functools import lru_cache
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from babel.numbers import format_decimal, get_currency_symbol, get_decimal_symbol, get_group_symbol
 from babel.units import format_unit
 
@@ -94,31 +96,61 @@ REQUIRED_MESSAGES = tuple(key for key in STANDARD_MESSAGES if not key.endswith(C
 
 
 def resolve_locale(requested: str | None, org: Organization) -> str:
-    """`es-MX` falls back to `es`; an unknown locale to the organisation's default (docs/contract.md §4 step 5)."""
+    """The locale an answer is written for (docs/contract.md §4 step 5): the request's own, full locale
+    when its language is one the organisation declares and CLDR knows it (`es-MX` to an organisation
+    declaring `es` or `es-CO`), so money, numbers and days are formatted as that market writes them;
+    else a declared locale of its language; else the organisation's default. Texts then fall back
+    along `text_locales`."""
     if requested:
-        normalised = requested.replace("_", "-")
-        if normalised in org.locales:
-            return normalised
-        language = normalised.split("-")[0].lower()
-        if language in org.locales:
-            return language
+        normalised = _known(requested)
+        language = (normalised or requested.replace("_", "-")).split("-")[0].lower()
+        declared = [locale for locale in org.locales if locale.split("-")[0] == language]
+        if normalised == language and normalised not in declared:
+            normalised = None  # a bare `es` to an organisation that declares `es-MX` is written as Mexico writes
+        if declared:
+            return normalised or declared[0]
     return org.default_locale
 
 
+def text_locales(locale: str, org: Organization) -> tuple[str, ...]:
+    """Where a text for `locale` is looked for, in order: the locale, its parents (`es-MX` -> `es`), the
+    organisation's declared locales of the same language, then the organisation's default."""
+    chain = [*_parents(locale), *(declared for declared in org.locales if declared.split("-")[0] == locale.split("-")[0]),
+             *_parents(org.default_locale)]
+    return tuple(dict.fromkeys(chain))
+
+
+def _parents(locale: str) -> list[str]:
+    """`es-MX` and then `es`; `zh-Hant-TW`, `zh-Hant`, `zh`."""
+    parts = locale.split("-")
+    return ["-".join(parts[:n]) for n in range(len(parts), 0, -1)]
+
+
+@lru_cache(maxsize=256)
+def _known(requested: str) -> str | None:
+    """A request's locale as CLDR spells it (`es_mx` -> `es-MX`), or None when CLDR does not know it."""
+    try:
+        return str(Locale.parse(requested.replace("-", "_"))).replace("_", "-")
+    except (UnknownLocaleError, ValueError):
+        return None
+
+
 def message(org: Organization, key: str, locale: str) -> str:
-    """The organisation's own sentence if it has one, else the shipped one, else the default locale's.
-    A `_count` sentence missing in this locale is the sentence without `_count`, in this locale."""
+    """The organisation's own sentence in the customer's language (along `text_locales`) if it has one,
+    else the shipped one in that language, else the default locale's. A `_count` sentence missing in
+    this language is the sentence without `_count`, in this language."""
     own = org.messages.get(key, {})
     shipped = STANDARD_MESSAGES[key]
     language = locale.split("-")[0]
-    for candidate in (locale, language):
-        if candidate in own:
-            return own[candidate]
-        if candidate in shipped:
-            return shipped[candidate]
+    same_language = [c for c in text_locales(locale, org) if c.split("-")[0] == language]
+    for texts in (own, shipped):
+        for candidate in same_language:
+            if candidate in texts:
+                return texts[candidate]
     if key.endswith(COUNT_VARIANT):
         return message(org, key.removesuffix(COUNT_VARIANT), locale)
-    return own.get(org.default_locale) or shipped.get(org.default_locale) or shipped["en"]
+    default = org.default_locale
+    return own.get(default) or shipped.get(default) or shipped.get(default.split("-")[0]) or shipped["en"]
 
 
 # The placeholders a rule's `say` may use (docs/contract.md §3.3), besides `limit[<action>]`: authoring
@@ -202,7 +234,31 @@ def money_formatter(locale: str, currency: str, minor_digits: int) -> Callable[[
         return prefix + number + suffix
 
     probes = (0, 1, 5, 99, 100, 999, 1000, 12345, 123456, 1234567, 12345678, 123456789, 1234567890123)
-    return fast if all(fast(p) == with_babel(p) for p in probes) else with_babel
+    chosen = fast if all(fast(p) == with_babel(p) for p in probes) else with_babel
+    # CLDR's currency spacing, which Babel does not apply: a symbol that ends (or starts) with a letter
+    # is kept apart from the digits by a no-break space ("COP 240,000", "EUR 1,234.50"), never "CLP10".
+    before = _NBSP if pattern.prefix[0].endswith("¤") and _spaced(symbol[-1:]) else ""
+    after = _NBSP if pattern.suffix[0].startswith("¤") and _spaced(symbol[:1]) else ""
+    if not (before or after):
+        return chosen
+
+    def spaced(minor: int) -> str:
+        text = chosen(minor)
+        if before and text.startswith(prefix):
+            text = prefix + before + text[len(prefix):]
+        if after and text.endswith(suffix):
+            text = text[:len(text) - len(suffix)] + after + suffix
+        return text
+
+    return spaced
+
+
+_NBSP = "\u00a0"
+
+
+def _spaced(character: str) -> bool:
+    """CLDR's currencyMatch `[[:^S:]&[:^Z:]]`: a symbol character that is neither a symbol nor a space."""
+    return bool(character) and unicodedata.category(character)[0] not in "SZ"
 
 
 @lru_cache(maxsize=64)
@@ -227,7 +283,8 @@ def format_amount(org: Organization, unit: str, amount: int | None, locale: str)
 
 
 def label(texts: Mapping[str, str], locale: str, org: Organization, fallback: str) -> str:
-    return texts.get(locale) or texts.get(locale.split("-")[0]) or texts.get(org.default_locale) or fallback
+    """A text in the locale, falling back along `text_locales` (`es-MX` -> `es` -> the default)."""
+    return next((texts[c] for c in text_locales(locale, org) if texts.get(c)), None) or fallback
 
 
 def _babel(locale: str) -> str:
