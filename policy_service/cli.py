@@ -15,10 +15,23 @@ from policy_service.authoring.diagnostics import has_errors, render_json, render
 POLICIES_HELP = "policy directory (default: $POLICY_SERVICE_POLICIES, else ./policies)"
 DATABASE_HELP = "SQLAlchemy URL (default: $POLICY_SERVICE_DATABASE_URL, else sqlite under ./var/)"
 KEYS_HELP = "API key file (default: $POLICY_SERVICE_KEYS, else ./var/keys.json)"
+LANG_HELP = "language of diagnostics and messages (default: the organisation's first locale, else $LANG)"
 
 
 def _policies_dir(value: str | None) -> Path:
     return Path(value or config.settings().policies)
+
+
+def _language(requested: str | None, directory: Path) -> str:
+    """--lang, else the organisation's first locale (read even from a set that does not load), else $LANG."""
+    from policy_service.authoring.loader import read_documents
+    from policy_service.authoring.translations import language
+
+    locales: list[str] = []
+    if requested is None and directory.is_dir():
+        organisations = [data for _, kind, data in read_documents(directory, tests=False)[0] if kind == "Organization"]
+        locales = list(organisations[0]["locales"]) if organisations else []
+    return language(requested, locales)
 
 
 def _keys_file(value: str | None) -> Path:
@@ -65,20 +78,23 @@ def main() -> None:
 @click.option("--policies", "policies_option", help=POLICIES_HELP)
 @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--strict", is_flag=True, help="treat warnings as errors")
-def validate(directory: str | None, policies_option: str | None, output: str, strict: bool) -> None:
+@click.option("--lang", type=click.Choice(["es", "en"]), default=None, help=LANG_HELP)
+def validate(directory: str | None, policies_option: str | None, output: str, strict: bool, lang: str | None) -> None:
     """Check every policy file and test suite; exit 1 on errors."""
     from policy_service.authoring.loader import load_policy_set
+    from policy_service.authoring.translations import translate
     from policy_service.policytest.runner import collect_cases
 
     path = _policies_dir(directory or policies_option)
     result = load_policy_set(path)
+    lang = _language(lang, path)
     diagnostics = list(result.diagnostics)
     if result.policy_set is not None:
         diagnostics += collect_cases(path, result.policy_set)[1]
-    click.echo(render_json(diagnostics) if output == "json" else render_text(diagnostics))
+    click.echo(render_json(diagnostics, lang) if output == "json" else render_text(diagnostics, lang))
     failed = has_errors(diagnostics) or (strict and bool(diagnostics))
     if output == "text" and not failed and result.policy_set is not None:
-        click.echo(f"ok: {len(result.policy_set.policies)} policies, revision {result.policy_set.revision}")
+        click.echo(translate(f"ok: {len(result.policy_set.policies)} policies, revision {result.policy_set.revision}", lang))
     sys.exit(1 if failed else 0)
 
 
@@ -89,8 +105,9 @@ def validate(directory: str | None, policies_option: str | None, output: str, st
 @click.option("--coverage", "show_coverage", is_flag=True, help="list every rule, cap and matrix cell no case exercised")
 @click.option("--min-coverage", type=click.FloatRange(0, 100), default=None,
               help="exit 1 when the total coverage (rules, caps and cells) is below N %% (implies --coverage)")
+@click.option("--lang", type=click.Choice(["es", "en"]), default=None, help=LANG_HELP)
 def test(directory: str | None, policies_option: str | None, junit: str | None, show_coverage: bool,
-         min_coverage: float | None) -> None:
+         min_coverage: float | None, lang: str | None) -> None:
     """Run every *_test.yaml suite; exit 1 when any case fails."""
     from policy_service.policytest.coverage import measure, render_coverage
     from policy_service.policytest.report import junit_xml, render_results
@@ -99,13 +116,14 @@ def test(directory: str | None, policies_option: str | None, junit: str | None, 
 
     path = _policies_dir(directory or policies_option)
     runtime, result = load_runtime(path)
+    lang = _language(lang, path)
     if runtime is None:
-        click.echo(render_text(result.diagnostics), err=True)
+        click.echo(render_text(result.diagnostics, lang), err=True)
         sys.exit(1)
     results, problems = run_suites(path, runtime)
     if problems:
-        click.echo(render_text(problems), err=True)
-    click.echo(render_results(results))
+        click.echo(render_text(problems, lang), err=True)
+    click.echo(render_results(results, lang))
     if junit:
         Path(junit).write_text(junit_xml(results), encoding="utf-8")
     failed = has_errors(problems) or not results or not all(r.passed for r in results)

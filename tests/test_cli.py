@@ -12,7 +12,7 @@ from policy_service.cli import main
 
 
 def test_validate_passes_on_the_examples() -> None:
-    result = CliRunner().invoke(main, ["validate", str(EXAMPLE_POLICIES)])
+    result = CliRunner().invoke(main, ["validate", "--lang", "en", str(EXAMPLE_POLICIES)])
     assert result.exit_code == 0, result.output
     assert "ok: 4 policies" in result.output
 
@@ -20,14 +20,14 @@ def test_validate_passes_on_the_examples() -> None:
 def test_validate_fails_with_positions_on_a_broken_file(policies_copy: Path) -> None:
     refunds = policies_copy / "refunds.yaml"
     refunds.write_text(refunds.read_text().replace("customer.tier: {in:", "customer.teir: {in:"))
-    result = CliRunner().invoke(main, ["validate", str(policies_copy)])
+    result = CliRunner().invoke(main, ["validate", "--lang", "en", str(policies_copy)])
     assert result.exit_code == 1
     assert 'refunds.yaml:28:12: error[PS020]: unknown field "customer.teir"' in result.output
 
 
 def test_validate_json_output(policies_copy: Path) -> None:
     (policies_copy / "fees.yaml").write_text((policies_copy / "fees.yaml").read_text().replace("handoff: billing", "handoff: biling"))
-    result = CliRunner().invoke(main, ["validate", "--format", "json", str(policies_copy)])
+    result = CliRunner().invoke(main, ["validate", "--lang", "en", "--format", "json", str(policies_copy)])
     report = json.loads(result.output)
     assert result.exit_code == 1 and report["errors"] == 1
     assert report["diagnostics"][0]["code"] == "PS015" and report["diagnostics"][0]["hint"] == 'did you mean "billing"?'
@@ -36,13 +36,13 @@ def test_validate_json_output(policies_copy: Path) -> None:
 def test_strict_fails_on_warnings(policies_copy: Path) -> None:
     path = policies_copy / "refunds.yaml"
     path.write_text(path.read_text().replace("{case.days_since_purchase: {gt: 30}}", "{case.days_since_purchase: {gt: 30, lt: 5}}"))
-    assert CliRunner().invoke(main, ["validate", str(policies_copy)]).exit_code == 0
-    assert CliRunner().invoke(main, ["validate", "--strict", str(policies_copy)]).exit_code == 1
+    assert CliRunner().invoke(main, ["validate", "--lang", "en", str(policies_copy)]).exit_code == 0
+    assert CliRunner().invoke(main, ["validate", "--lang", "en", "--strict", str(policies_copy)]).exit_code == 1
 
 
 def test_test_command_passes_on_the_examples(tmp_path: Path) -> None:
     junit = tmp_path / "junit.xml"
-    result = CliRunner().invoke(main, ["test", str(EXAMPLE_POLICIES), "--junit", str(junit)])
+    result = CliRunner().invoke(main, ["test", "--lang", "en", str(EXAMPLE_POLICIES), "--junit", str(junit)])
     assert result.exit_code == 0, result.output
     assert "0 failed" in result.output
     assert "<testsuite name=\"refunds_test.yaml\"" in junit.read_text()
@@ -51,7 +51,7 @@ def test_test_command_passes_on_the_examples(tmp_path: Path) -> None:
 def test_a_failing_case_exits_1_and_shows_expected_and_actual(policies_copy: Path) -> None:
     suite = policies_copy / "fees_test.yaml"
     suite.write_text(suite.read_text().replace("amount: 10}\n    expect: {outcome: allow}", "amount: 10}\n    expect: {outcome: deny}", 1))
-    result = CliRunner().invoke(main, ["test", str(policies_copy)])
+    result = CliRunner().invoke(main, ["test", "--lang", "en", str(policies_copy)])
     assert result.exit_code == 1
     assert "FAIL fees_test.yaml:5 un asesor condona un cargo de 10 €" in result.output
     lines = result.output.splitlines()
@@ -69,26 +69,26 @@ def test_a_case_may_expect_a_rule_that_fired_without_shaping_the_answer(policies
       proposal: {action: refund, amount: 40}
     expect: {outcome: allow, rules: [gold_leeway, extensions/gold_free_shipping_for_bot]}
 """)
-    result = CliRunner().invoke(main, ["test", str(policies_copy)])
+    result = CliRunner().invoke(main, ["test", "--lang", "en", str(policies_copy)])
     assert result.exit_code == 0, result.output
     suite.write_text(suite.read_text().replace("extensions/gold_free_shipping_for_bot]", "extensions/hardship]"))
-    failed = CliRunner().invoke(main, ["test", str(policies_copy)]).output.splitlines()
+    failed = CliRunner().invoke(main, ["test", "--lang", "en", str(policies_copy)]).output.splitlines()
     row = next(line for line in failed if "✗ rules" in line)  # the actual column lists what fired
     assert "extensions/gold_free_shipping_for_bot" in row and "refunds/gold_leeway" in row, row
 
 
 def test_coverage_lists_what_no_case_exercised_and_min_coverage_gates(policies_copy: Path) -> None:
-    result = CliRunner().invoke(main, ["test", str(EXAMPLE_POLICIES), "--coverage"])
+    result = CliRunner().invoke(main, ["test", "--lang", "en", str(EXAMPLE_POLICIES), "--coverage"])
     assert result.exit_code == 0 and "rules 100 % (17/17)" in result.output
     suite = policies_copy / "fees_test.yaml"  # drop the only case where the billing-error rule fires
     text = suite.read_text()
     start = text.index("  - name: un error de facturación")
     end = text.index("  - name:", start + 1)
     suite.write_text(text[:start] + text[end:])
-    result = CliRunner().invoke(main, ["test", str(policies_copy), "--coverage"])
+    result = CliRunner().invoke(main, ["test", "--lang", "en", str(policies_copy), "--coverage"])
     assert "not exercised (rules): fees/billing_error_is_ours" in result.output
-    assert CliRunner().invoke(main, ["test", str(EXAMPLE_POLICIES), "--min-coverage", "70"]).exit_code == 0
-    gated = CliRunner().invoke(main, ["test", str(EXAMPLE_POLICIES), "--min-coverage", "100"])
+    assert CliRunner().invoke(main, ["test", "--lang", "en", str(EXAMPLE_POLICIES), "--min-coverage", "70"]).exit_code == 0
+    gated = CliRunner().invoke(main, ["test", "--lang", "en", str(EXAMPLE_POLICIES), "--min-coverage", "100"])
     assert gated.exit_code == 1 and "below --min-coverage 100 %" in gated.output
 
 

@@ -31,7 +31,7 @@ cases:
 
 
 def _diagnostics(policies: Path) -> list[dict[str, object]]:
-    result = CliRunner().invoke(main, ["validate", str(policies), "--format", "json"])
+    result = CliRunner().invoke(main, ["validate", "--lang", "en", str(policies), "--format", "json"])
     assert result.exit_code == 1, result.output
     return [d for d in json.loads(result.output)["diagnostics"] if d["file"] == "wrong_test.yaml"]
 
@@ -68,7 +68,7 @@ def test_validate_checks_tiers_agents_actions_fields_values_and_rules_of_every_c
 def test_test_reports_a_wrong_reference_in_words_not_as_a_python_dict(policies_copy: Path) -> None:
     """`test` says which path of the case is wrong and how to fix it; no `{'usage': ...}` dict."""
     (policies_copy / "wrong_test.yaml").write_text(SUITE.split("  - name: an agent")[0], encoding="utf-8")
-    result = CliRunner().invoke(main, ["test", str(policies_copy)])
+    result = CliRunner().invoke(main, ["test", "--lang", "en", str(policies_copy)])
     assert result.exit_code == 1
     assert ("request.usage.customer_goodwill_90d: unknown cap \"customer_goodwill_90d\" in policy fees "
             "(a cap of another policy is written with its policy: \"refunds/customer_goodwill_90d\")") in result.output

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Literal
 
+from policy_service.authoring.translations import translate
+
 Severity = Literal["error", "warning"]
 
 # Code catalogue: one line per code. tests/test_docs.py holds it equal to the table in docs/authoring.md
@@ -59,14 +61,18 @@ class Diagnostic:
     severity: Severity = "error"
     hint: str | None = None
 
-    def render(self) -> str:
-        text = f"{self.file}:{self.line}:{self.column}: {self.severity}[{self.code}]: {self.message}"
+    def render(self, lang: str = "en") -> str:
+        text = f"{self.file}:{self.line}:{self.column}: {translate(self.severity, lang)}[{self.code}]: {translate(self.message, lang)}"
         if self.hint:
-            text += f"\n  hint: {self.hint}"
+            text += f"\n  {translate('hint', lang)}: {translate(self.hint, lang)}"
         return text
 
-    def to_json(self) -> dict[str, object]:
-        return asdict(self)
+    def to_json(self, lang: str = "en") -> dict[str, object]:
+        """`severity` stays a keyword (error, warning); message and hint are in `lang`."""
+        data = asdict(self)
+        data["message"] = translate(self.message, lang)
+        data["hint"] = translate(self.hint, lang) if self.hint else self.hint
+        return data
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
@@ -79,22 +85,22 @@ def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
     return any(d.severity == "error" for d in diagnostics)
 
 
-def render_text(diagnostics: Iterable[Diagnostic]) -> str:
+def render_text(diagnostics: Iterable[Diagnostic], lang: str = "en") -> str:
     items = sorted(diagnostics)
-    lines = [d.render() for d in items]
+    lines = [d.render(lang) for d in items]
     errors = sum(1 for d in items if d.severity == "error")
     warnings = len(items) - errors
-    lines.append(f"{errors} error(s), {warnings} warning(s)")
+    lines.append(translate(f"{errors} error(s), {warnings} warning(s)", lang))
     return "\n".join(lines)
 
 
-def render_json(diagnostics: Iterable[Diagnostic]) -> str:
+def render_json(diagnostics: Iterable[Diagnostic], lang: str = "en") -> str:
     items = sorted(diagnostics)
     return json.dumps(
         {
             "errors": sum(1 for d in items if d.severity == "error"),
             "warnings": sum(1 for d in items if d.severity == "warning"),
-            "diagnostics": [d.to_json() for d in items],
+            "diagnostics": [d.to_json(lang) for d in items],
         },
         ensure_ascii=False,
         indent=2,

@@ -7,22 +7,23 @@ from collections.abc import Iterable
 from typing import Any
 from xml.etree import ElementTree
 
+from policy_service.authoring.translations import translate
 from policy_service.policytest.runner import CaseResult
 
 
-def render_results(results: Iterable[CaseResult]) -> str:
+def render_results(results: Iterable[CaseResult], lang: str = "en") -> str:
     results = list(results)
     lines = []
     for result in results:
-        mark = "PASS" if result.passed else "FAIL"
+        mark = translate("PASS" if result.passed else "FAIL", lang)
         lines.append(f"{mark} {result.case.suite}:{result.case.line} {result.case.name}")
         if not result.passed and result.actual is None:
-            lines.extend(f"     {failure}" for failure in result.failures)
+            lines.extend(f"     {translate(failure, lang)}" for failure in result.failures)
         elif not result.passed:  # `rules:` asks what fired, so that is what its column shows
             decided = {**(result.actual or {}), "rules": list(result.fired)}
-            lines.extend(side_by_side(result.case.expect, decided, result.failures))
+            lines.extend(side_by_side(result.case.expect, decided, result.failures, lang))
     passed = sum(1 for r in results if r.passed)
-    lines.append(f"{passed} passed, {len(results) - passed} failed")
+    lines.append(translate(f"{passed} passed, {len(results) - passed} failed", lang))
     return "\n".join(lines)
 
 
@@ -38,11 +39,11 @@ def _actual_for(key: str, actual: dict[str, Any]) -> Any:
     return actual.get(key)
 
 
-def side_by_side(expect: dict[str, Any], actual: dict[str, Any], failures: list[str]) -> list[str]:
+def side_by_side(expect: dict[str, Any], actual: dict[str, Any], failures: list[str], lang: str = "en") -> list[str]:
     """Each asserted field with what was expected and what the policies decided, in two columns;
     the fields that failed are marked."""
     failed = {failure.split(":", 1)[0] for failure in failures}
-    rows = [("", "expected", "actual")]
+    rows = [("", translate("expected", lang), translate("actual", lang))]
     for key, wanted in expect.items():
         mark = "✗ " if key in failed else "  "
         rows.append((mark + key, _show(wanted), _show(_actual_for(key, actual))))
