@@ -417,8 +417,11 @@ def verify(database: str | None, anchors: tuple[str, ...], output: str, key_opti
 @click.option("--rule")
 @click.option("--from", "since", help="ISO date or date-time, inclusive")
 @click.option("--to", "until", help="ISO date or date-time, exclusive")
+@click.option("--kind", type=click.Choice(["decision", "approval", "outcome"]),
+              help="only entries of this kind (default: each selected decision with its approval and outcome)")
 def export(database: str | None, output: str, excel_es: bool, target: str | None, **filters: str | None) -> None:
-    """Stream decisions (oldest first) as CSV or JSON lines, in constant memory."""
+    """Stream the log's entries (oldest first) as CSV or JSON lines, in constant memory: the filters
+    choose decisions, and each comes with its approval and outcome entries."""
     from marshmallow import ValidationError
 
     from policy_service.decisionlog import audit as auditing
@@ -430,7 +433,7 @@ def export(database: str | None, output: str, excel_es: bool, target: str | None
     except ValidationError as exc:
         raise click.UsageError(f"bad filter: {exc.messages}") from None
     privacy = PrivacySettings.from_config(None, config.settings().customer_id_key)
-    rows = _existing_store(database).stream(auditing.log_filter(loaded, privacy))
+    rows = _existing_store(database).stream(auditing.log_filter(loaded, privacy), loaded.get("kind"))
     chunks = auditing.jsonl_export(rows) if output == "jsonl" else auditing.csv_export(rows, excel_es)
     with click.open_file(target or "-", "w", encoding="utf-8") as sink:  # "-": stdout, left open
         for chunk in chunks:

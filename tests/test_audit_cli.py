@@ -55,3 +55,21 @@ def test_a_database_without_the_log_schema_is_refused_and_left_as_it_was(databas
     verified = CliRunner().invoke(main, ["audit", "verify", "--database", database_url])
     assert verified.exit_code == 0 and "ok: 0 entries" in verified.output
 
+
+
+def test_audit_export_carries_approvals_and_outcomes_and_kind_narrows_them(database_url: str, tmp_path: Path) -> None:
+    """The CLI export has every entry with its kind; `--kind outcome` keeps what was actually granted."""
+    import csv
+    import io
+
+    from helpers import BODY, make_app
+
+    client = make_app(tmp_path, DATABASE_URL=database_url).test_client()
+    decision_id = client.post("/v1/decisions", json=BODY).get_json()["decision_id"]
+    client.post(f"/v1/decisions/{decision_id}/approval", json={"approver_id": "sup-7", "verdict": "approve", "amount": "90"})
+    client.post(f"/v1/decisions/{decision_id}/outcome", json={"action": "refund", "amount": "90"})
+    every = CliRunner().invoke(main, ["audit", "export", "--database", database_url])
+    assert [r["kind"] for r in csv.DictReader(io.StringIO(every.output))] == ["decision", "approval", "outcome"]
+    granted = CliRunner().invoke(main, ["audit", "export", "--database", database_url, "--kind", "outcome"])
+    rows = list(csv.DictReader(io.StringIO(granted.output)))
+    assert [(r["decision_id"], r["granted_action"], r["granted_amount"]) for r in rows] == [(decision_id, "refund", "90.00")]

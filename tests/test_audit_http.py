@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +116,61 @@ def test_a_decision_the_caller_saw_is_the_one_logged(audited: Any, database_url:
         stored = connection.execute(sqlalchemy.text("SELECT response FROM decision_log")).scalar_one()
     engine.dispose()
     assert json.loads(stored) == made
+
+
+@pytest.fixture
+def plain(tmp_path: Path, database_url: str) -> Any:
+    """No masking: an approval decides the stored request again, which masked fields would prevent."""
+    return make_app(tmp_path, DATABASE_URL=database_url).test_client()
+
+
+def escalated_and_settled(client: Any) -> str:
+    """A 120 € refund escalates; sup-7 approves 100 €, and 80 € are granted."""
+    made = decide(client)
+    assert made["outcome"] == "escalate"
+    decision_id = made["decision_id"]
+    assert client.post(f"/v1/decisions/{decision_id}/approval",
+                       json={"approver_id": "sup-7", "verdict": "approve", "amount": "100.00"}).status_code == 201
+    assert client.post(f"/v1/decisions/{decision_id}/outcome", json={"action": "refund", "amount": "80"}).status_code == 201
+    return decision_id  # type: ignore[no-any-return]
+
+
+def test_one_export_says_who_approved_what_and_how_much_was_given(plain: Any) -> None:
+    """Every entry is a row (no seq missing) with its kind and decision id; the approval row names the
+    approver and the approved amount, the outcome row what was granted; times read as dates."""
+    decision_id = escalated_and_settled(plain)
+    decide(plain, agent__id="ag-102")
+    rows = list(csv.DictReader(io.StringIO(plain.get("/v1/decisions/export?format=csv").get_data(as_text=True))))
+    assert [(r["seq"], r["kind"]) for r in rows] == [("1", "decision"), ("2", "approval"), ("3", "outcome"), ("4", "decision")]
+    decision, approval, outcome = rows[:3]
+    assert {r["decision_id"] for r in rows[:3]} == {decision_id}
+    assert (decision["outcome"], decision["action"], decision["amount"], decision["currency"]) == ("escalate", "refund", "120.00", "EUR")
+    assert (approval["outcome"], approval["approver_id"], approval["verdict"], approval["approved_amount"]) == (
+        "approved", "sup-7", "approve", "100.00")
+    assert (outcome["outcome"], outcome["granted_action"], outcome["granted_amount"]) == ("granted", "refund", "80.00")
+    for row in rows:
+        moment = datetime.strptime(row["created_at_utc"], "%Y-%m-%d %H:%M:%S")
+        assert abs(moment - datetime.now(timezone.utc).replace(tzinfo=None)) < timedelta(minutes=5)
+    spanish = plain.get("/v1/decisions/export?format=csv&excel_es=true").get_data(as_text=True)
+    assert ";sup-7;approve;100,00;" in spanish and ";refund;80,00;" in spanish
+    lines = [json.loads(line) for line in plain.get("/v1/decisions/export?format=jsonl").get_data(as_text=True).splitlines()]
+    assert [(e["seq"], e["kind"], e["decision_id"]) for e in lines[:3]] == [
+        (1, "decision", decision_id), (2, "approval", decision_id), (3, "outcome", decision_id)]
+    assert lines[1]["response"]["approver"]["id"] == "sup-7" and lines[2]["response"]["amount"] == "80.00"
+
+
+def test_filters_choose_decisions_with_their_events_and_kind_narrows_the_rows(plain: Any) -> None:
+    decision_id = escalated_and_settled(plain)
+    decide(plain, agent__id="ag-102")
+
+    def exported(query: str) -> list[tuple[str, str]]:
+        response = plain.get(f"/v1/decisions/export?format=csv&{query}")
+        assert response.status_code == 200, response.get_json()
+        return [(r["kind"], r["decision_id"]) for r in csv.DictReader(io.StringIO(response.get_data(as_text=True)))]
+
+    assert exported("agent_id=ag-101") == [("decision", decision_id), ("approval", decision_id), ("outcome", decision_id)]
+    assert exported("kind=outcome") == [("outcome", decision_id)]
+    assert [kind for kind, _ in exported("kind=decision")] == ["decision", "decision"]
+    assert exported("agent_id=ag-102&kind=approval") == []
+    assert plain.get("/v1/decisions/export?format=csv&kind=refund").get_json()["errors"] == {
+        "kind": ["Must be one of: decision, approval, outcome."]}

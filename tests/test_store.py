@@ -297,7 +297,7 @@ def test_exports_stream_every_matching_decision(store: DecisionStore) -> None:
     for n in range(1, 4):
         store.append(entry(n, agent="=HYPERLINK(\"x\")" if n == 2 else "ag-1"))
     lines = "".join(audit.csv_export(store.stream(LogFilter()))).splitlines()
-    assert len(lines) == 4 and lines[0].startswith("seq,decision_id,created_at")
+    assert len(lines) == 4 and lines[0].startswith("seq,decision_id,kind,entry_id,created_at_utc,")
     assert ',"\'=HYPERLINK(""x"")",' in lines[2] and ",12.50,EUR," in lines[1]
     spanish = "".join(audit.csv_export(store.stream(LogFilter(agent_id="ag-1")), excel_es=True))
     assert spanish.startswith("\ufeffseq;decision_id;") and ";12,50;EUR;" in spanish and len(spanish.splitlines()) == 3

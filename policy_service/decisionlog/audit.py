@@ -22,6 +22,7 @@ from policy_service.deciding.request import Identifier
 from policy_service.decisionlog import DecisionStore, LogFilter
 from policy_service.decisionlog.chain import ChainProblem, VerifyReport, timestamp_text, verify_chain
 from policy_service.decisionlog.privacy import PrivacySettings
+from policy_service.decisionlog.statements import ENTRY_KINDS, as_utc
 
 OUTCOMES = ("allow", "escalate", "handoff", "deny")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -71,6 +72,8 @@ class PageSchema(FilterSchema):
 class ExportSchema(FilterSchema):
     format = fields.String(required=True, validate=validate.OneOf(["csv", "jsonl"]))
     excel_es = fields.Boolean(load_default=False)
+    kind = fields.String(validate=validate.OneOf(ENTRY_KINDS), metadata={
+        "description": "only entries of this kind (default: every entry of each selected decision)"})
 
 
 def log_filter(args: dict[str, Any], privacy: PrivacySettings) -> LogFilter:
@@ -118,8 +121,11 @@ def page(store: DecisionStore, args: dict[str, Any], privacy: PrivacySettings) -
 
 # -- exports ---------------------------------------------------------------------------------------
 
-CSV_COLUMNS = ("seq", "decision_id", "created_at", "caller", "agent_id", "customer_id", "outcome", "action",
-               "amount", "currency", "policy", "rules", "policy_revision", "masked", "hash")
+# The auditors' columns (docs/decision-log.md#exports): one row per entry; `action`, `amount` and
+# `currency` are the decision's proposal on each of its rows, so a spreadsheet can pivot by them.
+CSV_COLUMNS = ("seq", "decision_id", "kind", "entry_id", "created_at_utc", "caller", "agent_id", "customer_id",
+               "outcome", "action", "amount", "currency", "approver_id", "verdict", "approved_amount",
+               "granted_action", "granted_amount", "policy", "rules", "policy_revision", "masked", "hash")
 
 
 _FORMULA = re.compile(r"(^|[;,])([=+\-@\t\r])")
@@ -131,6 +137,43 @@ def neutralise(cell: str) -> str:
     Also after either separator: a comma CSV opened by a spreadsheet that splits on `;` (or the
     other way round) would start a new cell at `cu;=1+1`'s `=`."""
     return _FORMULA.sub(r"\1'\2", cell)
+
+
+def spreadsheet_time(moment: datetime | str) -> str:
+    """`2026-12-02 05:49:19`, in UTC: the form spreadsheets read as a date and time (ISO 8601's `T`,
+    fraction and `Z` make them keep it as text); the column's name says the zone."""
+    return as_utc(moment).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _quantity(value: Any, excel_es: bool) -> Any:
+    """Money stays a decimal string (with a decimal comma for Spanish spreadsheets), a count an integer."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str) and excel_es:
+        return value.replace(".", ",")
+    return value
+
+
+def csv_cells(row: dict[str, Any], excel_es: bool = False) -> list[Any]:
+    """One entry as CSV_COLUMNS: what it is, whose, what was proposed, and for an approval who decided
+    what, for an outcome what was actually granted."""
+    own = json.loads(row["response"])
+    decision = own if row["kind"] == "decision" else json.loads(row["decision_response"] or "{}")
+    proposal = decision.get("proposal") or {}
+    approver = verdict = approved = granted_action = granted_amount = None
+    if row["kind"] == "approval":
+        approver, verdict = (own.get("approver") or {}).get("id", row["agent_id"]), own.get("verdict")
+        approved = own.get("amount") if verdict == "approve" else None
+    elif row["kind"] == "outcome" and not own.get("declined"):
+        granted_action, granted_amount = own.get("action"), own.get("amount")
+    return [row["seq"], row["decision_id"], row["kind"], row["id"], spreadsheet_time(row["created_at"]),
+            row["caller"] or "", row["agent_id"] or "", row["customer_id"] or "", row["outcome"] or "",
+            proposal.get("action", row["action"] or ""), _quantity(proposal.get("amount"), excel_es),
+            proposal.get("currency", ""), approver or "", verdict or "", _quantity(approved, excel_es),
+            granted_action or "", _quantity(granted_amount, excel_es), row["policy"] or "",
+            " ".join(json.loads(row["rules"])), row["policy_revision"], " ".join(json.loads(row["masked"])), row["hash"]]
 
 
 def csv_export(rows: Iterable[dict[str, Any]], excel_es: bool = False) -> Iterator[str]:
@@ -148,25 +191,18 @@ def csv_export(rows: Iterable[dict[str, Any]], excel_es: bool = False) -> Iterat
     writer.writerow(CSV_COLUMNS)
     yield ("\ufeff" if excel_es else "") + flush()
     for row in rows:
-        proposal = json.loads(row["response"]).get("proposal", {})
-        amount = proposal.get("amount")
-        amount_text = "" if amount is None else str(amount)
-        if excel_es:
-            amount_text = amount_text.replace(".", ",")
-        cells = [row["seq"], row["id"], timestamp_text(row["created_at"]), row["caller"] or "", row["agent_id"] or "",
-                 row["customer_id"] or "", row["outcome"] or "", row["action"] or "", amount_text,
-                 proposal.get("currency", ""), row["policy"] or "", " ".join(json.loads(row["rules"])),
-                 row["policy_revision"], " ".join(json.loads(row["masked"])), row["hash"]]
-        writer.writerow([neutralise(c) if isinstance(c, str) else c for c in cells])
+        writer.writerow([neutralise(c) if isinstance(c, str) else c for c in csv_cells(row, excel_es)])
         yield flush()
 
 
 def jsonl_export(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
-    """One JSON object per line: the entry with its request and response as documents."""
+    """One JSON object per line: the entry (its `kind` and `decision_id` included) with its request and
+    response as documents; times stay ISO 8601 with microseconds, as the chain hashes them."""
     for row in rows:
         entry = {**row, "created_at": timestamp_text(row["created_at"]), "rules": json.loads(row["rules"]),
                  "masked": json.loads(row["masked"]), "request": json.loads(row["request"]),
                  "response": json.loads(row["response"])}
+        entry.pop("decision_response", None)
         yield json.dumps(entry, ensure_ascii=False) + "\n"
 
 

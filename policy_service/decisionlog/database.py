@@ -21,7 +21,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import insert, select, text
+from sqlalchemy import case, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -293,12 +293,22 @@ class DecisionStore(PolicyHistory):
         with self._reading() as connection:
             return [dict(row._mapping) for row in connection.execute(query)]
 
-    def stream(self, where: LogFilter) -> Iterator[dict[str, Any]]:
-        """Decisions oldest first, fetched in batches (a server-side cursor on PostgreSQL)."""
-        query, seq = self._decisions(where, EXPORTED)
-        query = query.order_by(seq)
+    def stream(self, where: LogFilter, kind: str | None = None) -> Iterator[dict[str, Any]]:
+        """Entries oldest first, fetched in batches (a server-side cursor on PostgreSQL): every entry
+        of each decision `where` selects, its approval and outcome with it, or those of one `kind`.
+        An event carries its decision's answer as `decision_response` (an index probe per event, so
+        neither backend holds the log in memory); a decision entry carries None there."""
+        entry, decision = log_table.alias("entry"), log_table.alias("decision")
+        answer = select(decision.c.response).where(decision.c.decision_id == entry.c.decision_id,
+                                                   decision.c.kind == "decision").scalar_subquery()
+        query = select(*(entry.c[name] for name in EXPORTED),
+                       case((entry.c.kind != "decision", answer), else_=None).label("decision_response"))
+        if where != LogFilter():
+            query = query.where(entry.c.decision_id.in_(self._decisions(where, ("decision_id",))[0]))
+        if kind is not None:
+            query = query.where(entry.c.kind == kind)
         with self._reading() as connection:
-            for row in connection.execution_options(yield_per=500).execute(query):
+            for row in connection.execution_options(yield_per=500).execute(query.order_by(entry.c.seq)):
                 yield dict(row._mapping)
 
     def chain(self) -> Iterator[dict[str, Any]]:

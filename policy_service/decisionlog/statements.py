@@ -32,8 +32,9 @@ def as_utc(value: datetime | str) -> datetime:
 
 
 LISTED = ("seq", "caller", "customer_id", "masked", "hash", "response")
-EXPORTED = ("seq", "id", "created_at", "caller", "agent_id", "customer_id", "outcome", "action", "policy",
-             "rules", "policy_revision", "request", "response", "masked", "hash")
+EXPORTED = ("seq", "id", "kind", "decision_id", "created_at", "caller", "agent_id", "customer_id", "outcome", "action",
+            "policy", "rules", "policy_revision", "request", "response", "masked", "hash")
+ENTRY_KINDS = ("decision", "approval", "outcome")
 
 
 def statements() -> dict[str, Any]:

@@ -59,12 +59,13 @@ def list_decisions() -> Any:
 
 @blueprint.get("/v1/decisions/export")
 @requires("auditor")
-@documented("The log's decisions as streamed CSV or JSONL", {200: None}, query=audit.ExportSchema,
+@documented("The log's entries (decisions with their approvals and outcomes) as streamed CSV or JSONL",
+            {200: None}, query=audit.ExportSchema,
             content_types=("text/csv", "application/x-ndjson"))
 def export_decisions() -> Response:
     state = service_state()
     args = query_args(audit.ExportSchema())
-    rows = state.store.stream(audit.log_filter(args, state.privacy))
+    rows = state.store.stream(audit.log_filter(args, state.privacy), args.get("kind"))
     if args["format"] == "jsonl":
         chunks, mimetype, name = audit.jsonl_export(rows), "application/x-ndjson", "decisions.jsonl"
     else:
