@@ -37,7 +37,8 @@ def entries(client: Any) -> int:
 def test_two_credits_exhaust_a_count_cap_and_the_third_escalates_to_the_override_tier(client: Any) -> None:
     first, second, third = (decide(client, compensation("ag-101", "10.00")).get_json() for _ in range(3))
     assert [first["outcome"], second["outcome"]] == ["allow", "allow"]
-    assert first["caps"] == [{"id": "deliveries/compensation_per_customer_30d", "remaining": "50.00", "remaining_count": 1}]
+    assert first["caps"] == [{"id": "deliveries/compensation_per_customer_30d", "remaining": "50.00", "remaining_count": 1,
+                              "binding": False}]
     assert second["caps"][0]["remaining_count"] == 0
     assert third["outcome"] == "escalate" and third["escalation"]["to_tier"] == "supervisor"
     assert third["approval"]["status"] == "pending"
@@ -181,7 +182,8 @@ def test_a_per_agent_cap_binds_the_requesting_agent_only(client: Any) -> None:
     assert outcomes == ["allow"] * 8
     ninth = decide(client, refund("ag-101", "cu-9")).get_json()
     assert ninth["outcome"] == "escalate"
-    assert {"id": "refunds/agent_daily_refunds", "remaining": "0.00", "remaining_count": None} in ninth["caps"]
+    assert {"id": "refunds/agent_daily_refunds", "remaining": "0.00", "remaining_count": None, "binding": True} in ninth["caps"]
+    assert "Ya he usado mi agent_daily_refunds: me quedan 0,00\u00a0€." in ninth["say"]  # the agent's own budget
     assert decide(client, refund("ag-102", "cu-9")).get_json()["outcome"] == "allow"
 
 
@@ -198,3 +200,14 @@ def test_a_per_customer_cap_cannot_be_skipped_by_leaving_the_customer_out(client
     assert entries(client) == 0
     reshipment = decide(client, {"agent": {"id": "ag-101"}, "proposal": {"action": "reshipment"}})
     assert reshipment.status_code == 201, reshipment.get_json()
+
+
+def test_a_used_up_customer_budget_is_named_as_the_reason_for_escalating(client: Any) -> None:
+    """Two compensations use up the customer's count: the third, well within the agent's own limit, escalates
+    with that cap marked binding and a sentence saying so, not a bare escalation with nothing said of why."""
+    for _ in range(2):
+        assert decide(client, compensation("ag-101", "10.00")).get_json()["outcome"] == "allow"
+    third = decide(client, compensation("ag-101", "10.00")).get_json()
+    assert third["outcome"] == "escalate"
+    assert [(c["id"], c["binding"]) for c in third["caps"]] == [("deliveries/compensation_per_customer_30d", True)]
+    assert "Este cliente ya ha usado su compensation_per_customer_30d todas las veces que permite." in third["say"]

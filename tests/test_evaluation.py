@@ -190,3 +190,35 @@ def test_alternatives_are_the_ones_the_policy_lists(runtime: PolicyRuntime, poli
     unlisted, result = load_runtime(policies_copy)
     assert unlisted is not None, result.diagnostics
     assert [(o.action, o.max) for o in decide(unlisted, body).options] == [("store_credit", 7500), ("refund", 5000)]
+
+
+def test_a_cap_that_keeps_the_proposal_from_allow_is_binding_and_named(runtime: PolicyRuntime) -> None:
+    """A 40 € refund is within the agent's 50 € but the customer's 90-day goodwill has 20 € left: that cap
+    binds (`binding`), the words say so and what remains; the agent's daily cap does not bind."""
+    from policy_service.deciding.budgets import Budgets
+
+    body = {"agent": {"tier": "agent"}, "customer": {"id": "cu-1"}, "proposal": {"action": "refund", "amount": "40.00"}, "locale": "es"}
+    used = Budgets.assuming({"refunds/customer_goodwill_90d": (28000, 1)})
+    result = runtime.decide(build_request(body, runtime.policy_set, trusted_tier=True), used)
+    assert result.outcome == "escalate" and result.escalation.to_tier == "manager"
+    assert [(c.key, c.binding) for c in result.caps] == [("refunds/customer_goodwill_90d", True), ("refunds/agent_daily_refunds", False)]
+    assert "Este cliente ya ha usado su customer_goodwill_90d: quedan 20,00\u00a0€." in result.say  # no label: the id
+    fresh = runtime.decide(build_request(body, runtime.policy_set, trusted_tier=True))
+    assert fresh.outcome == "allow" and not any(c.binding for c in fresh.caps)
+    assert not any("ya ha usado" in text for text in fresh.say)
+    # Beyond the agent's own limit, the cap is not what stops it: nothing binds.
+    big = runtime.decide(build_request({**body, "proposal": {"action": "refund", "amount": "60.00"}}, runtime.policy_set, trusted_tier=True), used)
+    assert not any(c.binding for c in big.caps)
+
+
+def test_a_labelled_cap_used_up_in_number_is_named_by_its_label(runtime: PolicyRuntime) -> None:
+    """extensions_per_customer_180d carries a label; with both extensions used it names it, in each language."""
+    from policy_service.deciding.budgets import Budgets
+
+    used = Budgets.assuming({"extensions/extensions_per_customer_180d": (0, 2)})
+    for locale, sentence in (("es", "Este cliente ya ha usado su margen de prórrogas de 180 días todas las veces que permite."),
+                             ("en", "This customer has already used their 180-day extension allowance as many times as it allows.")):
+        body = {"agent": {"tier": "agent"}, "customer": {"id": "cu-1"}, "proposal": {"action": "payment_extension", "amount": 5}, "locale": locale}
+        result = runtime.decide(build_request(body, runtime.policy_set, trusted_tier=True), used)
+        assert result.outcome == "escalate" and result.caps[0].binding
+        assert sentence in result.say, result.say

@@ -25,7 +25,7 @@ def test_post_decision_returns_the_explained_decision(client: Any) -> None:
                                 "say": "Puedo ofrecerle ahora mismo hasta 112,50\u00a0€ de crédito en tienda."}]
     assert body["escalation"]["to_tier"] == "supervisor" and body["escalation"]["label"] == "Supervisor"
     assert body["rules"][:2] == ["refunds/gold_leeway", "refunds/outside_return_window"]
-    assert body["caps"][0] == {"id": "refunds/customer_goodwill_90d", "remaining": "300.00", "remaining_count": 3}
+    assert body["caps"][0] == {"id": "refunds/customer_goodwill_90d", "remaining": "300.00", "remaining_count": 3, "binding": False}
     assert body["policy_revision"].startswith("sha256:")
 
 

@@ -201,7 +201,8 @@ def _build_cap(reader: ReferenceReader, policy_id: str, data: dict[str, Any], pa
         return None
     number, suffix = int(data["window"][:-1]), data["window"][-1]
     window = timedelta(days=number) if suffix == "d" else timedelta(hours=number)
-    return Cap(data["id"], policy_id, data["per"], actions, window, max_amount, data.get("max_count"), override)
+    label = reader.words(data.get("label", {}), path + ("label",), placeholders=False)
+    return Cap(data["id"], policy_id, data["per"], actions, window, max_amount, data.get("max_count"), override, label)
 
 
 def check_set(org: Organization, policies: list[tuple[SourceFile, Policy]]) -> list[Diagnostic]:

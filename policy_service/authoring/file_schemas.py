@@ -109,6 +109,7 @@ class CapSchema(_Strict):
     max_amount = fields.Raw()
     max_count = fields.Integer(strict=True, validate=validate.Range(min=1))
     override_tier = fields.String()
+    label = Label
 
 
 class PolicySchema(_Strict):

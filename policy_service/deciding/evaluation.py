@@ -10,9 +10,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from policy_service.deciding.limits import ActionLimits, LimitContext, binds, caps_for, effective_limit
+from policy_service.deciding.limits import (
+    ActionLimits,
+    LimitContext,
+    binds,
+    cap_room,
+    caps_for,
+    effective_limit,
+    uncapped_limit,
+)
 from policy_service.deciding.words import LazyValues, fill, format_amount, label, message, resolve_locale
-from policy_service.model import Action, Organization, PolicySet, Rule
+from policy_service.model import Action, Cap, Organization, PolicySet, Rule
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,7 @@ class CapStatus:
     unit: str
     remaining: int | None  # amount left after this decision; None when the cap has no amount bound
     remaining_count: int | None
+    binding: bool = False  # this cap is what keeps the proposal from `allow` (docs/contract.md §4 step 3)
 
 
 @dataclass(frozen=True)
@@ -139,7 +148,7 @@ def evaluate(policy_set: PolicySet, prepared: Prepared, situation: Situation) ->
     else:
         outcome = "handoff" if handoff else "deny"
 
-    caps = _cap_statuses(ctx, action_id, amount if outcome == "allow" else 0, outcome == "allow")
+    caps = _cap_statuses(ctx, action_id, amount, outcome == "allow")
     factories: dict[str, Callable[[], str | None]] = {
         "amount": lambda: format_amount(org, unit, amount, locale),
         "limit": lambda: format_amount(org, unit, own_limit or None, locale),  # a limit of zero grants nothing
@@ -161,6 +170,7 @@ def evaluate(policy_set: PolicySet, prepared: Prepared, situation: Situation) ->
     say = [text for rule in reported if rule.then.say
            if (text := fill(_text(rule.then.say, locale, org), values)) is not None]
     standard = fill(message(org, _standard_key(outcome, unit, bool(options)), locale), values)
+    say += _cap_sentences(ctx, action_id, caps, locale)
     if standard is not None:
         say.append(standard)
     say = list(dict.fromkeys(say))  # the same sentence twice reads as a script (docs/contract.md §4 step 5)
@@ -212,19 +222,47 @@ def _options(policy_set: PolicySet, ctx: LimitContext, situation: Situation, out
     return options
 
 
-def _cap_statuses(ctx: LimitContext, action_id: str, spent: int, counts: bool) -> list[CapStatus]:
-    """Every cap on the proposed action for this customer and agent, with what is left after it."""
+def _cap_statuses(ctx: LimitContext, action_id: str, amount: int, allowed: bool) -> list[CapStatus]:
+    """Every cap on the proposed action for this customer and agent, with what is left after it, and
+    whether it is what keeps the proposal from `allow`: without caps the agent's limit would cover the
+    amount, and this cap's own room does not (docs/contract.md §4 step 3)."""
     statuses = []
+    tier = ctx.requester_tier
     unit = ctx.policy_set.organization.actions[action_id].unit
+    uncapped = None if allowed else uncapped_limit(ctx, action_id, tier)
     for cap in caps_for(ctx.policy_set, action_id):
-        if cap.per == "agent" and not binds(cap, ctx.requester_tier, ctx):
+        if cap.per == "agent" and not binds(cap, tier, ctx):
             continue
         used_amount, used_count = ctx.usage.get(cap.key, (0, 0))
-        ceiling = cap.max_amount_for(ctx.requester_tier)
+        spent = amount if allowed else 0
+        ceiling = cap.max_amount_for(tier)
         remaining = max(ceiling - used_amount - spent, 0) if ceiling is not None else None
-        remaining_count = max(cap.max_count - used_count - int(counts), 0) if cap.max_count is not None else None
-        statuses.append(CapStatus(cap.key, unit, remaining, remaining_count))
+        remaining_count = max(cap.max_count - used_count - int(allowed), 0) if cap.max_count is not None else None
+        room = cap_room(ctx, cap, tier)
+        binding = (uncapped is not None and amount <= uncapped and binds(cap, tier, ctx)
+                   and room is not None and room < amount)
+        statuses.append(CapStatus(cap.key, unit, remaining, remaining_count, binding))
     return statuses
+
+
+def _cap_sentences(ctx: LimitContext, action_id: str, caps: list[CapStatus], locale: str) -> list[str]:
+    """`cap_reached` for each binding cap: which budget is used up and what remains of it."""
+    org = ctx.policy_set.organization
+    by_key = {cap.key: cap for cap in caps_for(ctx.policy_set, action_id)}
+    sentences = []
+    for status in caps:
+        if not status.binding:
+            continue
+        cap: Cap = by_key[status.key]
+        used_up = cap.max_count is not None and status.remaining_count == 0
+        key = "cap_reached" + ("_agent" if cap.per == "agent" else "") + ("_count" if used_up else "")
+        remaining = status.remaining if status.remaining is not None else status.remaining_count
+        values = {"cap": label(cap.label, locale, org, cap.id),
+                  "remaining": format_amount(org, status.unit if status.remaining is not None else "count", remaining, locale)}
+        text = fill(message(org, key, locale), values)
+        if text is not None:
+            sentences.append(text)
+    return sentences
 
 
 def _standard_key(outcome: str, unit: str, has_options: bool) -> str:

@@ -73,12 +73,27 @@ def matrix_limit(ctx: LimitContext, action_id: str, tier_id: str) -> int | None:
     return cell
 
 
-def effective_limit(ctx: LimitContext, action_id: str, tier_id: str) -> int | None:
+def uncapped_limit(ctx: LimitContext, action_id: str, tier_id: str) -> int | None:
+    """The effective limit as it would be without any cap's bound (bans and required tiers still count)."""
     limits = ctx.table[action_id]
     org = ctx.policy_set.organization
     if limits.forbidden or org.tier_rank(tier_id) < limits.min_rank:
         return None
-    cell = matrix_limit(ctx, action_id, tier_id)
+    return matrix_limit(ctx, action_id, tier_id)
+
+
+def cap_room(ctx: LimitContext, cap: Cap, tier_id: str) -> int | None:
+    """What `cap` still lets `tier_id` grant of its actions: 0 once its count is used up; None when it
+    bounds no amount for that tier."""
+    used_amount, used_count = ctx.usage.get(cap.key, (0, 0))
+    if cap.max_count is not None and used_count >= cap.max_count:
+        return 0
+    ceiling = cap.max_amount_for(tier_id)
+    return None if ceiling is None else max(ceiling - used_amount, 0)
+
+
+def effective_limit(ctx: LimitContext, action_id: str, tier_id: str) -> int | None:
+    cell = uncapped_limit(ctx, action_id, tier_id)
     if cell is None:
         return None
     for cap in ctx.policy_set.caps_for(action_id):

@@ -67,6 +67,24 @@ STANDARD_MESSAGES: dict[str, dict[str, str]] = {
         "es": "Puedo ofrecerle ahora mismo {action}.",
         "en": "I can offer you {action} right now.",
     },
+    # Why a cap keeps the proposal from `allow`: {cap} is the cap's label, {remaining} what is left of
+    # it. A customer's budget, then the agent's own; `_count` when its number of uses is what ran out.
+    "cap_reached": {
+        "es": "Este cliente ya ha usado su {cap}: quedan {remaining}.",
+        "en": "This customer has already used their {cap}: {remaining} left.",
+    },
+    "cap_reached_count": {
+        "es": "Este cliente ya ha usado su {cap} todas las veces que permite.",
+        "en": "This customer has already used their {cap} as many times as it allows.",
+    },
+    "cap_reached_agent": {
+        "es": "Ya he usado mi {cap}: me quedan {remaining}.",
+        "en": "I have already used my {cap}: {remaining} left.",
+    },
+    "cap_reached_agent_count": {
+        "es": "Ya he usado mi {cap} todas las veces que permite.",
+        "en": "I have already used my {cap} as many times as it allows.",
+    },
     # A count reads as a number of things ("10 gigas de regalo"), not "su gigas de regalo de 10": the
     # label of a count action is the plural noun. An organisation's own locale may leave these out;
     # its sentence without `_count` is used then.

@@ -130,6 +130,7 @@ class Cap:
     max_amount: int | Mapping[str, int] | None  # by tier when a mapping
     max_count: int | None
     override_tier: str | None
+    label: Text = field(default_factory=dict)  # for the words that name it (default: the id)
 
     @property
     def key(self) -> str:

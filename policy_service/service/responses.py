@@ -82,6 +82,9 @@ class CapSchema(Schema):
     id = fields.String(required=True)
     remaining = _quantity()
     remaining_count = fields.Integer(allow_none=True)
+    # Not required: decisions recorded before v1.1 are returned as they were recorded, without it.
+    binding = fields.Boolean(metadata={
+        "description": "this cap is what keeps the proposal from allow: without its bound the agent's limit would cover it"})
 
 
 class EventSchema(Schema):

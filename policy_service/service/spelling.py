@@ -101,7 +101,8 @@ def decision_body(evaluation: Evaluation, org: Organization, revision: str, deci
         "conditions": list(evaluation.conditions),
         "rules": list(evaluation.rules),
         "caps": [
-            {"id": c.key, "remaining": quantity_json(c.unit, c.remaining, org), "remaining_count": c.remaining_count}
+            {"id": c.key, "remaining": quantity_json(c.unit, c.remaining, org), "remaining_count": c.remaining_count,
+             "binding": c.binding}
             for c in evaluation.caps
         ],
         "locale": evaluation.locale,
