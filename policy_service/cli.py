@@ -414,26 +414,33 @@ def verify(database: str | None, anchors: tuple[str, ...], output: str, key_opti
 @click.option("--outcome")
 @click.option("--action")
 @click.option("--policy")
-@click.option("--rule")
+@click.option("--rule", help="policy/rule, or a rule id that only one policy in --policies has")
+@click.option("--policies", "policies_option", help=POLICIES_HELP + "; read to resolve a bare --rule")
 @click.option("--from", "since", help="ISO date or date-time, inclusive")
 @click.option("--to", "until", help="ISO date or date-time, exclusive")
 @click.option("--kind", type=click.Choice(["decision", "approval", "outcome"]),
               help="only entries of this kind (default: each selected decision with its approval and outcome)")
-def export(database: str | None, output: str, excel_es: bool, target: str | None, **filters: str | None) -> None:
+def export(database: str | None, output: str, excel_es: bool, target: str | None, policies_option: str | None,
+           **filters: str | None) -> None:
     """Stream the log's entries (oldest first) as CSV or JSON lines, in constant memory: the filters
     choose decisions, and each comes with its approval and outcome entries."""
     from marshmallow import ValidationError
 
+    from policy_service.authoring.loader import load_policy_set
     from policy_service.decisionlog import audit as auditing
     from policy_service.decisionlog.privacy import PrivacySettings
+    from policy_service.service.auditing import with_rule_resolved
 
     args = {("from" if k == "since" else "to" if k == "until" else k): v for k, v in filters.items() if v is not None}
+    store = _existing_store(database)
     try:
         loaded = auditing.ExportSchema().load({**args, "format": output, "excel_es": excel_es})
+        if loaded.get("rule") is not None:
+            loaded = with_rule_resolved(loaded, load_policy_set(_policies_dir(policies_option)).policy_set, store)
     except ValidationError as exc:
         raise click.UsageError(f"bad filter: {exc.messages}") from None
     privacy = PrivacySettings.from_config(None, config.settings().customer_id_key)
-    rows = _existing_store(database).stream(auditing.log_filter(loaded, privacy), loaded.get("kind"))
+    rows = store.stream(auditing.log_filter(loaded, privacy), loaded.get("kind"))
     chunks = auditing.jsonl_export(rows) if output == "jsonl" else auditing.csv_export(rows, excel_es)
     with click.open_file(target or "-", "w", encoding="utf-8") as sink:  # "-": stdout, left open
         for chunk in chunks:

@@ -73,3 +73,18 @@ def test_audit_export_carries_approvals_and_outcomes_and_kind_narrows_them(datab
     granted = CliRunner().invoke(main, ["audit", "export", "--database", database_url, "--kind", "outcome"])
     rows = list(csv.DictReader(io.StringIO(granted.output)))
     assert [(r["decision_id"], r["granted_action"], r["granted_amount"]) for r in rows] == [(decision_id, "refund", "90.00")]
+
+
+def test_audit_export_resolves_a_bare_rule_against_the_policies(tmp_path: Path) -> None:
+    """`--rule gold_leeway` exports what `--rule refunds/gold_leeway` does; an unknown one exits 2 naming it."""
+    from helpers import BODY, make_app
+
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    decision_id = make_app(tmp_path, DATABASE_URL=url).test_client().post("/v1/decisions", json=BODY).get_json()["decision_id"]
+    bare = CliRunner().invoke(main, ["audit", "export", "--database", url, "--format", "jsonl", "--rule", "gold_leeway",
+                                     "--policies", str(EXAMPLE_POLICIES)])
+    assert bare.exit_code == 0, bare.output
+    assert bare.output.count("\n") == 1 and decision_id in bare.output
+    unknown = CliRunner().invoke(main, ["audit", "export", "--database", url, "--rule", "gold_leway",
+                                        "--policies", str(EXAMPLE_POLICIES)])
+    assert unknown.exit_code == 2 and "rule" in unknown.output and "gold_leeway" in unknown.output

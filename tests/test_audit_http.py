@@ -174,3 +174,31 @@ def test_filters_choose_decisions_with_their_events_and_kind_narrows_the_rows(pl
     assert exported("agent_id=ag-102&kind=approval") == []
     assert plain.get("/v1/decisions/export?format=csv&kind=refund").get_json()["errors"] == {
         "kind": ["Must be one of: decision, approval, outcome."]}
+
+
+def test_a_bare_rule_id_finds_what_its_policy_rule_form_finds(plain: Any) -> None:
+    """`rule=gold_leeway` is `refunds/gold_leeway` (the only live policy with that rule), in lists and
+    exports; a misspelt or unknown one is a 422 naming `rule`, never an empty answer."""
+    made = decide(plain)
+    listed = plain.get("/v1/decisions?rule=gold_leeway").get_json()["items"]
+    assert [i["decision_id"] for i in listed] == [made["decision_id"]]
+    exported = plain.get("/v1/decisions/export?format=csv&rule=gold_leeway").get_data(as_text=True)
+    assert [r["decision_id"] for r in csv.DictReader(io.StringIO(exported))] == [made["decision_id"]]
+    misspelt = plain.get("/v1/decisions?rule=gold_leway")
+    assert misspelt.status_code == 422 and 'did you mean "gold_leeway"' in misspelt.get_json()["errors"]["rule"][0]
+    unknown = plain.get("/v1/decisions/export?format=csv&rule=refunds/nope")
+    assert unknown.status_code == 422 and "refunds/nope" in unknown.get_json()["errors"]["rule"][0]
+
+
+def test_a_bare_rule_id_two_policies_share_is_refused_naming_both(tmp_path: Path, database_url: str,
+                                                                   policies_copy: Path) -> None:
+    extensions = policies_copy / "extensions.yaml"
+    extensions.write_text(extensions.read_text().replace("rules:\n", "rules:\n  - id: gold_leeway\n    when: "
+                          "{customer.tier: platinum, case.reason: hardship}\n    then:\n      scale: {payment_extension: 1.5}\n", 1))
+    client = make_app(tmp_path, DATABASE_URL=database_url, POLICIES=str(policies_copy)).test_client()
+    decide(client)
+    ambiguous = client.get("/v1/decisions?rule=gold_leeway")
+    assert ambiguous.status_code == 422, ambiguous.get_json()
+    message = ambiguous.get_json()["errors"]["rule"][0]
+    assert "extensions/gold_leeway" in message and "refunds/gold_leeway" in message
+    assert len(client.get("/v1/decisions?rule=refunds/gold_leeway").get_json()["items"]) == 1

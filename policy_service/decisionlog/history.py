@@ -50,6 +50,11 @@ class PolicyHistory:
             approvals = [(str(r[0]), int(r[1])) for r in connection.execute(select(approvals_table.c.decision_id, approvals_table.c.seq))]
         return rules, ledger, approvals
 
+    def rule_recorded(self, rule: str) -> bool:
+        """Whether any logged decision fired `rule` (policy/rule): one probe of the rule index."""
+        with self._reading() as connection:
+            return connection.execute(select(rules_table.c.seq).where(rules_table.c.rule == rule).limit(1)).first() is not None
+
     def last_reload_seq(self) -> int:
         """Cheap enough to ask twice a second per worker: one index probe."""
         with self._reading() as connection:

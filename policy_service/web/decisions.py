@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, g, stream_with_context
 
 from policy_service.decisionlog import audit
+from policy_service.service.auditing import with_rule_resolved
 from policy_service.service.events import decision_page, decision_with_events
 from policy_service.service.keys import check_scope
 from policy_service.service.recording import decide_and_record
@@ -54,7 +55,8 @@ def create_decision() -> Response:
 @documented("Decisions in the log, newest first, by cursor pages", {200: DecisionPageSchema}, query=audit.PageSchema)
 def list_decisions() -> Any:
     state = service_state()
-    return decision_page(state.store, query_args(audit.PageSchema()), state.privacy)
+    args = with_rule_resolved(query_args(audit.PageSchema()), state.runtime.policy_set, state.store)
+    return decision_page(state.store, args, state.privacy)
 
 
 @blueprint.get("/v1/decisions/export")
@@ -64,7 +66,7 @@ def list_decisions() -> Any:
             content_types=("text/csv", "application/x-ndjson"))
 def export_decisions() -> Response:
     state = service_state()
-    args = query_args(audit.ExportSchema())
+    args = with_rule_resolved(query_args(audit.ExportSchema()), state.runtime.policy_set, state.store)
     rows = state.store.stream(audit.log_filter(args, state.privacy), args.get("kind"))
     if args["format"] == "jsonl":
         chunks, mimetype, name = audit.jsonl_export(rows), "application/x-ndjson", "decisions.jsonl"
