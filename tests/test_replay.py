@@ -4,6 +4,7 @@ names exactly the decisions that change, and writes nothing."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -89,3 +90,27 @@ def test_replay_command_reports_transitions_money_and_ids(tmp_path: Path, polici
     broken.write_text(broken.read_text().replace("actions: [refund, store_credit]", "actions: [refundd, store_credit]"))
     refused = CliRunner().invoke(main, ["replay", "--candidate", str(policies_copy), "--database", database])
     assert refused.exit_code == 1 and "refunds.yaml:" in refused.output
+
+
+def test_replay_lists_who_proposed_what_and_the_money_before_and_after_per_changed_decision(
+        tmp_path: Path, policies_copy: Path) -> None:
+    """Each changed decision is a line (and a JSON object): id, time, agent, action, amount, the
+    outcome and what the agent could grant without approval, before and after."""
+    database = f"sqlite:///{tmp_path / 'log.db'}"
+    ids = seed(make_app(tmp_path, DATABASE_URL=database).test_client())
+    raise_refund_limit(policies_copy, 100)
+    text = CliRunner().invoke(main, ["replay", "--candidate", str(policies_copy), "--database", database, "--locale", "es"])
+    lines = [line.replace("\xa0", " ") for line in text.output.splitlines()]
+    for decision_id in ids["agent_60"]:
+        line = next(line for line in lines if decision_id in line)
+        assert re.search(rf"{decision_id}  \d{{4}}-\d\d-\d\d \d\d:\d\d  ag-101  refund 60,00 €  escalate → allow  "
+                         r"50,00 € → 60,00 €$", line.strip()), line
+    assert "12 decisions replayed, 3 would change (25.0 %)" in text.output  # the summary stays
+    as_json = CliRunner().invoke(main, ["replay", "--candidate", str(policies_copy), "--database", database,
+                                        "--format", "json"])
+    changes = json.loads(as_json.output)["changes"]
+    assert [c["decision_id"] for c in changes] == ids["agent_60"]
+    first = changes[0]
+    assert (first["agent_id"], first["action"], first["amount"], first["outcome"], first["grantable_without_approval"]) == (
+        "ag-101", "refund", "60.00", {"before": "escalate", "after": "allow"}, {"before": "50.00", "after": "60.00"})
+    assert first["created_at"].endswith("Z")

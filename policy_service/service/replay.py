@@ -14,7 +14,7 @@ from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from marshmallow import ValidationError
@@ -22,10 +22,10 @@ from marshmallow import ValidationError
 from policy_service.deciding.budgets import Budgets
 from policy_service.deciding.request import parse_quantity
 from policy_service.deciding.runtime import PolicyRuntime
-from policy_service.deciding.words import format_money
+from policy_service.deciding.words import format_amount, format_money
 from policy_service.decisionlog import DecisionStore, UsageQuestion
-from policy_service.model import PolicySet
-from policy_service.service.spelling import quantity_json
+from policy_service.model import Organization, PolicySet
+from policy_service.service.spelling import json_time, quantity_json
 
 
 class HistoricalLedger:
@@ -54,11 +54,36 @@ class HistoricalLedger:
         return amount, count
 
 
+@dataclass(frozen=True)
+class ChangedDecision:
+    """One decision the candidate would decide differently: who proposed what, when, and what the
+    outcome and the money the agent could grant without approval were and would be."""
+    decision_id: str
+    created_at: datetime
+    agent_id: str | None
+    action: str
+    unit: str
+    amount: int  # the proposal, in the action's unit (minor units for money; 1 for a flag)
+    outcome_before: str
+    outcome_after: str
+    grantable_before: int | None  # money only (minor units); None for other units
+    grantable_after: int | None
+
+    def as_dict(self, org: Organization) -> dict[str, Any]:
+        def money(minor: int | None) -> str | None:
+            return None if minor is None else quantity_json("money", minor, org)
+        return {"decision_id": self.decision_id, "created_at": json_time(self.created_at), "agent_id": self.agent_id,
+                "action": self.action, "amount": quantity_json(self.unit, self.amount, org),
+                "outcome": {"before": self.outcome_before, "after": self.outcome_after},
+                "grantable_without_approval": {"before": money(self.grantable_before), "after": money(self.grantable_after)}}
+
+
 @dataclass
 class ReplayReport:
     candidate_revision: str
     decisions: int = 0
     changed: list[str] = field(default_factory=list)
+    changes: list[ChangedDecision] = field(default_factory=list)  # the changed decisions, in log order
     not_replayable: dict[str, str] = field(default_factory=dict)  # id -> why
     transitions: Counter[tuple[str, str]] = field(default_factory=Counter)
     rule_changes: Counter[str] = field(default_factory=Counter)  # decisions where the rule's firing differs
@@ -80,6 +105,7 @@ class ReplayReport:
             "grantable_without_approval": money,
             "rules_changed_most": [{"rule": r, "decisions": n} for r, n in self.rule_changes.most_common(10)],
             "changed_decisions": self.changed,
+            "changes": [change.as_dict(org) for change in self.changes],
             "not_replayable": self.not_replayable,
             "decided_under": dict(self.live_revisions),
             "shadow_disagreements_recorded": self.shadow_disagreements,
@@ -102,14 +128,19 @@ def replay(store: DecisionStore, candidate: PolicyRuntime, since: datetime | Non
             continue
         evaluation = candidate.decide(request, Budgets(ledger.at(row["seq"]), row["customer_id"], row["created_at"]))
         unit = policy_set.organization.actions[evaluation.action].unit
+        before = _grantable(live["limit"], evaluation.amount, policy_set) if unit == "money" else None
+        after = min(evaluation.limit or 0, evaluation.amount) if unit == "money" else None
         if evaluation.outcome != live["outcome"]:  # a changed limit alone shows in the money figures
             report.changed.append(row["id"])
+            report.changes.append(ChangedDecision(
+                row["id"], row["created_at"], row["agent_id"], evaluation.action, unit, evaluation.amount,
+                live["outcome"], evaluation.outcome, before, after))
             report.transitions[(live["outcome"], evaluation.outcome)] += 1
         for rule in set(json.loads(row["rules"])) ^ set(evaluation.fired):  # the log keeps every fired rule
             report.rule_changes[rule] += 1
-        if unit == "money":
-            report.grantable_live += _grantable(live["limit"], evaluation.amount, policy_set)
-            report.grantable_candidate += min(evaluation.limit or 0, evaluation.amount)
+        if before is not None and after is not None:
+            report.grantable_live += before
+            report.grantable_candidate += after
     report.shadow_disagreements = len(store.shadow_results(candidate.revision, since))
     return report
 
@@ -142,7 +173,20 @@ def render_text(report: ReplayReport, policy_set: PolicySet, locale: str, show_i
         lines.extend(f"  {rule}: {n}" for rule, n in report.rule_changes.most_common(10))
     if report.shadow_disagreements:
         lines.append(f"shadow mode recorded {report.shadow_disagreements} live disagreements for this candidate")
-    if report.changed:
-        more = len(report.changed) - show_ids
-        lines.append("changed decisions: " + " ".join(report.changed[:show_ids]) + (f" … and {more} more (--format json lists all)" if more > 0 else ""))
+    if report.changes:
+        lines.append("changed decisions (time UTC, agent, proposal, outcome, money grantable without approval):")
+        lines.extend(_change_line(change, org, locale) for change in report.changes[:show_ids])
+        more = len(report.changes) - show_ids
+        if more > 0:
+            lines.append(f"  … and {more} more (--format json lists all)")
     return "\n".join(lines)
+
+
+def _change_line(change: ChangedDecision, org: Organization, locale: str) -> str:
+    amount = format_amount(org, change.unit, change.amount, locale)
+    proposal = change.action if amount is None else f"{change.action} {amount}"
+    money = "" if change.grantable_before is None or change.grantable_after is None else (
+        f"  {format_amount(org, 'money', change.grantable_before, locale)} → "
+        f"{format_amount(org, 'money', change.grantable_after, locale)}")
+    return (f"  {change.decision_id}  {change.created_at.astimezone(timezone.utc):%Y-%m-%d %H:%M}  "
+            f"{change.agent_id or '-'}  {proposal}  {change.outcome_before} → {change.outcome_after}{money}")
