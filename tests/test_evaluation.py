@@ -222,3 +222,16 @@ def test_a_labelled_cap_used_up_in_number_is_named_by_its_label(runtime: PolicyR
         result = runtime.decide(build_request(body, runtime.policy_set, trusted_tier=True), used)
         assert result.outcome == "escalate" and result.caps[0].binding
         assert sentence in result.say, result.say
+
+
+def test_an_action_label_may_carry_the_form_a_sentence_needs(runtime: PolicyRuntime, policies_copy: Any) -> None:
+    """reshipment's label gives its `a` form: the offer reads "un reenvío sin coste", "a free reshipment";
+    a plain label (free_shipping) still reads as before."""
+    body = {"agent": {"tier": "agent"}, "case": {"reason": "late_delivery", "fault": "customer"},
+            "proposal": {"action": "delivery_compensation", "amount": "100.00"}}
+    said = {locale: [o.say for o in decide(runtime, {**body, "locale": locale}).options if o.action == "reshipment"]
+            for locale in ("es", "en")}
+    assert said == {"es": ["Puedo ofrecerle ahora mismo un reenvío sin coste."], "en": ["I can offer you a free reshipment right now."]}
+    young = decide(runtime, {"agent": {"tier": "agent"}, "customer": {"tenure_months": 1},
+                             "proposal": {"action": "payment_extension", "amount": 10}, "locale": "es"})
+    assert "Puedo ofrecerle ahora mismo envío gratis." in [o.say for o in young.options]

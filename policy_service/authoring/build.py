@@ -44,7 +44,7 @@ def build_organization(source: SourceFile, data: dict[str, Any]) -> tuple[Organi
             problems.append(source.diagnostic(("tiers", rank, "id"), "PS011", f'tier "{tier["id"]}" is defined twice'))
             continue
         tiers.append(Tier(tier["id"], rank, tier.get("label", {})))
-    actions = {a: Action(a, spec["unit"], spec.get("label", {})) for a, spec in data["actions"].items()}
+    actions = {a: _action(a, spec) for a, spec in data["actions"].items()}
     teams = {t: Team(t, spec.get("label", {}), spec.get("contact")) for t, spec in data.get("teams", {}).items()}
     fields = dict(BUILTIN_FIELDS)
     for name, spec in data.get("fields_", {}).items():
@@ -81,6 +81,19 @@ def build_organization(source: SourceFile, data: dict[str, Any]) -> tuple[Organi
         locales=locales, tiers=tuple(tiers), actions=actions, teams=teams, fields=fields, messages=messages,
     )
     return org, problems
+
+
+def _action(action_id: str, spec: dict[str, Any]) -> Action:
+    """An action's label per locale is a name, or the forms sentences need (`{name, a}`)."""
+    names: dict[str, str] = {}
+    forms: dict[str, dict[str, str]] = {}
+    for locale, text in spec.get("label", {}).items():
+        if isinstance(text, dict):
+            names[locale] = text["name"]
+            forms[locale] = {form: value for form, value in text.items() if form != "name"}
+        else:
+            names[locale] = text
+    return Action(action_id, spec["unit"], names, forms)
 
 
 def build_agents(source: SourceFile, data: dict[str, Any], org: Organization, seen: dict[str, Agent]) -> list[Diagnostic]:

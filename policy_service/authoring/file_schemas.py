@@ -40,9 +40,24 @@ class TierSchema(_Strict):
     label = Label
 
 
+class LabelFormsSchema(_Strict):
+    """An action's label with the forms sentences need: `{name: pase a Sala Sol, a: un pase a Sala Sol}`."""
+    name = fields.String(required=True)
+    a = fields.String()  # with the indefinite article, for "Puedo ofrecerle ahora mismo un pase a Sala Sol"
+
+
+class _LabelOrForms(fields.Field[Any]):
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, dict):
+            return LabelFormsSchema().load(value)
+        raise ValidationError("a label is a text, or its forms: {name: ..., a: ...}")
+
+
 class ActionSchema(_Strict):
     unit = fields.String(required=True, validate=validate.OneOf(["money", "days", "count", "flag"]))
-    label = Label
+    label = fields.Dict(keys=fields.String(), values=_LabelOrForms())
 
 
 class TeamSchema(_Strict):

@@ -19,7 +19,7 @@ from policy_service.deciding.limits import (
     effective_limit,
     uncapped_limit,
 )
-from policy_service.deciding.words import LazyValues, fill, format_amount, label, message, resolve_locale
+from policy_service.deciding.words import LazyValues, action_label, fill, format_amount, label, message, resolve_locale
 from policy_service.model import Action, Cap, Organization, PolicySet, Rule
 
 
@@ -152,7 +152,8 @@ def evaluate(policy_set: PolicySet, prepared: Prepared, situation: Situation) ->
     factories: dict[str, Callable[[], str | None]] = {
         "amount": lambda: format_amount(org, unit, amount, locale),
         "limit": lambda: format_amount(org, unit, own_limit or None, locale),  # a limit of zero grants nothing
-        "action": lambda: label(org.actions[action_id].label, locale, org, action_id),
+        "action": lambda: action_label(org.actions[action_id], locale, org),
+        "action_a": lambda: action_label(org.actions[action_id], locale, org, "a"),
         "tier": lambda: label(org.tier(tier_id).label, locale, org, tier_id),
         "to_tier": lambda: label(to_tier.label, locale, org, to_tier.id) if to_tier else None,
         "team": lambda: handoff.label if handoff else None,
@@ -214,7 +215,8 @@ def _options(policy_set: PolicySet, ctx: LimitContext, situation: Situation, out
         if not limit:
             continue
         action = org.actions[action_id]
-        values = {"limit": format_amount(org, action.unit, limit, locale), "action": label(action.label, locale, org, action_id)}
+        values = {"limit": format_amount(org, action.unit, limit, locale), "action": action_label(action, locale, org),
+                  "action_a": action_label(action, locale, org, "a")}
         governing = policy_set.policy_for(action_id)
         conditions = tuple(_text(r.then.conditions, locale, org) for r in condition_rules
                            if governing is not None and r.policy_id == governing.id)

@@ -18,7 +18,7 @@ from babel import Locale, UnknownLocaleError
 from babel.numbers import format_decimal, get_currency_symbol, get_decimal_symbol, get_group_symbol
 from babel.units import format_unit
 
-from policy_service.model import Organization
+from policy_service.model import Action, Organization
 
 # Sentences the service ships. `su` keeps Spanish free of gendered articles ("su reembolso",
 # "su condonación de cargo"), whatever the organisation calls its actions.
@@ -64,8 +64,8 @@ STANDARD_MESSAGES: dict[str, dict[str, str]] = {
         "en": "I can offer you up to {limit} in {action} right now.",
     },
     "option_flag": {
-        "es": "Puedo ofrecerle ahora mismo {action}.",
-        "en": "I can offer you {action} right now.",
+        "es": "Puedo ofrecerle ahora mismo {action_a}.",
+        "en": "I can offer you {action_a} right now.",
     },
     # Why a cap keeps the proposal from `allow`: {cap} is the cap's label, {remaining} what is left of
     # it. A customer's budget, then the agent's own; `_count` when its number of uses is what ran out.
@@ -173,7 +173,7 @@ def message(org: Organization, key: str, locale: str) -> str:
 
 # The placeholders a rule's `say` may use (docs/contract.md §3.3), besides `limit[<action>]`: authoring
 # refuses any other, and evaluation must give each a value (LazyValues checks), so the two cannot drift.
-PLACEHOLDERS = ("amount", "limit", "action", "tier", "to_tier", "team", "remaining")
+PLACEHOLDERS = ("amount", "limit", "action", "action_a", "tier", "to_tier", "team", "remaining")
 
 
 class LazyValues(dict[str, "str | None"]):
@@ -298,6 +298,15 @@ def format_amount(org: Organization, unit: str, amount: int | None, locale: str)
     if unit == "money":
         return format_money(amount, org.currency, org.minor_digits, locale)
     return format_quantity(amount, unit, locale)
+
+
+def action_label(action: Action, locale: str, org: Organization, form: str | None = None) -> str:
+    """An action's label in the locale, in the form a sentence needs (`a`: "un pase a Sala Sol") when
+    the organisation wrote one for that language, else its name (docs/contract.md §3.1)."""
+    for candidate in text_locales(locale, org):
+        if candidate in action.label:
+            return (action.forms.get(candidate, {}).get(form) if form else None) or action.label[candidate]
+    return action.id
 
 
 def label(texts: Mapping[str, str], locale: str, org: Organization, fallback: str) -> str:

@@ -40,7 +40,10 @@ class Tier:
 class Action:
     id: str
     unit: Unit
-    label: Text
+    label: Text  # locale -> name
+    # locale -> form -> text: the label as a sentence needs it (`a`: "un pase a Sala Sol"); a form
+    # not given is the name
+    forms: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
