@@ -38,6 +38,9 @@ def test_a_monthly_cap_fills_from_the_log_and_then_the_override_tier_approves(cl
     assert third["escalation"]["label"] == "Jefa de turno" and third["limit"] is None
     # The outage sentence has no {limit} to fill any more, so it is left out (docs/contract.md §3.3 say).
     assert not any("caída" in sentence for sentence in third["say"])
+    # The cap is what stops it (the rep's own limit would cover 15.000), and the words say which one.
+    assert third["caps"][0]["binding"] is True
+    assert "Este cliente ya ha usado su tope mensual de abonos todas las veces que permite." in third["say"]
     assert [(o["action"], o["max"]) for o in third["options"]] == [("late_fee_waiver", "5000"), ("payment_plan", 15)]
 
 
