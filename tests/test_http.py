@@ -33,7 +33,8 @@ def test_get_returns_what_post_returned_plus_events(client: Any) -> None:
     created = post(client, BODY).get_json()
     fetched = client.get(f"/v1/decisions/{created['decision_id']}")
     assert fetched.status_code == 200
-    assert fetched.get_json() == {**created, "events": []}
+    assert fetched.get_json() == {**created, "events": [], "state": {
+        "approval": "pending", "approved_amount": None, "approver_id": None, "outcome": None, "granted": None}}
 
 
 def test_decision_is_in_the_log_before_it_is_returned(app: Any, tmp_path: Path) -> None:
