@@ -29,6 +29,10 @@ def test_fields_lists_built_in_and_declared_fields_with_where_they_travel() -> N
     assert rows["case.is_final_sale"] == {"field": "case.is_final_sale", "type": "boolean", "values": None,
                                           "kind": "declared", "request": "case.attributes.is_final_sale", "note": None}
     assert rows["agent.team"]["note"] == "from the agent directory by agent.id"
+    # What an author may write in `when:` for the two built-ins whose values are the organisation's ids.
+    assert rows["proposal.action"]["values"] == ["refund", "store_credit", "delivery_compensation", "reshipment",
+                                                 "fee_waiver", "free_shipping", "payment_extension"]
+    assert rows["agent.tier"]["values"] == ["virtual_agent", "agent", "senior_agent", "supervisor", "manager"]
 
 
 def test_every_listed_request_path_is_one_a_decision_request_accepts(runtime: object) -> None:

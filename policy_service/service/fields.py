@@ -56,9 +56,12 @@ def request_paths(policy_set: PolicySet) -> dict[str, str]:
 def list_fields(policy_set: PolicySet) -> list[FieldRow]:
     """Built-in fields first, then the organisation's declared ones, each by name."""
     paths = request_paths(policy_set)
-    specs = sorted(policy_set.organization.fields.values(), key=lambda spec: (not spec.builtin, spec.name))
-    return [FieldRow(spec.name, spec.type, spec.values, spec.builtin, paths.get(spec.name), _FILLED_IN.get(spec.name))
-            for spec in specs]
+    org = policy_set.organization
+    # Two built-ins whose values are the organisation's own ids rather than a declared list.
+    ids = {"proposal.action": tuple(org.actions), "agent.tier": tuple(t.id for t in org.tiers)}
+    specs = sorted(org.fields.values(), key=lambda spec: (not spec.builtin, spec.name))
+    return [FieldRow(spec.name, spec.type, spec.values or ids.get(spec.name), spec.builtin, paths.get(spec.name),
+                     _FILLED_IN.get(spec.name)) for spec in specs]
 
 
 def render_fields(rows: list[FieldRow]) -> str:
