@@ -426,16 +426,17 @@ def export(database: str | None, output: str, excel_es: bool, target: str | None
     choose decisions, and each comes with its approval and outcome entries."""
     from marshmallow import ValidationError
 
-    from policy_service.authoring.loader import load_policy_set
     from policy_service.decisionlog import audit as auditing
     from policy_service.decisionlog.privacy import PrivacySettings
-    from policy_service.service.auditing import with_rule_resolved
 
     args = {("from" if k == "since" else "to" if k == "until" else k): v for k, v in filters.items() if v is not None}
     store = _existing_store(database)
     try:
         loaded = auditing.ExportSchema().load({**args, "format": output, "excel_es": excel_es})
-        if loaded.get("rule") is not None:
+        if loaded.get("rule") is not None:  # only then are the policies read (a bare id is resolved in them)
+            from policy_service.authoring.loader import load_policy_set
+            from policy_service.service.auditing import with_rule_resolved
+
             loaded = with_rule_resolved(loaded, load_policy_set(_policies_dir(policies_option)).policy_set, store)
     except ValidationError as exc:
         raise click.UsageError(f"bad filter: {exc.messages}") from None
