@@ -85,6 +85,16 @@ def test_only_a_trusted_tier_key_may_set_the_agents_tier(tmp_path: Path) -> None
     assert allowed.status_code == 201 and allowed.get_json()["agent"]["tier"] == "manager"
 
 
+@pytest.mark.parametrize("field", ["kind", "team"])
+def test_an_agents_kind_or_team_in_the_body_is_refused_not_silently_logged(tmp_path: Path, field: str) -> None:
+    """Before, {"id": <an AI assistant>, "kind": "human"} was decided as the directory says but logged
+    as sent, so an auditor reading the request saw a human; even a trusted key may not say it."""
+    app, headers = keyed_app(tmp_path, {"trusted": (["agent_tool"], True)})
+    body = {**BODY, "agent": {"id": "ag-101", field: "human" if field == "kind" else "retention"}}
+    refused = app.test_client().post("/v1/decisions", json=body, headers=headers["trusted"])
+    assert refused.status_code == 422 and f"agent.{field}" in refused.get_json()["errors"]
+
+
 def test_idempotency_keys_are_scoped_per_calling_key(tmp_path: Path) -> None:
     app, headers = keyed_app(tmp_path, {"a": (["agent_tool"], False), "b": (["agent_tool"], False)})
     client = app.test_client()

@@ -220,6 +220,12 @@ def build_request(body: Any, policy_set: PolicySet, *, trusted_tier: bool) -> De
                 values[f"{prefix}.{key}"] = tuple(value) if isinstance(value, list) else value
     directory_agent = policy_set.agents.get(agent_data.get("id", ""))
     if directory_agent is not None:  # the directory, not the caller, says who the agent is
+        # Refused rather than ignored: the log keeps the request as sent, and "kind": "human" beside
+        # an AI assistant's id would read as the truth to an auditor.
+        sent = {key: ["the agent's " + key + " comes from the agent directory; leave it out"]
+                for key in ("team", "kind") if key in agent_data}
+        if sent:
+            raise ValidationError({"agent": sent})
         values["agent.team"] = directory_agent.team
         values["agent.kind"] = directory_agent.kind
     values["agent.tier"] = tier
