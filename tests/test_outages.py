@@ -87,6 +87,17 @@ def _timed(call: Any) -> tuple[Any, float]:
     return result, time.monotonic() - started
 
 
+def _decided_without_hanging(client: Any) -> tuple[Any, float]:
+    """POST a decision from a thread, so a hang fails the test after 10 s instead of stalling the suite."""
+    answers: list[tuple[Any, float]] = []
+    caller = threading.Thread(target=lambda: answers.append(_timed(lambda: client.post("/v1/decisions", json=BODY))),
+                              daemon=True)
+    caller.start()
+    caller.join(timeout=10)
+    assert answers, "the decision hung"
+    return answers[0]
+
+
 @pytest.mark.parametrize("url", ["postgresql://postgres@127.0.0.1:1/nothing", "sqlite:////proc/no-such-dir/log.db"])
 def test_a_worker_boots_without_the_database_and_answers_503s_quickly(url: str, tmp_path: Path) -> None:
     """Before, create_app raised (the worker could not boot) and a decision was a 500 or a 30 s hang."""
@@ -151,13 +162,7 @@ def test_a_silent_database_is_a_503_within_seconds_not_a_hang(database_url: str,
     try:
         assert client.post("/v1/decisions", json=BODY).status_code == 201  # a connection is open and pooled
         hop.silence()
-        answers: list[Any] = []
-        caller = threading.Thread(target=lambda: answers.append(_timed(lambda: client.post("/v1/decisions", json=BODY))),
-                                  daemon=True)
-        caller.start()
-        caller.join(timeout=10)
-        assert answers, "the decision hung on a silent database"
-        decided, seconds = answers[0]
+        decided, seconds = _decided_without_hanging(client)
         assert decided.status_code == 503 and seconds < 5
     finally:
         hop.stop()
@@ -173,13 +178,7 @@ def test_a_stalled_sqlite_writer_is_a_503_within_seconds_not_a_hang(tmp_path: Pa
     assert client.post("/v1/decisions", json=BODY).status_code == 201
     with open(f"{tmp_path / 'log.db'}.chain-lock", "a") as stalled:
         fcntl.flock(stalled, fcntl.LOCK_EX)
-        answers: list[Any] = []
-        caller = threading.Thread(target=lambda: answers.append(_timed(lambda: client.post("/v1/decisions", json=BODY))),
-                                  daemon=True)
-        caller.start()
-        caller.join(timeout=10)
-        assert answers, "the decision waited for the stalled writer without end"
-        decided, seconds = answers[0]
+        decided, seconds = _decided_without_hanging(client)
         assert decided.status_code == 503 and seconds < 5
         fcntl.flock(stalled, fcntl.LOCK_UN)
     assert client.post("/v1/decisions", json=BODY).status_code == 201
