@@ -80,9 +80,10 @@ def main() -> None:
 @click.option("--strict", is_flag=True, help="treat warnings as errors")
 @click.option("--lang", type=click.Choice(["es", "en"]), default=None, help=LANG_HELP)
 def validate(directory: str | None, policies_option: str | None, output: str, strict: bool, lang: str | None) -> None:
-    """Check every policy file and test suite; exit 1 on errors."""
+    """Check every policy file and test suite, and run the cases as a reload would; exit 1 on errors."""
     from policy_service.authoring.loader import load_policy_set
     from policy_service.authoring.translations import translate
+    from policy_service.policytest.gate import failing_cases
     from policy_service.policytest.runner import collect_cases
 
     path = _policies_dir(directory or policies_option)
@@ -91,6 +92,8 @@ def validate(directory: str | None, policies_option: str | None, output: str, st
     diagnostics = list(result.diagnostics)
     if result.policy_set is not None:
         diagnostics += collect_cases(path, result.policy_set)[1]
+        if not has_errors(diagnostics):  # what a reload would refuse, validate says first: failing cases
+            diagnostics += [d for d in failing_cases(path, result.policy_set) if d.code == "PS050"]
     click.echo(render_json(diagnostics, lang) if output == "json" else render_text(diagnostics, lang))
     failed = has_errors(diagnostics) or (strict and bool(diagnostics))
     if output == "text" and not failed and result.policy_set is not None:

@@ -36,6 +36,7 @@ def test_validate_json_output(policies_copy: Path) -> None:
 def test_strict_fails_on_warnings(policies_copy: Path) -> None:
     path = policies_copy / "refunds.yaml"
     path.write_text(path.read_text().replace("{case.days_since_purchase: {gt: 30}}", "{case.days_since_purchase: {gt: 30, lt: 5}}"))
+    (policies_copy / "refunds_test.yaml").unlink()  # its cases rely on the rule this makes unsatisfiable
     assert CliRunner().invoke(main, ["validate", "--lang", "en", str(policies_copy)]).exit_code == 0
     assert CliRunner().invoke(main, ["validate", "--lang", "en", "--strict", str(policies_copy)]).exit_code == 1
 
@@ -57,6 +58,15 @@ def test_a_failing_case_exits_1_and_shows_expected_and_actual(policies_copy: Pat
     lines = result.output.splitlines()
     header = next(i for i, line in enumerate(lines) if line.split() == ["expected", "actual"])
     assert lines[header + 1].split() == ["✗", "outcome", "deny", "allow"]  # side by side, the failing field marked
+
+
+def test_validate_refuses_what_a_reload_would_refuse_a_failing_case(policies_copy: Path) -> None:
+    """Before, validate said ok for a set whose own case failed, and the service then refused it."""
+    suite = policies_copy / "fees_test.yaml"
+    suite.write_text(suite.read_text().replace("amount: 10}\n    expect: {outcome: allow}", "amount: 10}\n    expect: {outcome: deny}", 1))
+    result = CliRunner().invoke(main, ["validate", "--lang", "en", str(policies_copy)])
+    assert result.exit_code == 1
+    assert 'fees_test.yaml:5:1: error[PS050]: test case "un asesor condona un cargo de 10 €" fails' in result.output
 
 
 def test_a_case_may_expect_a_rule_that_fired_without_shaping_the_answer(policies_copy: Path) -> None:
