@@ -40,7 +40,8 @@ def test_revision_depends_on_content_only(policies_copy: Path) -> None:
 
 
 GOLDEN = """\
-bad.yaml:4:6: error[PS001]: invalid YAML: mapping values are not allowed here
+bad.yaml:4:6: error[PS001]: invalid YAML: a key ("name:") where only a value can be
+  hint: check this line's indentation against the line above, or put a text that holds ": " in quotes
 fees.yaml:9:41: warning[PS040]: agent may grant less than virtual_agent, a lower tier
   hint: limits usually rise with authority
 refunds.yaml:9:48: error[PS013]: unknown tier "supervisr"
@@ -129,3 +130,54 @@ def test_alternatives_must_be_actions_of_the_same_policy(policies_copy: Path) ->
     assert "hint: alternatives are actions of the same policy: delivery_compensation, reshipment" in text
     assert 'deliveries.yaml:14:3: error[PS025]: "fee_waiver" is not an action of policy deliveries' in text
     assert 'deliveries.yaml:15:16: error[PS014]: unknown action "reshipmnt"' in text
+
+
+def _problems(policies: Path, lang: str = "en") -> str:
+    return render_text(load_policy_set(policies).diagnostics, lang)
+
+
+def test_a_dedented_first_key_is_reported_on_its_own_line_in_plain_words(policies_copy: Path) -> None:
+    """`require_tier:` one space short of its sibling under then: is reported on its own line (33), not on
+    the sibling's where the parser gave up, with a plain message and hint in either language."""
+    edit(policies_copy / "refunds.yaml", "      require_tier: {refund: supervisor}", "     require_tier: {refund: supervisor}")
+    assert _problems(policies_copy) == (
+        "refunds.yaml:33:6: error[PS001]: invalid YAML: this line is not indented like the lines around it\n"
+        "  hint: check this line's indentation against the line above: keys of one mapping start in the same column\n"
+        "1 error(s), 0 warning(s)")
+    assert "refunds.yaml:33:6: error[PS001]: YAML no válido: la sangría de esta línea no encaja" in _problems(policies_copy, "es")
+    assert "pista: compare la sangría de esta línea con la de la línea de arriba" in _problems(policies_copy, "es")
+
+
+def test_a_dedented_later_key_is_reported_on_its_own_line(policies_copy: Path) -> None:
+    """`offer:` one space short of the keys above it is the line reported."""
+    edit(policies_copy / "refunds.yaml", "      offer: [store_credit]\n      say:", "     offer: [store_credit]\n      say:")
+    assert _problems(policies_copy).startswith("refunds.yaml:34:6: error[PS001]: invalid YAML: this line is not indented")
+
+
+def test_a_tab_in_the_indentation_says_so(policies_copy: Path) -> None:
+    """A tab gets a plain message and the hint that YAML indents with spaces."""
+    edit(policies_copy / "refunds.yaml", "      offer: [store_credit]\n      say:", "\toffer: [store_credit]\n      say:")
+    assert _problems(policies_copy, "es").startswith(
+        "refunds.yaml:34:1: error[PS001]: YAML no válido: un tabulador en la sangría\n"
+        "  pista: YAML sangra con espacios, no con tabuladores")
+
+
+def test_a_key_written_at_the_wrong_level_says_where_it_belongs(policies_copy: Path) -> None:
+    """`say:` dedented to the rule's level belongs under then:; `when:` inside then: belongs beside it."""
+    refunds = policies_copy / "refunds.yaml"
+    edit(refunds, "      say:\n        es: \"Los artículos", "    say:\n      es: \"Los artículos")
+    edit(refunds, '        en: "Final-sale', '      en: "Final-sale')
+    edit(refunds, "      handoff: fraud", "      handoff: fraud\n      when: {case.fault: company}")
+    output = _problems(policies_copy, "es")
+    assert 'refunds.yaml:43:5: error[PS004]: clave desconocida "say"\n  pista: "say" va bajo then:, con más sangría que él' in output
+    assert 'error[PS004]: clave desconocida "when"\n  pista: "when" es de la regla: va al lado de then: (no debajo)' in output
+    assert '"say" belongs under then:, indented below it' in _problems(policies_copy)
+
+
+def test_messages_written_locale_first_get_the_shape_as_a_hint(policies_copy: Path) -> None:
+    """`messages: {es: {cap_reached: ...}}` names the message-first shape instead of "unknown message"."""
+    organization = policies_copy / "organization.yaml"
+    organization.write_text(organization.read_text() + "messages:\n  es:\n    cap_reached: \"Ya usó su {cap}.\"\n")
+    assert ('organization.yaml:33:3: error[PS004]: unknown message "es"\n'
+            "  hint: messages are written message first: messages: {cap_reached: {es: ...}}") in _problems(policies_copy)
+    assert "pista: los mensajes se escriben con el mensaje primero: messages: {cap_reached: {es: ...}}" in _problems(policies_copy, "es")

@@ -100,3 +100,14 @@ def test_a_failing_case_inside_a_refused_reload_is_translated_whole() -> None:
     assert translate(text, "es") == ('el caso de prueba "c" falla: outcome: se esperaba deny, se obtuvo allow; '
                                      "to_tier: se esperaba a, se obtuvo None")
     assert translate(text, "en") == text
+
+
+def test_the_plain_words_for_yaml_mistakes_and_misplaced_keys_have_their_spanish() -> None:
+    """The parser problems reworded for people, and the "belongs under then:" hints, all read in Spanish."""
+    from policy_service.authoring.source import _SYNTAX
+
+    texts = [text for _, message, hint in _SYNTAX for text in (message, hint)]
+    texts += [f'"say" belongs under {where}' for where in ("then:, indented below it", "a rule's then:")]
+    texts += ['"when" belongs to the rule, beside then: (not under it)',
+              '"when" belongs to a rule, under rules: (- id: ..., when: ..., then: ...)']
+    assert [text for text in texts if not catalogued(text)] == []

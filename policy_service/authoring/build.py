@@ -6,6 +6,7 @@ whole may go live (no errors) or not.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -66,7 +67,7 @@ def build_organization(source: SourceFile, data: dict[str, Any]) -> tuple[Organi
     messages: dict[str, dict[str, str]] = {}
     for key, texts in data.get("messages", {}).items():
         if key not in STANDARD_MESSAGES:
-            problems.append(source.diagnostic(("messages", key), "PS004", f'unknown message "{key}"', hint=did_you_mean(key, STANDARD_MESSAGES), key=True))
+            problems.append(source.diagnostic(("messages", key), "PS004", f'unknown message "{key}"', hint=_message_hint(key, locales), key=True))
             continue
         messages[key] = dict(texts)
     for locale in locales:
@@ -81,6 +82,13 @@ def build_organization(source: SourceFile, data: dict[str, Any]) -> tuple[Organi
         locales=locales, tiers=tuple(tiers), actions=actions, teams=teams, fields=fields, messages=messages,
     )
     return org, problems
+
+
+def _message_hint(key: str, locales: tuple[str, ...]) -> str | None:
+    """`messages: {es-AR: {cap_reached: ...}}` is the natural first guess; the format is message first."""
+    if key in locales or re.fullmatch(r"[a-z]{2,3}([-_][A-Za-z]{2})?", key):
+        return f"messages are written message first: messages: {{cap_reached: {{{key}: ...}}}}"
+    return did_you_mean(key, STANDARD_MESSAGES)
 
 
 def _action(action_id: str, spec: dict[str, Any]) -> Action:

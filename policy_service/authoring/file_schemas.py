@@ -210,14 +210,29 @@ def _diagnostic(source: SourceFile, schema: Schema, base: PathKey, path: PathKey
     if message == "Missing data for required field.":
         return source.diagnostic(full[:-1], "PS003", f'missing required key "{name}"')
     if message == "Unknown field.":
-        hint = did_you_mean(name, _known_keys(schema, path[:-1]))
+        hint = _belongs_elsewhere(schema, path[:-1], name) or did_you_mean(name, _known_keys(schema, path[:-1]))
         return source.diagnostic(full, "PS004", f'unknown key "{name}"', hint=hint, key=True)
     where = f'"{name}": ' if name and not isinstance(path[-1], int) else ""
     return source.diagnostic(full, "PS005", f"{where}{message[:1].lower()}{message[1:].rstrip('.')}")
 
 
-def _known_keys(schema: Schema, path: PathKey) -> list[str]:
-    """The keys the format allows at `path` (for did-you-mean hints on unknown keys)."""
+def _belongs_elsewhere(schema: Schema, path: PathKey, name: str) -> str | None:
+    """Where a key of the format that was written at the wrong level goes: most often a line indented
+    one step too little (`say:` beside `then:`) or too much (`when:` inside `then:`)."""
+    where = _schema_at(schema, path)
+    if isinstance(where, RuleSchema) and name in EffectsSchema().fields:
+        return f'"{name}" belongs under then:, indented below it'
+    if isinstance(where, EffectsSchema) and name in RuleSchema().fields:
+        return f'"{name}" belongs to the rule, beside then: (not under it)'
+    if isinstance(where, PolicySchema) and name in RuleSchema().fields:
+        return f'"{name}" belongs to a rule, under rules: (- id: ..., when: ..., then: ...)'
+    if isinstance(where, PolicySchema) and name in EffectsSchema().fields:
+        return f'"{name}" belongs under a rule\'s then:'
+    return None
+
+
+def _schema_at(schema: Schema, path: PathKey) -> Any:
+    """The schema that checks the mapping at `path` (None past a plain field)."""
     node: Any = schema
     for key in path:
         if isinstance(node, Schema):
@@ -227,7 +242,13 @@ def _known_keys(schema: Schema, path: PathKey) -> list[str]:
         elif isinstance(node, fields.Dict):
             node = node.value_field
         else:
-            return []
+            return None
         if isinstance(node, fields.Nested):
             node = node.schema
+    return node
+
+
+def _known_keys(schema: Schema, path: PathKey) -> list[str]:
+    """The keys the format allows at `path` (for did-you-mean hints on unknown keys)."""
+    node = _schema_at(schema, path)
     return [name for f in node.fields.values() if (name := f.data_key or f.name)] if isinstance(node, Schema) else []

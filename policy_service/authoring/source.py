@@ -8,6 +8,7 @@ and still report `file:line:col`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -91,14 +92,68 @@ def parse_source(text: str, name: str) -> tuple[SourceFile | None, list[Diagnost
         return None, [Diagnostic(name, line, column, "PS001", f"invalid YAML: {exc.reason} (U+{exc.character:04X})", "error",
                                  "remove the character, or write it as an escape inside a double-quoted string")]
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = (exc.problem or exc.context or "invalid YAML").strip()
-        hint = "a key may appear only once in a mapping" if "duplicate key" in problem else None
-        return None, [Diagnostic(name, line, column, "PS001", f"invalid YAML: {problem}", "error", hint)]
+        return None, [_syntax_error(exc, text, name)]
     source = SourceFile(name=name, text=text, data=None)
     source.data = _plain(node, (), source)
     return source, []
+
+
+# The parser's words for the mistakes authors make most, as (what it says, plain message, hint). The
+# parser's own text stays for the rest: it is precise, only not written for people.
+_SYNTAX: tuple[tuple[str, str, str], ...] = (
+    ("cannot start any token", "a tab in the indentation", "YAML indents with spaces, not tabs"),
+    ("expected <block end>", "this line is not indented like the lines around it",
+     "check this line's indentation against the line above: keys of one mapping start in the same column"),
+    ("mapping values are not allowed here", 'a key ("name:") where only a value can be',
+     "check this line's indentation against the line above, or put a text that holds \": \" in quotes"),
+    ("while parsing a flow", "a [ or { is not closed", "close it with ] or }, or write one item per line with -"),
+    ("while scanning a quoted scalar", "a quote is not closed", "end the text with the same quote it starts with"),
+)
+
+
+def _syntax_error(exc: MarkedYAMLError, text: str, name: str) -> Diagnostic:
+    """One PS001 at the line the mistake is most likely on, in plain words where we know them."""
+    problem = (exc.problem or exc.context or "invalid YAML").strip()
+    said = f"{exc.context or ''} {problem}"
+    message, hint = next(((plain, why) for words, plain, why in _SYNTAX if words in said), (problem, None))
+    if duplicate := re.search(r'duplicate key "(.*?)"', problem):
+        message, hint = f'the key "{duplicate.group(1)}" appears twice in one mapping', "a key may appear only once in a mapping"
+    mark = exc.problem_mark or exc.context_mark
+    if message.startswith("this line is not indented") and _first_key_is_the_odd_one(exc, text):
+        mark = exc.context_mark
+    if message.endswith("is not closed"):  # where it opens, not where the parser gave up looking
+        mark = exc.context_mark or mark
+    if message.startswith("a tab") and mark is not None:  # the tab itself, even when it follows spaces
+        tab = text.splitlines()[mark.line].find("\t") if mark.line < len(text.splitlines()) else -1
+        line, column = mark.line + 1, (tab if tab >= 0 else mark.column) + 1
+    else:
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    return Diagnostic(name, line, column, "PS001", f"invalid YAML: {message}", "error", hint)
+
+
+def _first_key_is_the_odd_one(exc: MarkedYAMLError, text: str) -> bool:
+    """The parser stops on the first line that does not fit the mapping it is in; but when that mapping
+    has only its first key so far, and that key sits off the file's usual step from its parent while
+    the stopped line sits on it, the first key is the one out of place:
+
+        then:
+         require_tier: {refund: manager}   <- the mistake
+          say: {es: ...}                   <- where the parser stops
+    """
+    start, stop = exc.context_mark, exc.problem_mark
+    if start is None or stop is None or "block mapping" not in (exc.context or "") or stop.column <= start.column:
+        return False
+    lines = text.splitlines()
+    indents = [(i, len(t) - len(t.lstrip(" "))) for i, t in enumerate(lines) if t.strip() and not t.lstrip().startswith("#")]
+    if any(i for i, indent in indents if start.line < i < stop.line and indent == start.column):
+        return False  # the mapping already has a second key in its column: the stopped line is the odd one
+    parent = next((indent for i, indent in reversed(indents) if i < start.line and indent < start.column), None)
+    if parent is None:
+        return False
+    before = [indent for i, indent in indents if i < start.line]  # the file's habit, before the mistake
+    steps = [b - a for a, b in zip(before, before[1:], strict=False) if b > a]
+    step = max(sorted(set(steps)), key=steps.count) if steps else 2
+    return bool(start.column - parent != step and stop.column - parent == step)
 
 
 def _plain(node: Any, path: PathKey, source: SourceFile) -> Any:

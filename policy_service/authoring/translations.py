@@ -60,6 +60,19 @@ MESSAGES_ES: dict[str, str] = {
     "remove the character, or write it as an escape inside a double-quoted string":
         "quite el carácter, o escríbalo como secuencia de escape dentro de comillas dobles",
     "a key may appear only once in a mapping": "una clave solo puede aparecer una vez en un mapeo",
+    'the key "{}" appears twice in one mapping': 'la clave "{0}" aparece dos veces en un mismo mapeo',
+    "a tab in the indentation": "un tabulador en la sangría",
+    "YAML indents with spaces, not tabs": "YAML sangra con espacios, no con tabuladores",
+    "this line is not indented like the lines around it": "la sangría de esta línea no encaja con la de las líneas de alrededor",
+    "check this line's indentation against the line above: keys of one mapping start in the same column":
+        "compare la sangría de esta línea con la de la línea de arriba: las claves de un mismo mapeo empiezan en la misma columna",
+    'a key ("name:") where only a value can be': 'una clave ("nombre:") donde solo puede ir un valor',
+    'check this line\'s indentation against the line above, or put a text that holds ": " in quotes':
+        'compare la sangría de esta línea con la de la línea de arriba, o ponga entre comillas un texto que contenga ": "',
+    "a [ or { is not closed": "falta cerrar un [ o un {",
+    "close it with ] or }, or write one item per line with -": "ciérrelo con ] o }, o escriba un elemento por línea con -",
+    "a quote is not closed": "faltan las comillas de cierre",
+    "end the text with the same quote it starts with": "termine el texto con las mismas comillas con que empieza",
     "a *_test.yaml file holds a PolicyTest, not {}": "un archivo *_test.yaml contiene un PolicyTest, no {0}",
     "a PolicyTest file must be named *_test.yaml": "un archivo PolicyTest debe llamarse *_test.yaml",
     "rename it to {}": "renómbrelo a {0}",
@@ -71,6 +84,13 @@ MESSAGES_ES: dict[str, str] = {
     'missing required key "{}"': 'falta la clave obligatoria "{0}"',
     'unknown key "{}"': 'clave desconocida "{0}"',
     'unknown message "{}"': 'mensaje desconocido "{0}"',
+    '"{}" belongs under then:, indented below it': '"{0}" va bajo then:, con más sangría que él',
+    '"{}" belongs to the rule, beside then: (not under it)': '"{0}" es de la regla: va al lado de then: (no debajo)',
+    '"{}" belongs to a rule, under rules: (- id: ..., when: ..., then: ...)':
+        '"{0}" es de una regla: va bajo rules: (- id: ..., when: ..., then: ...)',
+    '"{}" belongs under a rule\'s then:': '"{0}" va bajo el then: de una regla',
+    "messages are written message first: messages: {cap_reached: {{}: ...}}":
+        "los mensajes se escriben con el mensaje primero: messages: {cap_reached: {{0}: ...}}",
     'cap "{}" needs max_amount, max_count or both': 'el tope "{0}" necesita max_amount, max_count o ambos',
     "a cap's usage is {amount: ..., count: ...}": "el uso de un tope es {amount: ..., count: ...}",
     "usage is a mapping of cap id to {amount, count}": "usage es un mapeo de id de tope a {amount, count}",
