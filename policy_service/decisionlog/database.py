@@ -271,6 +271,12 @@ class DecisionStore(PolicyHistory):
         decision = [r.response for r in rows if r.kind == "decision"]
         return (decision[0], [r.response for r in rows if r.kind != "decision"]) if decision else None
 
+    def entries(self, decision_id: str) -> list[dict[str, Any]]:
+        """Every entry of one decision as chained (seq, caller, request, prev_hash, hash, ...), oldest first."""
+        query = select(log_table).where(log_table.c.decision_id == decision_id).order_by(log_table.c.seq)
+        with self._reading() as connection:
+            return [dict(row._mapping) for row in connection.execute(query)]
+
     def events_for(self, decision_ids: list[str]) -> dict[str, list[str]]:
         """The events' texts (approvals, outcomes) of these decisions, oldest first, by decision id."""
         if not decision_ids:
