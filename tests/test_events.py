@@ -83,3 +83,20 @@ def test_the_approval_queue_shows_decided_escalations_by_status(client: Any) -> 
     assert decided["decided_at"] >= decided["created_at"] and decided["waited_seconds"] >= 0
     assert client.get("/v1/approvals?status=maybe").get_json()["errors"] == {
         "status": ["Must be one of: pending, approved, rejected, all."]}
+
+
+def test_an_escalation_an_outcome_closed_leaves_the_queue_and_awaits_nothing(client: Any) -> None:
+    """The agent takes the 20 € it was offered instead of waiting: an approval is refused from then on,
+    so the escalation is no longer in the pending queue (nor under `all`), and `state.approval` is null
+    while the answer's `escalation` still shows it was escalated."""
+    closed, waiting = escalated(client, "cu-1"), escalated(client, "cu-2")
+    taken = client.post(f"/v1/decisions/{closed}/outcome", json={"action": "delivery_compensation", "amount": "20"})
+    assert taken.status_code == 201, taken.get_json()
+    assert client.post(f"/v1/decisions/{closed}/approval", json={"approver_id": "sup-7", "verdict": "approve"}).status_code == 409
+    for status in ("pending", "all"):
+        items = client.get(f"/v1/approvals?status={status}").get_json()["items"]
+        assert [i["decision_id"] for i in items] == [waiting], status
+    fetched = client.get(f"/v1/decisions/{closed}").get_json()
+    assert fetched["escalation"]["to_tier"] == "supervisor"
+    assert fetched["state"] == {**NOTHING_YET, "approval": None, "outcome": "granted",
+                                "granted": {"action": "delivery_compensation", "amount": "20.00"}}

@@ -10,7 +10,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import exists, func, insert, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -90,15 +90,19 @@ class PolicyHistory:
             return [dict(row._mapping) for row in connection.execute(query)]
 
     def pending_approvals(self, to_tier: str | None, team: str | None, limit: int) -> list[dict[str, Any]]:
-        """Escalations no approver has decided yet, oldest first."""
+        """Escalations that still await an approver, oldest first."""
         return self.approval_requests("pending", to_tier, team, limit)
 
     def approval_requests(self, status: str, to_tier: str | None, team: str | None, limit: int) -> list[dict[str, Any]]:
         """Escalations oldest first, by status (pending, approved, rejected or all), each with its
         verdict's entry when decided: `verdict` (approved|rejected), `approver_id`, `decided_at` and
-        `verdict_response` (the approval event as its caller received it); None while pending."""
+        `verdict_response` (the approval event as its caller received it); None while pending.
+
+        An escalation whose decision got an outcome before any verdict (the agent took an option it
+        could give itself) awaits nothing: an approval is then refused, so it is in no status's list."""
         a, log = approvals_table.c, log_table.c
-        events = log_table.alias("events")
+        events, closing = log_table.alias("events"), log_table.alias("closing")
+        closed = exists().where(closing.c.decision_id == a.decision_id, closing.c.kind == "outcome")
         verdict = events.c.outcome
         query = (select(a.decision_id, a.to_tier, a.team, a.action, a.amount, a.created_at, log.agent_id, log.customer_id,
                         verdict.label("verdict"), events.c.agent_id.label("approver_id"),
@@ -107,8 +111,10 @@ class PolicyHistory:
                  .outerjoin(events, (events.c.decision_id == a.decision_id) & (events.c.kind == "approval"))
                  .order_by(a.seq).limit(limit))
         if status == "pending":
-            query = query.where(events.c.seq.is_(None))
-        elif status != "all":
+            query = query.where(events.c.seq.is_(None), ~closed)
+        elif status == "all":
+            query = query.where(events.c.seq.is_not(None) | ~closed)
+        else:
             query = query.where(verdict == status)
         if to_tier is not None:
             query = query.where(a.to_tier == to_tier)

@@ -27,7 +27,9 @@ def decision_state(decision: dict[str, Any], events: list[dict[str, Any]]) -> di
     opened = decision.get("approval") is not None or approval is not None
     granted = outcome is not None and not outcome.get("declined")
     return {
-        "approval": verdict or ("pending" if opened else None),
+        # An outcome recorded before any verdict closed the escalation: nothing awaits approval (an
+        # approval is refused from then on), and the answer's `escalation` still shows it was escalated.
+        "approval": verdict or ("pending" if opened and outcome is None else None),
         "approved_amount": approval["amount"] if verdict == "approved" and approval is not None else None,
         "approver_id": approval["approver"]["id"] if approval is not None else None,
         "outcome": None if outcome is None else "granted" if granted else "declined",

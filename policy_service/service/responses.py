@@ -129,7 +129,8 @@ class DecisionStateSchema(Schema):
     when the decision was made and never changes (the log is evidence)."""
     approval = fields.String(required=True, allow_none=True,
                              metadata={"enum": ["pending", "approved", "rejected", None],
-                                       "description": "null when the decision opened no approval"})
+                                       "description": "null when the decision opened no approval, or when an outcome "
+                                                      "was recorded before any verdict (nothing awaits approval)"})
     approved_amount = fields.Raw(required=True, allow_none=True, metadata={
         **QUANTITY, "description": "what the approver approved (null unless approved)"})
     approver_id = fields.String(required=True, allow_none=True)
