@@ -51,3 +51,33 @@ def test_the_http_matrix_speaks_labels_in_its_effects(policies_copy: Path, tmp_p
     assert [c["key"] for c in rows["reshipment"]["changed_by"]] == ["deliveries/ai_never_reships"]
     assert rows["refund"]["label"] == "refund"
     assert json.dumps(body).count("Virtual assistant") >= 1
+
+
+def _label_and_limit_the_goodwill_cap(policies: Path) -> None:
+    """The goodwill cap gets a label, one use per customer and a 12-hour window."""
+    path = policies / "refunds.yaml"
+    path.write_text(path.read_text().replace(
+        "    window: 90d\n    max_amount: 300\n    max_count: 3\n",
+        "    window: 12h\n    max_amount: 300\n    max_count: 1\n"
+        "    label: {es: margen de cortesía, en: goodwill allowance}\n"))
+
+
+def test_a_cap_is_shown_by_its_label_with_its_numbers_in_the_singular(policies_copy: Path) -> None:
+    """A labelled cap reads by its label (its id beside it), and one use is "1 vez" / "1 time"."""
+    _label_and_limit_the_goodwill_cap(policies_copy)
+    spanish = CliRunner().invoke(main, ["matrix", str(policies_copy), "--locale", "es"]).output.replace("\u00a0", " ")
+    assert ("↳ margen de cortesía (refunds/customer_goodwill_90d, refunds.yaml): 300,00 € / 1 vez por cliente, "
+            "cada 12 horas (Gerente y superiores no se ven limitados)") in spanish
+    english = CliRunner().invoke(main, ["matrix", str(policies_copy), "--locale", "en"]).output.replace("\u00a0", " ")
+    assert "↳ goodwill allowance (refunds/customer_goodwill_90d, refunds.yaml): €300.00 / 1 time per customer, every 12 hours" in english
+    assert "↳ refunds/agent_daily_refunds (refunds.yaml): " in english  # no label: the id, as before
+
+
+def test_the_json_matrix_gives_each_cap_its_label(policies_copy: Path) -> None:
+    """`changed_by` carries a cap's label in the locale (its id without one), and null for a rule."""
+    _label_and_limit_the_goodwill_cap(policies_copy)
+    body = json.loads(CliRunner().invoke(main, ["matrix", str(policies_copy), "--locale", "es", "--format", "json"]).output)
+    labels = {c["key"]: c["label"] for row in body["actions"] if row["action"] == "refund" for c in row["changed_by"]}
+    assert labels["refunds/customer_goodwill_90d"] == "margen de cortesía"
+    assert labels["refunds/agent_daily_refunds"] == "agent_daily_refunds"
+    assert labels["refunds/gold_leeway"] is None

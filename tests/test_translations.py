@@ -91,7 +91,13 @@ def test_test_reports_in_spanish(policies_copy: Path) -> None:
     path.write_text(path.read_text().replace("    expect: {outcome: allow}\n", "    expect: {outcome: deny}\n", 1))
     output = CliRunner().invoke(main, ["test", "--lang", "es", str(policies_copy)]).output
     assert "FALLA fees_test.yaml:5 un asesor condona un cargo de 10 €" in output
-    assert "esperado" in output and "obtenido" in output and "correctos, 1 fallidos" in output
+    assert "esperado" in output and "obtenido" in output and "correctos, 1 fallido\n" in output
+
+
+def test_the_spanish_tally_agrees_in_number() -> None:
+    """One case is "1 correcto" / "1 fallido", never "1 fallidos"; any other count takes the plural."""
+    assert translate("17 passed, 1 failed", "es") == "17 correctos, 1 fallido"
+    assert translate("1 passed, 0 failed", "es") == "1 correcto, 0 fallidos"
 
 
 def test_a_failing_case_inside_a_refused_reload_is_translated_whole() -> None:

@@ -218,7 +218,7 @@ MESSAGES_ES: dict[str, str] = {
     # -- the CLI's own lines (validate, test)
     "{} error(s), {} warning(s)": "{0} error(es), {1} aviso(s)",
     "ok: {} policies, revision {}": "ok: {0} políticas, revisión {1}",
-    "{} passed, {} failed": "{0} correctos, {1} fallidos",
+    "{} passed, {} failed": "{0} {0|correcto|correctos}, {1} {1|fallido|fallidos}",
     "expected": "esperado",
     "actual": "obtenido",
     "error": "error",
@@ -261,6 +261,10 @@ def catalogued(text: str) -> bool:
 
 
 def _fill(template: str, parts: list[str]) -> str:
+    """`{0}` is the first part; `{0|correcto|correctos}` the singular when that part is 1, else the plural."""
+    def plural(match: re.Match[str]) -> str:
+        return match.group(2) if parts[int(match.group(1))] == "1" else match.group(3)
+    template = re.sub(r"\{(\d)\|([^|{}]*)\|([^|{}]*)\}", plural, template)
     return re.sub(r"\{(\d)\}", lambda match: parts[int(match.group(1))], template)
 
 

@@ -26,6 +26,7 @@ class Changer:
     kind: str  # rule | cap
     where: str  # file:line
     effect: str
+    label: str | None = None  # a cap's label in the locale (its id when it has none); a rule has none
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,8 @@ def build_matrix(policy_set: PolicySet, locale: str) -> list[MatrixRow]:
         policy = policy_set.policy_for(action_id)
         changers = [Changer(rule.key, "rule", f"{rule.file}:{rule.line}", effect)
                     for rule in policy_set.rules if (effect := _rule_effect(rule, action_id, policy_set, locale))]
-        changers += [Changer(cap.key, "cap", policy.file if policy else "", _cap_effect(cap, policy_set, action.unit, locale))
+        changers += [Changer(cap.key, "cap", policy.file if policy else "", _cap_effect(cap, policy_set, action.unit, locale),
+                             label(cap.label, locale, org, cap.id))
                      for cap in policy_set.caps_for(action_id)]
         rows.append(MatrixRow(action_id, label(action.label, locale, org, action_id), action.unit,
                               policy.id if policy else None, cells, tuple(changers)))
@@ -99,16 +101,24 @@ def _cap_effect(cap: Cap, policy_set: PolicySet, unit: str, locale: str) -> str:
             amounts = _amount(policy_set, unit, cap.max_amount, locale)
         parts.append(amounts)
     if cap.max_count is not None:
-        parts.append(f"{cap.max_count} {'veces' if es else 'times'}")
+        parts.append(_count(cap.max_count, ("vez", "veces") if es else ("time", "times")))
     who = ("por cliente" if cap.per == "customer" else "por agente") if es else f"per {cap.per}"
-    if days == 1:
+    hours = int(cap.window.total_seconds()) // 3600
+    if days == 1 and hours == 24:
         window = "cada día" if es else "every day"
+    elif hours % 24:  # a window written in hours that is not whole days: "cada 12 horas"
+        window = f"{'cada' if es else 'every'} {_count(hours, ('hora', 'horas') if es else ('hour', 'hours'))}"
     else:
-        window = f"{'cada' if es else 'every'} {days} {'días' if es else 'days'}"
+        window = f"{'cada' if es else 'every'} {_count(days, ('día', 'días') if es else ('day', 'days'))}"
     text = f"{' / '.join(parts)} {who}, {window}"
     if cap.override_tier:
         text += f" ({_tier(policy_set, cap.override_tier, locale)} {'y superiores no se ven limitados' if es else 'and above are not bound'})"
     return text
+
+
+def _count(number: int, forms: tuple[str, str]) -> str:
+    """`1 vez`, `3 veces`: Spanish and English both take the singular for one and only for one."""
+    return f"{number} {forms[0] if number == 1 else forms[1]}"
 
 
 def matrix_json(policy_set: PolicySet, requested_locale: str | None) -> dict[str, Any]:
@@ -122,7 +132,8 @@ def matrix_json(policy_set: PolicySet, requested_locale: str | None) -> dict[str
             "action": row.action, "label": row.label, "unit": row.unit, "policy": row.policy,
             "limits": {tier: quantity_json(row.unit, value, org) for tier, value in row.cells.items()},
             "shown": {tier: _amount(policy_set, row.unit, value, locale) for tier, value in row.cells.items()},
-            "changed_by": [{"key": c.key, "kind": c.kind, "where": c.where, "effect": c.effect} for c in row.changers],
+            "changed_by": [{"key": c.key, "kind": c.kind, "where": c.where, "effect": c.effect, "label": c.label}
+                           for c in row.changers],
         } for row in build_matrix(policy_set, locale)],
     })
 
@@ -145,6 +156,9 @@ def matrix_text(policy_set: PolicySet, requested_locale: str | None) -> str:
     for row, cells in zip(rows, table, strict=True):
         out.append(line(cells))
         for changer in row.changers:
-            out.append(f"    ↳ {changer.key} ({changer.where}): {changer.effect}")
+            if changer.label and changer.label != changer.key.rpartition("/")[2]:  # a cap by the name its words use
+                out.append(f"    ↳ {changer.label} ({changer.key}, {changer.where}): {changer.effect}")
+            else:
+                out.append(f"    ↳ {changer.key} ({changer.where}): {changer.effect}")
     return "\n".join(out)
 

@@ -286,6 +286,8 @@ class MatrixChangerSchema(Schema):
     kind = fields.String(required=True, metadata={"enum": ["rule", "cap"]})
     where = fields.String(required=True)
     effect = fields.String(required=True)
+    label = fields.String(required=True, allow_none=True, metadata={
+        "description": "a cap's label in the chosen locale (its id when it has none); null for a rule"})
 
 
 class MatrixRowSchema(Schema):
