@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 from flask import Blueprint, Response, g, stream_with_context
@@ -67,28 +66,9 @@ def list_decisions() -> Any:
 def export_decisions() -> Response:
     state = service_state()
     args = with_rule_resolved(query_args(audit.ExportSchema()), state.runtime.policy_set, state.store)
-    rows = state.store.stream(audit.log_filter(args, state.privacy), args.get("kind"))
-    if args["format"] == "jsonl":
-        chunks, mimetype, name = audit.jsonl_export(rows), "application/x-ndjson", "decisions.jsonl"
-    else:
-        chunks, mimetype, name = audit.csv_export(rows, args["excel_es"]), "text/csv", "decisions.csv"
-    return Response(stream_with_context(_batched(chunks)), mimetype=mimetype,  # Flask adds "; charset=utf-8" to text/*
+    chunks, mimetype, name = audit.export(state.store, args, state.privacy)
+    return Response(stream_with_context(chunks), mimetype=mimetype,  # Flask adds "; charset=utf-8" to text/*
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
-
-
-def _batched(chunks: Iterator[str], size: int = 65536) -> Iterator[str]:
-    """Rows joined into chunks of about `size` characters: one write (and one HTTP chunk) per 64 KiB
-    rather than per row, and one progress beat each (serving/worker.py)."""
-    pending: list[str] = []
-    length = 0
-    for chunk in chunks:
-        pending.append(chunk)
-        length += len(chunk)
-        if length >= size:
-            yield "".join(pending)
-            pending, length = [], 0
-    if pending:
-        yield "".join(pending)
 
 
 @blueprint.get("/v1/decisions/<decision_id>")
