@@ -163,19 +163,23 @@ def matrix(directory: str | None, policies_option: str | None, locale: str | Non
 @click.argument("directory", required=False)
 @click.option("--policies", "policies_option", help=POLICIES_HELP)
 @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def fields(directory: str | None, policies_option: str | None, output: str) -> None:
+@click.option("--lang", type=click.Choice(["es", "en"]), default=None, help=LANG_HELP)
+def fields(directory: str | None, policies_option: str | None, output: str, lang: str | None) -> None:
     """The fields rules may read: built-in and declared, their types, and where each travels in a request."""
     import json
 
     from policy_service.authoring.loader import load_policy_set
     from policy_service.service.fields import list_fields, render_fields
 
-    result = load_policy_set(_policies_dir(directory or policies_option))
+    path = _policies_dir(directory or policies_option)
+    lang = _language(lang, path)
+    result = load_policy_set(path)
     if result.policy_set is None:
-        click.echo(render_text(result.diagnostics), err=True)
+        click.echo(render_text(result.diagnostics, lang), err=True)
         sys.exit(1)
     rows = list_fields(result.policy_set)
-    click.echo(json.dumps([row.as_dict() for row in rows], ensure_ascii=False, indent=2) if output == "json" else render_fields(rows))
+    click.echo(json.dumps([row.as_dict() for row in rows], ensure_ascii=False, indent=2) if output == "json"
+               else render_fields(rows, lang))
 
 
 @main.command()
@@ -184,7 +188,8 @@ def fields(directory: str | None, policies_option: str | None, output: str) -> N
 @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--locale", default=None, help="money formats in the text report (default: the organisation's first)")
 @click.option("--database", help=DATABASE_HELP)
-def replay(candidate: str, since: str, output: str, locale: str | None, database: str | None) -> None:
+@click.option("--lang", type=click.Choice(["es", "en"]), default=None, help=LANG_HELP)
+def replay(candidate: str, since: str, output: str, locale: str | None, database: str | None, lang: str | None) -> None:
     """What a candidate policy set would have changed on past decisions (nothing is written)."""
     import json
 
@@ -193,16 +198,17 @@ def replay(candidate: str, since: str, output: str, locale: str | None, database
     from policy_service.service.replay import render_text as render_replay
     from policy_service.service.replay import replay as run_replay
 
+    lang = _language(lang, Path(candidate))
     runtime, result = load_runtime(candidate)
     if runtime is None:
-        click.echo(render_text(result.diagnostics), err=True)
+        click.echo(render_text(result.diagnostics, lang), err=True)
         sys.exit(1)
     store = _existing_store(database)
     report = run_replay(store, runtime, _since(since))
     if output == "json":
         click.echo(json.dumps(report.as_dict(runtime.policy_set), ensure_ascii=False, indent=2))
     else:
-        click.echo(render_replay(report, runtime.policy_set, resolve_locale(locale, runtime.policy_set.organization)))
+        click.echo(render_replay(report, runtime.policy_set, resolve_locale(locale, runtime.policy_set.organization), lang=lang))
 
 
 def _since(text: str) -> Any:

@@ -45,9 +45,21 @@ def test_every_listed_request_path_is_one_a_decision_request_accepts(runtime: ob
 
 def test_the_text_table_shows_another_organisations_own_fields() -> None:
     """A second organisation's declared fields appear, typed, with their `attributes` path."""
-    result = CliRunner().invoke(main, ["fields", str(ROOT / "tests/organisations/telco")])
+    result = CliRunner().invoke(main, ["fields", str(ROOT / "tests/organisations/telco"), "--lang", "en"])
     assert result.exit_code == 0
     lines = result.output.splitlines()
     assert lines[0].split() == ["field", "type", "kind", "in", "a", "request", "values"]
     declared = [line.split() for line in lines if " declared " in line]
     assert declared and all(words[3].split(".")[1] == "attributes" for words in declared)
+
+
+def test_the_text_table_speaks_the_organisations_first_locale_and_lang_chooses() -> None:
+    """The example organisation's first locale is es: the table's words are Spanish by default (field
+    names, types and values stay as rules write them); --lang en gives English."""
+    spanish = CliRunner().invoke(main, ["fields", str(EXAMPLE_POLICIES)]).output.splitlines()
+    assert spanish[0].split() == ["campo", "tipo", "clase", "en", "una", "solicitud", "valores"]
+    tier = next(line for line in spanish if line.startswith("agent.tier "))
+    assert " incorporado " in tier and "del directorio de agentes por agent.id (una clave de confianza puede enviar agent.tier)" in tier
+    assert any(" declarado " in line and line.startswith("case.") for line in spanish)
+    english = CliRunner().invoke(main, ["fields", str(EXAMPLE_POLICIES), "--lang", "en"]).output.splitlines()
+    assert english[0].split() == ["field", "type", "kind", "in", "a", "request", "values"]

@@ -76,7 +76,8 @@ def test_replay_command_reports_transitions_money_and_ids(tmp_path: Path, polici
     database = f"sqlite:///{tmp_path / 'log.db'}"
     ids = seed(make_app(tmp_path, DATABASE_URL=database).test_client())
     raise_refund_limit(policies_copy, 100)
-    text = CliRunner().invoke(main, ["replay", "--candidate", str(policies_copy), "--database", database, "--locale", "es"])
+    text = CliRunner().invoke(main, ["replay", "--candidate", str(policies_copy), "--database", database, "--locale", "es",
+                                  "--lang", "en"])
     assert text.exit_code == 0, text.output
     assert "12 decisions replayed, 3 would change (25.0 %)" in text.output
     assert "escalate → allow" in text.output and all(i in text.output for i in ids["agent_60"])
@@ -99,7 +100,8 @@ def test_replay_lists_who_proposed_what_and_the_money_before_and_after_per_chang
     database = f"sqlite:///{tmp_path / 'log.db'}"
     ids = seed(make_app(tmp_path, DATABASE_URL=database).test_client())
     raise_refund_limit(policies_copy, 100)
-    text = CliRunner().invoke(main, ["replay", "--candidate", str(policies_copy), "--database", database, "--locale", "es"])
+    text = CliRunner().invoke(main, ["replay", "--candidate", str(policies_copy), "--database", database, "--locale", "es",
+                                  "--lang", "en"])
     lines = [line.replace("\xa0", " ") for line in text.output.splitlines()]
     for decision_id in ids["agent_60"]:
         line = next(line for line in lines if decision_id in line)
@@ -114,3 +116,21 @@ def test_replay_lists_who_proposed_what_and_the_money_before_and_after_per_chang
     assert (first["agent_id"], first["action"], first["amount"], first["outcome"], first["grantable_without_approval"]) == (
         "ag-101", "refund", "60.00", {"before": "escalate", "after": "allow"}, {"before": "50.00", "after": "60.00"})
     assert first["created_at"].endswith("Z")
+
+
+def test_replay_speaks_the_organisations_first_locale_and_lang_chooses(tmp_path: Path, policies_copy: Path) -> None:
+    """The example organisation's first locale is es: the report reads in Spanish by default, singular
+    where one is meant; --lang en gives English; a refused candidate's diagnostics follow too."""
+    database = f"sqlite:///{tmp_path / 'log.db'}"
+    seed(make_app(tmp_path, DATABASE_URL=database).test_client())
+    raise_refund_limit(policies_copy, 100)
+    spanish = CliRunner().invoke(main, ["replay", "--candidate", str(policies_copy), "--database", database]).output
+    assert "12 decisiones reproducidas, 3 cambiarían (25.0 %)" in spanish
+    assert "cambios de resultado:" in spanish and "dinero que los agentes podrían conceder sin aprobación:" in spanish
+    assert "decisiones que cambiarían (hora UTC, agente, propuesta, resultado, dinero concedible sin aprobación):" in spanish
+    english = CliRunner().invoke(main, ["replay", "--candidate", str(policies_copy), "--database", database, "--lang", "en"])
+    assert "12 decisions replayed, 3 would change" in english.output and "outcome transitions:" in english.output
+    broken = policies_copy / "refunds.yaml"
+    broken.write_text(broken.read_text().replace("actions: [refund, store_credit]", "actions: [refundd, store_credit]"))
+    refused = CliRunner().invoke(main, ["replay", "--candidate", str(policies_copy), "--database", database])
+    assert refused.exit_code == 1 and "acción desconocida" in refused.output

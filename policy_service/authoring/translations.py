@@ -226,6 +226,23 @@ MESSAGES_ES: dict[str, str] = {
     "hint": "pista",
     "PASS": "OK",
     "FAIL": "FALLA",
+    # -- fields and replay
+    "from the agent directory by agent.id (a trusted key may send agent.tier)":
+        "del directorio de agentes por agent.id (una clave de confianza puede enviar agent.tier)",
+    "from the agent directory by agent.id": "del directorio de agentes por agent.id",
+    "candidate {}": "candidata {0}",
+    "{} decisions replayed, {} would change{}": "{0} decisiones reproducidas, {1} {1|cambiaría|cambiarían}{2}",
+    "{} decision replayed, {} would change{}": "{0} decisión reproducida, {1} {1|cambiaría|cambiarían}{2}",
+    "{} could not be replayed (masked fields, or the candidate refuses the request): {}":
+        "{0} no se {0|pudo|pudieron} reproducir (campos enmascarados, o la candidata rechaza la solicitud): {1}",
+    "outcome transitions:": "cambios de resultado:",
+    "money agents could grant without approval: {} → {} ({})": "dinero que los agentes podrían conceder sin aprobación: {0} → {1} ({2})",
+    "rules whose firing changed most:": "reglas cuyo disparo más cambió:",
+    "shadow mode recorded {} live disagreements for this candidate":
+        "el modo sombra registró {0} {0|desacuerdo|desacuerdos} en vivo para esta candidata",
+    "changed decisions (time UTC, agent, proposal, outcome, money grantable without approval):":
+        "decisiones que cambiarían (hora UTC, agente, propuesta, resultado, dinero concedible sin aprobación):",
+    "… and {} more (--format json lists all)": "… y {0} más (--format json las lista todas)",
 }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from policy_service.authoring.translations import translate
 from policy_service.deciding.request import request_schema
 from policy_service.model import PolicySet
 
@@ -64,10 +65,17 @@ def list_fields(policy_set: PolicySet) -> list[FieldRow]:
                      _FILLED_IN.get(spec.name)) for spec in specs]
 
 
-def render_fields(rows: list[FieldRow]) -> str:
-    table = [("field", "type", "kind", "in a request", "values")]
+# The table's own words. Field names, types and values are the format's keywords and stay as written.
+_HEADERS = {"en": ("field", "type", "kind", "in a request", "values"), "es": ("campo", "tipo", "clase", "en una solicitud", "valores")}
+_KINDS = {"en": ("built-in", "declared"), "es": ("incorporado", "declarado")}
+
+
+def render_fields(rows: list[FieldRow], lang: str = "en") -> str:
+    """The fields as a table for people, in `lang` (es, en); `as_dict` is the JSON, which keeps keywords."""
+    lang = lang if lang in _HEADERS else "en"
+    table = [_HEADERS[lang]]
     for row in rows:
-        where = row.note or row.request or "—"
-        table.append((row.name, row.type, "built-in" if row.builtin else "declared", where, ", ".join(row.values or ())))
+        where = translate(row.note, lang) if row.note else row.request or "—"
+        table.append((row.name, row.type, _KINDS[lang][0 if row.builtin else 1], where, ", ".join(row.values or ())))
     width = [max(len(line[i]) for line in table) for i in range(4)]
     return "\n".join("  ".join(cell.ljust(width[i]) if i < 4 else cell for i, cell in enumerate(line)).rstrip() for line in table)

@@ -19,6 +19,7 @@ from typing import Any
 
 from marshmallow import ValidationError
 
+from policy_service.authoring.translations import translate
 from policy_service.deciding.budgets import Budgets
 from policy_service.deciding.request import parse_quantity
 from policy_service.deciding.runtime import PolicyRuntime
@@ -150,35 +151,40 @@ def _grantable(limit: str | None, amount: int, policy_set: PolicySet) -> int:
     return 0 if limit is None else min(parse_quantity(limit, "money", policy_set.organization), amount)
 
 
-def render_text(report: ReplayReport, policy_set: PolicySet, locale: str, show_ids: int = 50) -> str:
+def render_text(report: ReplayReport, policy_set: PolicySet, locale: str, show_ids: int = 50, lang: str = "en") -> str:
+    """The report for people: its words in `lang` (es, en), money as `locale` writes it."""
     org = policy_set.organization
 
     def money(minor: int) -> str:
         return format_money(minor, org.currency, org.minor_digits, locale)
+
+    def say(text: str) -> str:
+        return translate(text, lang)
     share = f" ({100 * len(report.changed) / report.decisions:.1f} %)" if report.decisions else ""
-    lines = [f"candidate {report.candidate_revision}",
-             f"{report.decisions} decisions replayed, {len(report.changed)} would change{share}"]
+    replayed = "decision replayed" if report.decisions == 1 else "decisions replayed"
+    lines = [say(f"candidate {report.candidate_revision}"),
+             say(f"{report.decisions} {replayed}, {len(report.changed)} would change{share}")]
     if report.not_replayable:
-        lines.append(f"{len(report.not_replayable)} could not be replayed (masked fields, or the candidate refuses "
-                     f"the request): {', '.join(list(report.not_replayable)[:5])}")
+        lines.append(say(f"{len(report.not_replayable)} could not be replayed (masked fields, or the candidate refuses "
+                         f"the request): {', '.join(list(report.not_replayable)[:5])}"))
     if report.transitions:
-        lines.append("outcome transitions:")
+        lines.append(say("outcome transitions:"))
         lines.extend(f"  {a:>9} → {b:<9} {n}" for (a, b), n in sorted(report.transitions.items()))
     delta = report.grantable_candidate - report.grantable_live
     sign = "+" if delta >= 0 else "-"
-    lines.append(f"money agents could grant without approval: {money(report.grantable_live)} → "
-                 f"{money(report.grantable_candidate)} ({sign}{money(abs(delta))})")
+    lines.append(say(f"money agents could grant without approval: {money(report.grantable_live)} → "
+                     f"{money(report.grantable_candidate)} ({sign}{money(abs(delta))})"))
     if report.rule_changes:
-        lines.append("rules whose firing changed most:")
+        lines.append(say("rules whose firing changed most:"))
         lines.extend(f"  {rule}: {n}" for rule, n in report.rule_changes.most_common(10))
     if report.shadow_disagreements:
-        lines.append(f"shadow mode recorded {report.shadow_disagreements} live disagreements for this candidate")
+        lines.append(say(f"shadow mode recorded {report.shadow_disagreements} live disagreements for this candidate"))
     if report.changes:
-        lines.append("changed decisions (time UTC, agent, proposal, outcome, money grantable without approval):")
+        lines.append(say("changed decisions (time UTC, agent, proposal, outcome, money grantable without approval):"))
         lines.extend(_change_line(change, org, locale) for change in report.changes[:show_ids])
         more = len(report.changes) - show_ids
         if more > 0:
-            lines.append(f"  … and {more} more (--format json lists all)")
+            lines.append("  " + say(f"… and {more} more (--format json lists all)"))
     return "\n".join(lines)
 
 
