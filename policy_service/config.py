@@ -33,6 +33,8 @@ VARIABLES: dict[str, str] = {
     "POLICY_SERVICE_MASKED_FIELDS": "comma-separated request paths masked before storage",
     "POLICY_SERVICE_CUSTOMER_ID_KEY": "secret for storing customer ids as keyed hashes",
     "POLICY_SERVICE_LOG_KEY": "secret under which entry hashes are HMAC-SHA256 (audit verify --key detects forged appends)",
+    "POLICY_SERVICE_SECRET_KEY": "secret that signs the console's session cookies (default: one random key per serve instance)",
+    "POLICY_SERVICE_APPROVAL_OVERDUE_MINUTES": "minutes after which the console marks a pending escalation overdue (default 15)",
 }
 
 
@@ -53,6 +55,8 @@ class Settings:
     masked_fields: str = ""
     customer_id_key: str | None = None
     log_key: str | None = None
+    secret_key: str | None = None  # None: serve makes one per instance (serving/gunicorn_conf.py)
+    approval_overdue_minutes: int = 15
 
     @property
     def log_url(self) -> str:
@@ -89,4 +93,6 @@ def settings(environ: Mapping[str, str] = os.environ) -> Settings:
         masked_fields=text("MASKED_FIELDS") or "",
         customer_id_key=text("CUSTOMER_ID_KEY"),
         log_key=text("LOG_KEY"),
+        secret_key=text("SECRET_KEY"),
+        approval_overdue_minutes=int(text("APPROVAL_OVERDUE_MINUTES") or 15),
     )

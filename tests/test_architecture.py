@@ -18,7 +18,7 @@ RANKS = {
     "decisionlog": 4,
     "service": 5,
     "policytest": 6,
-    "web": 7,
+    "web": 7, "console": 7,  # two faces side by side; SIDEWAYS says which of each other's modules they use
     "serving": 8,
     "cli": 9,
     "": 10,  # the package itself: create_app
@@ -28,13 +28,28 @@ RANKS = {
 SEAMS = {
     "durable": {"deciding.engine"},
     "durable_rules_engine": {"deciding.engine"},  # the C extension the engine module drives directly
-    "flask": {"web"},
-    "werkzeug": {"web"},
+    "flask": {"web", "console"},
+    "flask_wtf": {"console"},  # the console's CSRF tokens; the JSON API needs none
+    "werkzeug": {"web", "console"},
     "click": {"cli"},
     "gunicorn": {"serving"},
     "sqlalchemy": {"decisionlog"},
     "alembic": {"decisionlog"},
     "prometheus_client": {"telemetry", "web", "serving"},
+}
+
+
+# Imports between rooms of one rank, module by module: the factory registers the console; the console
+# asks web who is calling (and marks its pages for web's key check) and reads the live service state.
+SIDEWAYS = {
+    "web.app": {"console.app"},
+    "console": {"web.access", "web.state"},
+}
+
+# Rooms that may import only some of the rooms below them: the console is a face over the service's
+# use cases, so it reads the decision log and policy files only through the service room.
+ONLY = {
+    "console": {"console", "service", "deciding", "model", "telemetry", "config", "errors", "web"},
 }
 
 
@@ -80,10 +95,36 @@ def test_imports_point_down(module: str, path: Path) -> None:
     for name in _imports(path):
         if not name.startswith("policy_service.") or "migrations" in module:
             continue
-        target = _room(name.removeprefix("policy_service."))
+        target_module = name.removeprefix("policy_service.")
+        target = _room(target_module)
+        if target != room and RANKS[target] == RANKS[room] and _sideways(module, target_module):
+            continue
         if target != room and RANKS[target] >= RANKS[room]:
             upward.append(name)
     assert not upward, f"{module} imports upward: {upward}"
+
+
+def _sideways(module: str, target: str) -> bool:
+    """Whether SIDEWAYS lets `module` import `target` (a module of a room of the same rank)."""
+    return any((module == source or module.startswith(source + ".")) and target in targets
+               for source, targets in SIDEWAYS.items())
+
+
+@pytest.mark.parametrize("module, path", [(m, p) for m, p in MODULES if _room(m) in ONLY],
+                         ids=[m for m, _ in MODULES if _room(m) in ONLY])
+def test_a_face_imports_only_the_rooms_it_is_allowed(module: str, path: Path) -> None:
+    """The console reaches the decision log, the policy files and the tests' runner only through service."""
+    allowed = ONLY[_room(module)]
+    outside = [name for name in _imports(path) if name.startswith("policy_service.")
+               and _room(name.removeprefix("policy_service.")) not in allowed]
+    assert not outside, f"{module} imports {outside}"
+
+
+def test_sideways_imports_name_real_modules() -> None:
+    """A SIDEWAYS entry for a module that no longer exists would silently allow a new one of that name."""
+    known = {module for module, _ in MODULES}
+    named = set(SIDEWAYS) | {target for targets in SIDEWAYS.values() for target in targets}
+    assert named <= known | {_room(m) for m in known}
 
 
 @pytest.mark.parametrize("module, path", MODULES, ids=[m or "policy_service" for m, _ in MODULES])

@@ -166,6 +166,10 @@ class KeyRing:
     def find(self, secret: str) -> ApiKey | None:
         return self._by_hash.get(hash_key(secret))
 
+    def find_hashed(self, hashed: str) -> ApiKey | None:
+        """The key whose stored hash this is (a console session keeps the hash, never the key)."""
+        return self._by_hash.get(hashed)
+
     def __len__(self) -> int:
         return len(self._by_hash)
 

@@ -9,6 +9,7 @@ _GRACEFUL_TIMEOUT), so a container sets them without a file of its own.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
@@ -20,6 +21,11 @@ from policy_service import config as service_config
 from policy_service.serving.serve import default_workers
 
 _settings = service_config.settings()
+if not _settings.secret_key:
+    # The console's sessions must verify in every worker (and in a worker that replaces one): one
+    # random key for this instance, made once here in the master and inherited by every worker it forks.
+    # Sessions end when the instance restarts; POLICY_SERVICE_SECRET_KEY keeps them (docs/operations.md).
+    os.environ["POLICY_SERVICE_SECRET_KEY"] = secrets.token_urlsafe(32)
 wsgi_app = "policy_service:create_app()"
 bind = _settings.bind
 workers = _settings.workers or default_workers()

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 
 from policy_service import config
+from policy_service.console.app import init_app as init_console
 from policy_service.web import (
     access,
     approvals,
@@ -42,6 +43,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         MASKED_FIELDS=settings.masked_fields,
         CUSTOMER_ID_KEY=settings.customer_id_key,
         LOG_KEY=settings.log_key,  # entry hashes under an HMAC key kept outside the database
+        SECRET_KEY=settings.secret_key,  # signs the console's sessions (console/session.py)
+        APPROVAL_OVERDUE_MINUTES=settings.approval_overdue_minutes,
     )
     if test_config:
         app.config.update(test_config)
@@ -56,4 +59,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(decisions.blueprint)
     app.register_blueprint(audit.blueprint)
     app.register_blueprint(approvals.blueprint)
+    init_console(app)  # the pages for people under /console/, and GET / to them
     return app

@@ -19,6 +19,7 @@ from typing import Any
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Flask, Response, abort, current_app, send_from_directory
+from werkzeug.routing import Rule
 
 from policy_service import __version__
 from policy_service.deciding.request import request_schema
@@ -33,6 +34,12 @@ blueprint = Blueprint("openapi", __name__)
 
 # Served, but not API: the docs page's static files.
 UNDOCUMENTED = frozenset({"/docs/assets/<name>"})
+PAGES = frozenset({"console", "console_root"})  # blueprints of HTML pages for people (policy_service/console), not API
+
+
+def in_api_document(rule: Rule) -> bool:
+    """Whether a route belongs in the API document: every one but Swagger UI's assets and the console's pages."""
+    return rule.rule not in UNDOCUMENTED and rule.endpoint.split(".")[0] not in PAGES
 PROBLEM = {"application/problem+json": {"schema": "Problem"}}
 
 
@@ -83,7 +90,7 @@ def documented_routes(app: Flask) -> list[Route]:
     A route whose view declares no operation fails here, so nothing is served undocumented."""
     routes = []
     for rule in app.url_map.iter_rules():
-        if rule.rule in UNDOCUMENTED:
+        if not in_api_document(rule):
             continue
         view = app.view_functions[rule.endpoint]
         operation = operation_of(view)

@@ -1,0 +1,119 @@
+"""The console's own words, in Spanish and English (docs/contract.md §9: Spanish first, English too).
+
+One catalogue, keyed by what a text is for; every key has both languages (tests/console/test_texts.py).
+Sentences for customers stay in deciding/words.py; these are the words of the pages around them.
+Placeholders are `str.format` fields, filled by `text()`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+LANGUAGES = ("es", "en")
+
+TEXTS: dict[str, dict[str, str]] = {
+    "console": {"es": "Consola de políticas", "en": "Policy console"},
+    "skip_to_content": {"es": "Saltar al contenido", "en": "Skip to content"},
+    "main_navigation": {"es": "Navegación principal", "en": "Main navigation"},
+    "language": {"es": "Idioma", "en": "Language"},
+    "home": {"es": "Inicio", "en": "Home"},
+    "signed_in_as": {"es": "Ha entrado como {name}", "en": "Signed in as {name}"},
+    "acting_as": {"es": "actúa como {agent}", "en": "acting as {agent}"},
+    "dev_mode": {"es": "Modo de desarrollo: sin claves, con todos los roles.",
+                 "en": "Development mode: no keys, every role."},
+    "sign_in": {"es": "Entrar", "en": "Sign in"},
+    "sign_in_title": {"es": "Entrar en la consola", "en": "Sign in to the console"},
+    "sign_in_hint": {"es": "Use la clave de API que le dio la persona que administra el servicio.",
+                     "en": "Use the API key the person who runs the service gave you."},
+    "api_key": {"es": "Clave de API", "en": "API key"},
+    "sign_out": {"es": "Salir", "en": "Sign out"},
+    "signed_out": {"es": "Ha salido de la consola.", "en": "You have signed out."},
+    "there_is_a_problem": {"es": "Hay un problema", "en": "There is a problem"},
+    "wrong_key": {"es": "La clave de API no es válida.", "en": "The API key is not valid."},
+    "key_required": {"es": "Escriba su clave de API.", "en": "Enter your API key."},
+    "session_expired": {"es": "Su sesión ha caducado; vuelva a entrar.", "en": "Your session has expired; sign in again."},
+    "roles": {"es": "Roles", "en": "Roles"},
+    "role_agent_tool": {"es": "herramienta de agente", "en": "agent tool"},
+    "role_approver": {"es": "aprobación", "en": "approver"},
+    "role_auditor": {"es": "auditoría", "en": "auditor"},
+    "role_policy_admin": {"es": "administración de políticas", "en": "policy admin"},
+    "welcome": {"es": "Bienvenida", "en": "Welcome"},
+    "your_pages": {"es": "Sus páginas", "en": "Your pages"},
+    "no_pages": {"es": "Su clave no tiene páginas en la consola todavía.",
+                 "en": "Your key has no console pages yet."},
+    "forbidden_title": {"es": "No tiene acceso a esta página", "en": "You cannot see this page"},
+    "forbidden_body": {"es": "Su clave no tiene el rol que pide esta página.",
+                       "en": "Your key does not have the role this page needs."},
+    "not_found_title": {"es": "No existe esta página", "en": "Page not found"},
+    "not_found_body": {"es": "Revise la dirección o vuelva al inicio.", "en": "Check the address or go back home."},
+    "csrf_title": {"es": "No se pudo enviar el formulario", "en": "The form could not be sent"},
+    "csrf_body": {"es": "El formulario había caducado o le faltaba su código de seguridad. Vuelva a cargar la "
+                        "página e inténtelo de nuevo.",
+                  "en": "The form had expired or was missing its security code. Reload the page and try again."},
+    "error_title": {"es": "Algo ha fallado", "en": "Something went wrong"},
+    "unavailable_title": {"es": "El registro de decisiones no responde", "en": "The decision log is not answering"},
+    "unavailable_body": {"es": "No se ha guardado nada. Inténtelo de nuevo en unos segundos.",
+                         "en": "Nothing was recorded. Try again in a few seconds."},
+    "back_home": {"es": "Volver al inicio", "en": "Back home"},
+    "flag_yes": {"es": "sí", "en": "yes"},
+    # Approvals inbox
+    "approvals": {"es": "Aprobaciones", "en": "Approvals"},
+    "approvals_pending": {"es": "Pendientes", "en": "Pending"},
+    "approvals_approved": {"es": "Aprobadas", "en": "Approved"},
+    "approvals_rejected": {"es": "Rechazadas", "en": "Rejected"},
+    "approvals_views": {"es": "Vistas de aprobaciones", "en": "Approval views"},
+    "approvals_none": {"es": "No hay escalados pendientes que pueda decidir.",
+                       "en": "There are no pending escalations you can decide."},
+    "history_none": {"es": "No hay nada en este historial.", "en": "Nothing in this history."},
+    "approvals_count": {"es": "{count} pendientes, la más antigua primero.", "en": "{count} pending, oldest first."},
+    "refreshes": {"es": "La lista se actualiza sola cada {seconds} segundos.",
+                  "en": "The list refreshes itself every {seconds} seconds."},
+    "refresh_now": {"es": "Actualizar ahora", "en": "Refresh now"},
+    "overdue": {"es": "Vencida", "en": "Overdue"},
+    "waiting": {"es": "Espera desde hace {age}", "en": "Waiting for {age}"},
+    "decision": {"es": "Decisión", "en": "Decision"},
+    "agent": {"es": "Agente", "en": "Agent"},
+    "customer": {"es": "Cliente", "en": "Customer"},
+    "action": {"es": "Acción", "en": "Action"},
+    "amount": {"es": "Importe", "en": "Amount"},
+    "proposed": {"es": "Propuesto", "en": "Proposed"},
+    "agent_limit": {"es": "Límite del agente", "en": "Agent's limit"},
+    "needs_tier": {"es": "Necesita el nivel", "en": "Needs tier"},
+    "why_escalated": {"es": "Por qué se escaló", "en": "Why it was escalated"},
+    "options_given": {"es": "Opciones que se ofrecieron", "en": "Options the agent was given"},
+    "up_to": {"es": "hasta {amount}", "en": "up to {amount}"},
+    "words_said": {"es": "Lo que se le dijo", "en": "What was said"},
+    "cap_usage": {"es": "Uso de topes del cliente", "en": "Customer's cap usage"},
+    "used_of": {"es": "{used} usados de {limit}", "en": "{used} used of {limit}"},
+    "raised_at": {"es": "Escalada el", "en": "Escalated at"},
+    "approver": {"es": "Quién aprueba", "en": "Approver"},
+    "approver_bound": {"es": "Aprueba como {agent}.", "en": "You approve as {agent}."},
+    "approve": {"es": "Aprobar", "en": "Approve"},
+    "approve_amount": {"es": "Importe a aprobar", "en": "Amount to approve"},
+    "approve_amount_hint": {"es": "Déjelo así para aprobar el importe completo, o escriba uno menor.",
+                            "en": "Leave it to approve the full amount, or enter a smaller one."},
+    "reject": {"es": "Rechazar", "en": "Reject"},
+    "reason": {"es": "Motivo del rechazo", "en": "Reason for rejecting"},
+    "reason_required": {"es": "Escriba el motivo del rechazo.", "en": "Enter the reason for rejecting."},
+    "approver_required": {"es": "Elija quién aprueba.", "en": "Choose the approver."},
+    "approved_message": {"es": "Aprobada la decisión {id}: {amount}.", "en": "Decision {id} approved: {amount}."},
+    "approved_flag_message": {"es": "Aprobada la decisión {id}.", "en": "Decision {id} approved."},
+    "rejected_message": {"es": "Rechazada la decisión {id}.", "en": "Decision {id} rejected."},
+    "conflict_message": {"es": "No se pudo decidir {id}: {reason}", "en": "Could not decide {id}: {reason}"},
+    "invalid_message": {"es": "Revise el formulario de {id}: {reason}", "en": "Check the form for {id}: {reason}"},
+    "decided_by": {"es": "Decidida por", "en": "Decided by"},
+    "decided_at": {"es": "Decidida el", "en": "Decided at"},
+    "approved_amount": {"es": "Importe aprobado", "en": "Approved amount"},
+    "status": {"es": "Estado", "en": "Status"},
+    "status_approved": {"es": "aprobada", "en": "approved"},
+    "status_rejected": {"es": "rechazada", "en": "rejected"},
+    "note": {"es": "Nota", "en": "Note"},
+    "not_in_directory": {"es": "no está en el directorio", "en": "not in the directory"},
+}
+
+
+def text(key: str, language: str, **values: Any) -> str:
+    """The text for `key` in `language` (else Spanish), its placeholders filled."""
+    texts = TEXTS[key]
+    template = texts.get(language) or texts["es"]
+    return template.format(**values) if values else template
