@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from helpers import EXAMPLE_POLICIES
+from pathlib import Path
 
-from policy_service.service.passages import revision_files, rule_passages
+from helpers import EXAMPLE_POLICIES, make_app
+
+from policy_service.service.passages import revision_files, rule_passages, stored_revision
+from policy_service.web.state import service_state
 
 FILES = {p.name: p.read_text() for p in EXAMPLE_POLICIES.glob("*.yaml")}
 
@@ -38,3 +41,15 @@ def test_rules_written_on_one_line_are_not_cut() -> None:
     """Flow-style rules share their lines: the file is shown whole rather than cut wrongly."""
     files = {"p.yaml": "kind: Policy\nid: p\nrules: [{id: a, when: {}, then: {}}, {id: b, when: {}, then: {}}]\n"}
     assert rule_passages(files) == {}
+
+
+def test_a_stored_revision_is_read_from_the_log_cut_into_passages(tmp_path: Path) -> None:
+    """The revision the example policies were loaded as, with its rules anchored; an unknown one is None."""
+    app = make_app(tmp_path)
+    with app.app_context():
+        state = service_state()
+        stored = stored_revision(state.store, state.runtime.revision)
+        assert stored is not None and stored.revision == state.runtime.revision
+        assert stored_revision(state.store, "sha256:" + "0" * 64) is None
+    rules = {p.rule for f in stored.files for p in f.passages if p.rule}
+    assert "refunds/gold_leeway" in rules and [f.path for f in stored.files] == sorted(n for n in FILES if not n.endswith("_test.yaml"))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from policy_service.authoring.source import SourceFile, parse_source
+from policy_service.decisionlog import DecisionStore
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,21 @@ class Passage:
 class RevisionFile:
     path: str
     passages: tuple[Passage, ...]
+
+
+@dataclass(frozen=True)
+class StoredRevision:
+    revision: str
+    stored_at: str  # ISO 8601, UTC
+    files: tuple[RevisionFile, ...]
+
+
+def stored_revision(store: DecisionStore, revision: str) -> StoredRevision | None:
+    """A revision the log stored (GET /v1/policies/revisions/{revision}), cut into passages; None when unknown."""
+    stored = store.revision(revision)
+    if stored is None:
+        return None
+    return StoredRevision(stored["revision"], stored["stored_at"], tuple(revision_files(stored["files"])))
 
 
 def revision_files(files: Mapping[str, str]) -> list[RevisionFile]:
