@@ -451,7 +451,8 @@ def export(database: str | None, output: str, excel_es: bool, target: str | None
         raise click.UsageError(f"bad filter: {exc.messages}") from None
     privacy = PrivacySettings.from_config(None, config.settings().customer_id_key)
     rows = store.stream(auditing.log_filter(loaded, privacy), loaded.get("kind"))
-    chunks = auditing.jsonl_export(rows) if output == "jsonl" else auditing.csv_export(rows, excel_es)
+    units = auditing.ActionUnits(store)  # from the log's stored revisions: the policies are not read
+    chunks = auditing.jsonl_export(rows, units) if output == "jsonl" else auditing.csv_export(rows, excel_es, units)
     with click.open_file(target or "-", "w", encoding="utf-8") as sink:  # "-": stdout, left open
         for chunk in chunks:
             sink.write(chunk)

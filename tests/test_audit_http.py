@@ -202,3 +202,59 @@ def test_a_bare_rule_id_two_policies_share_is_refused_naming_both(tmp_path: Path
     message = ambiguous.get_json()["errors"]["rule"][0]
     assert "extensions/gold_leeway" in message and "refunds/gold_leeway" in message
     assert len(client.get("/v1/decisions?rule=refunds/gold_leeway").get_json()["items"]) == 1
+
+
+@pytest.fixture
+def mixed_units(tmp_path: Path, database_url: str) -> Any:
+    """The third organisation's bank, with a fee reversal (money) that offers a payment extension (days)."""
+    import shutil
+
+    policies = tmp_path / "banco"
+    shutil.copytree(Path(__file__).parent / "organisations" / "banco", policies,
+                    ignore=shutil.ignore_patterns("plazos*", "*_test.yaml"))
+    cargos = policies / "cargos.yaml"
+    cargos.write_text(cargos.read_text()
+                      .replace("exoneracion_cuota]", "exoneracion_cuota, prorroga_pago]", 1)
+                      .replace("reverso_comision: [abono_cortesia]", "reverso_comision: [prorroga_pago]", 1)
+                      .replace("  exoneracion_cuota: {asesor", "  prorroga_pago: {asesor: 15, lider: 30}\n  exoneracion_cuota: {asesor", 1))
+    return make_app(tmp_path, DATABASE_URL=database_url, POLICIES=str(policies)).test_client()
+
+
+def test_every_exported_amount_says_whether_it_is_money_or_days(mixed_units: Any, database_url: str) -> None:
+    """A rejected 120,000 COP fee reversal settled with the offered 10-day extension, and a 20-day
+    extension approved at 8: each row names its unit (and a currency only for money), so summing the
+    granted money skips the days; JSON lines and the CLI's export say the same."""
+    from click.testing import CliRunner
+
+    from policy_service.cli import main
+
+    def escalate(action: str, amount: Any) -> str:
+        made = mixed_units.post("/v1/decisions", json={"agent": {"id": "as-1"}, "customer": {"id": "c-1"},
+                                                       "case": {"reason": "cargo"}, "proposal": {"action": action, "amount": amount}})
+        assert made.status_code == 201 and made.get_json()["outcome"] == "escalate", made.get_json()
+        return made.get_json()["decision_id"]  # type: ignore[no-any-return]
+
+    def settle(decision_id: str, verdict: dict[str, Any], outcome: dict[str, Any]) -> None:
+        assert mixed_units.post(f"/v1/decisions/{decision_id}/approval", json={"approver_id": "li-1", **verdict}).status_code == 201
+        assert mixed_units.post(f"/v1/decisions/{decision_id}/outcome", json=outcome).status_code == 201
+
+    fee = escalate("reverso_comision", "120000")
+    settle(fee, {"verdict": "reject"}, {"action": "prorroga_pago", "amount": 10})
+    extension = escalate("prorroga_pago", 20)
+    settle(extension, {"verdict": "approve", "amount": 8}, {"action": "prorroga_pago", "amount": 8})
+    rows = list(csv.DictReader(io.StringIO(mixed_units.get("/v1/decisions/export?format=csv").get_data(as_text=True))))
+    assert [(r["kind"], r["action"], r["amount"], r["currency"], r["unit"]) for r in rows] == [
+        ("decision", "reverso_comision", "120000", "COP", "money"), ("approval", "reverso_comision", "120000", "COP", "money"),
+        ("outcome", "reverso_comision", "120000", "COP", "money"), ("decision", "prorroga_pago", "20", "", "days"),
+        ("approval", "prorroga_pago", "20", "", "days"), ("outcome", "prorroga_pago", "20", "", "days")]
+    assert rows[4]["approved_amount"] == "8"
+    granted = [(r["granted_action"], r["granted_amount"], r["granted_currency"], r["granted_unit"]) for r in rows if r["kind"] == "outcome"]
+    assert granted == [("prorroga_pago", "10", "", "days"), ("prorroga_pago", "8", "", "days")]
+    assert sum(float(r["granted_amount"]) for r in rows if r["kind"] == "outcome" and r["granted_unit"] == "money") == 0
+    lines = [json.loads(line) for line in mixed_units.get("/v1/decisions/export?format=jsonl").get_data(as_text=True).splitlines()]
+    assert [(e["kind"], e["action"], e["unit"], e["currency"]) for e in lines[:3]] == [
+        ("decision", "reverso_comision", "money", "COP"), ("approval", "reverso_comision", "money", "COP"),
+        ("outcome", "prorroga_pago", "days", None)]
+    exported = CliRunner().invoke(main, ["audit", "export", "--database", database_url, "--kind", "outcome"])
+    assert [(r["granted_amount"], r["granted_unit"]) for r in csv.DictReader(io.StringIO(exported.output))] == [
+        ("10", "days"), ("8", "days")]

@@ -15,7 +15,7 @@ from typing import Any
 from policy_service.authoring.build import build_agents, build_organization, build_policy, check_set
 from policy_service.authoring.diagnostics import Diagnostic, has_errors
 from policy_service.authoring.file_schemas import SCHEMAS, HeaderSchema, validate_shape
-from policy_service.authoring.source import SourceFile, find_policy_files, read_source
+from policy_service.authoring.source import SourceFile, find_policy_files, parse_source, read_source
 from policy_service.model import Agent, Organization, Policy, PolicySet
 
 TEST_SUFFIXES = ("_test.yaml", "_test.yml")
@@ -111,6 +111,21 @@ def _ungoverned_actions(org: Organization, source: SourceFile, policies: list[tu
         source.diagnostic(("actions", a), "PS042", f'no policy governs action "{a}": nobody may grant it', key=True, severity="warning")
         for a in org.actions if a not in governed
     ]
+
+
+def revision_units(files: dict[str, str]) -> tuple[str | None, dict[str, str]]:
+    """The currency and each action's unit (money, days, count, flag) as a stored revision's
+    Organization file declares them, without building the set: what the log's exports need to say
+    what each amount counts, as the policies of the time had it. (None, {}) when no file declares them."""
+    for name in sorted(files):
+        source, _ = parse_source(files[name], name)
+        data = None if source is None else source.data
+        if isinstance(data, dict) and data.get("kind") == "Organization" and isinstance(data.get("actions"), dict):
+            units = {str(action): str(spec["unit"]) for action, spec in data["actions"].items()
+                     if isinstance(spec, dict) and isinstance(spec.get("unit"), str)}
+            currency = data.get("currency")
+            return (currency if isinstance(currency, str) else None), units
+    return None, {}
 
 
 def revision_of(files: dict[str, str]) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from policy_service.authoring.loader import revision_of
+from policy_service.authoring.loader import revision_of, revision_units
 from policy_service.deciding.request import Identifier
 from policy_service.decisionlog import DecisionStore, LogFilter
 from policy_service.decisionlog.chain import ChainProblem, VerifyReport, timestamp_text, verify_chain
@@ -121,11 +121,48 @@ def page(store: DecisionStore, args: dict[str, Any], privacy: PrivacySettings) -
 
 # -- exports ---------------------------------------------------------------------------------------
 
-# The auditors' columns (docs/decision-log.md#exports): one row per entry; `action`, `amount` and
-# `currency` are the decision's proposal on each of its rows, so a spreadsheet can pivot by them.
+# The auditors' columns (docs/decision-log.md#exports): one row per entry; `action`, `amount`,
+# `currency` and `unit` are the decision's proposal on each of its rows, so a spreadsheet can pivot by
+# them; every amount says what it counts (`unit`, `granted_unit`), so days are never summed as money.
 CSV_COLUMNS = ("seq", "decision_id", "kind", "entry_id", "created_at_utc", "caller", "agent_id", "customer_id",
-               "outcome", "action", "amount", "currency", "approver_id", "verdict", "approved_amount",
-               "granted_action", "granted_amount", "policy", "rules", "policy_revision", "masked", "hash")
+               "outcome", "action", "amount", "currency", "unit", "approver_id", "verdict", "approved_amount",
+               "granted_action", "granted_amount", "granted_currency", "granted_unit", "policy", "rules",
+               "policy_revision", "masked", "hash")
+
+
+class ActionUnits:
+    """What each action's amounts count (money, days, count, flag) and the currency, as the policy
+    revision that recorded an entry defined them: read from the log's own stored revisions, once per
+    revision, so an export needs no live policies and a unit changed since does not rewrite the past."""
+
+    def __init__(self, store: DecisionStore) -> None:
+        self._store = store
+        self._known: dict[str, tuple[str | None, dict[str, str]]] = {}
+
+    def of(self, revision: str | None) -> tuple[str | None, dict[str, str]]:
+        """(currency, {action: unit}) of `revision`; (None, {}) when the log does not hold it."""
+        if not revision:
+            return None, {}
+        if revision not in self._known:
+            stored = self._store.revision(revision)
+            self._known[revision] = revision_units(stored["files"]) if stored is not None else (None, {})
+        return self._known[revision]
+
+
+def _unit(action: str | None, amount: Any, revision: str | None, answer: dict[str, Any],
+          units: ActionUnits | None) -> tuple[str, str]:
+    """(unit, currency) of an amount of `action`: currency only for money. From the revision that
+    recorded it; without it, from the decision's answer (an option names its unit, money is a decimal
+    string with the proposal's currency, a flag true or absent); an integer it cannot tell (days or a
+    count) is an empty unit rather than a guess."""
+    currency, known = units.of(revision) if units is not None else (None, {})
+    unit = known.get(action or "") or next(
+        (o.get("unit") for o in answer.get("options") or [] if o.get("action") == action), None)
+    if unit is None:
+        unit = "flag" if amount is None or isinstance(amount, bool) else "money" if isinstance(amount, str) else ""
+    if unit != "money":
+        return unit, ""
+    return unit, currency or (answer.get("proposal") or {}).get("currency", "")
 
 
 _FORMULA = re.compile(r"(^|[;,])([=+\-@\t\r])")
@@ -156,29 +193,34 @@ def _quantity(value: Any, excel_es: bool) -> Any:
     return value
 
 
-def csv_cells(row: dict[str, Any], excel_es: bool = False) -> list[Any]:
+def csv_cells(row: dict[str, Any], excel_es: bool = False, units: ActionUnits | None = None) -> list[Any]:
     """One entry as CSV_COLUMNS: what it is, whose, what was proposed, and for an approval who decided
     what, for an outcome what was actually granted."""
     own = json.loads(row["response"])
     decision = own if row["kind"] == "decision" else json.loads(row["decision_response"] or "{}")
     proposal = decision.get("proposal") or {}
+    action = proposal.get("action", row["action"] or "")
+    unit, currency = _unit(action, proposal.get("amount"), decision.get("policy_revision"), decision, units)
     approver = verdict = approved = granted_action = granted_amount = None
+    granted_unit = granted_currency = ""
     if row["kind"] == "approval":
         approver, verdict = (own.get("approver") or {}).get("id", row["agent_id"]), own.get("verdict")
         approved = own.get("amount") if verdict == "approve" else None
     elif row["kind"] == "outcome" and not own.get("declined"):
         granted_action, granted_amount = own.get("action"), own.get("amount")
+        granted_unit, granted_currency = _unit(granted_action, granted_amount, row["policy_revision"], decision, units)
     return [row["seq"], row["decision_id"], row["kind"], row["id"], spreadsheet_time(row["created_at"]),
             row["caller"] or "", row["agent_id"] or "", row["customer_id"] or "", row["outcome"] or "",
-            proposal.get("action", row["action"] or ""), _quantity(proposal.get("amount"), excel_es),
-            proposal.get("currency", ""), approver or "", verdict or "", _quantity(approved, excel_es),
-            granted_action or "", _quantity(granted_amount, excel_es), row["policy"] or "",
+            action, _quantity(proposal.get("amount"), excel_es), currency, unit,
+            approver or "", verdict or "", _quantity(approved, excel_es),
+            granted_action or "", _quantity(granted_amount, excel_es), granted_currency, granted_unit, row["policy"] or "",
             " ".join(json.loads(row["rules"])), row["policy_revision"], " ".join(json.loads(row["masked"])), row["hash"]]
 
 
-def csv_export(rows: Iterable[dict[str, Any]], excel_es: bool = False) -> Iterator[str]:
+def csv_export(rows: Iterable[dict[str, Any]], excel_es: bool = False, units: ActionUnits | None = None) -> Iterator[str]:
     """CSV text in chunks of one row. `excel_es`: `;` separators, decimal commas and a UTF-8 BOM, as a
-    Spanish Excel opens it (with `,` and `.` it reads 120.00 as twelve thousand)."""
+    Spanish Excel opens it (with `,` and `.` it reads 120.00 as twelve thousand). `units` (the log's
+    stored revisions) names days and counts, which the answers alone spell alike."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";" if excel_es else ",", lineterminator="\r\n")
 
@@ -191,17 +233,22 @@ def csv_export(rows: Iterable[dict[str, Any]], excel_es: bool = False) -> Iterat
     writer.writerow(CSV_COLUMNS)
     yield ("\ufeff" if excel_es else "") + flush()
     for row in rows:
-        writer.writerow([neutralise(c) if isinstance(c, str) else c for c in csv_cells(row, excel_es)])
+        writer.writerow([neutralise(c) if isinstance(c, str) else c for c in csv_cells(row, excel_es, units)])
         yield flush()
 
 
-def jsonl_export(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+def jsonl_export(rows: Iterable[dict[str, Any]], units: ActionUnits | None = None) -> Iterator[str]:
     """One JSON object per line: the entry (its `kind` and `decision_id` included) with its request and
-    response as documents; times stay ISO 8601 with microseconds, as the chain hashes them."""
+    response as documents, and `unit` and `currency` (null unless money) of the entry's `action` (an
+    outcome's is the granted one); times stay ISO 8601 with microseconds, as the chain hashes them."""
     for row in rows:
+        response = json.loads(row["response"])
+        decision = response if row["kind"] == "decision" else json.loads(row["decision_response"] or "{}")
+        amount = (response.get("proposal") or {}).get("amount") if row["kind"] == "decision" else response.get("amount")
+        unit, currency = _unit(row["action"], amount, row["policy_revision"], decision, units)
         entry = {**row, "created_at": timestamp_text(row["created_at"]), "rules": json.loads(row["rules"]),
-                 "masked": json.loads(row["masked"]), "request": json.loads(row["request"]),
-                 "response": json.loads(row["response"])}
+                 "masked": json.loads(row["masked"]), "request": json.loads(row["request"]), "response": response,
+                 "unit": unit or None, "currency": currency or None}
         entry.pop("decision_response", None)
         yield json.dumps(entry, ensure_ascii=False) + "\n"
 
@@ -210,9 +257,10 @@ def export(store: DecisionStore, args: dict[str, Any], privacy: PrivacySettings)
     """An export for validated ExportSchema arguments (`rule` already resolved): its text in chunks of
     about 64 KiB, its media type and its file name. The API and the console stream the same one."""
     rows = store.stream(log_filter(args, privacy), args.get("kind"))
+    units = ActionUnits(store)
     if args["format"] == "jsonl":
-        return batched(jsonl_export(rows)), "application/x-ndjson", "decisions.jsonl"
-    return batched(csv_export(rows, args["excel_es"])), "text/csv", "decisions.csv"
+        return batched(jsonl_export(rows, units)), "application/x-ndjson", "decisions.jsonl"
+    return batched(csv_export(rows, args["excel_es"], units)), "text/csv", "decisions.csv"
 
 
 def batched(chunks: Iterator[str], size: int = 65536) -> Iterator[str]:
