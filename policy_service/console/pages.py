@@ -103,8 +103,9 @@ def when(moment: datetime | str | None) -> str:
     return f"{written} UTC"
 
 
-def console_page(template: str, status: int = 200, **context: Any) -> Response:
-    """A console page rendered in the layout (templates/console/base.html), with `status`."""
+def console_page(template: str, status: int = 200, /, **context: Any) -> Response:
+    """A console page rendered in the layout (templates/console/base.html), answered with `status`
+    (positional, so a page may pass its own `status` to the template)."""
     response = current_app.make_response((render_template(template, **context), status))
     return response
 

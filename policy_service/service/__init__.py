@@ -2,8 +2,8 @@
 
 Owns the answers' shapes and their serialisation (responses), how a decision is spelled in JSON and
 its ids (spelling), deciding and recording (recording), approvals and outcomes (approvals), where a
-decision stands after them (events), one decision as an auditor examines it (evidence), a stored
-revision's files cut at each rule (passages), the live policy set and its reloads (reloading), shadow
+decision stands after them (events), an approver's inbox (inbox), one decision as an auditor
+examines it (evidence), a stored revision's files cut at each rule (passages), the live policy set and its reloads (reloading), shadow
 mode (shadow), what-if replay (replay), auditors' filters that need the live policies (auditing), the
 empowerment matrix (matrix) and API keys (keys). Raises the domain errors of policy_service.errors;
 never chooses an HTTP status.

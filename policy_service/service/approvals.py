@@ -125,7 +125,8 @@ def decide_approval(runtime: PolicyRuntime, store: DecisionStore, decision_id: s
             raise ConflictError(f"decision {decision_id} was {logged.body['outcome']}, not escalated: nothing awaits approval")
         earlier = logged.event("approval")
         if earlier is not None:
-            raise ConflictError(f"decision {decision_id} was already {earlier['verdict']}d by {earlier['approver']['id']}")
+            done = "approved" if earlier["verdict"] == "approve" else "rejected"  # not "rejectd"
+            raise ConflictError(f"decision {decision_id} was already {done} by {earlier['approver']['id']}")
         if logged.event("outcome") is not None:  # a declined case must not hold budget for its window
             raise ConflictError(f"an outcome is already recorded for decision {decision_id}: nothing awaits approval")
         approver = runtime.policy_set.agents.get(data["approver_id"])

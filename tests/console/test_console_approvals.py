@@ -1,0 +1,197 @@
+"""The approvals inbox (docs/contract.md §9): an approver sees the escalations they may decide, decides
+them through the same pipeline as the API, and sees the result, a 409 or a missing reason on the page."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import make_app
+
+from policy_service.console.approvals import amount_value
+from policy_service.service.keys import ANY_AGENT, AgentScope, create_key
+
+
+def junior_escalation(client: Any, headers: dict[str, str] | None = None, customer: str = "cu-9",
+                      amount: str = "90.00") -> str:
+    """A junior agent (ag-101, tier agent) proposes more compensation than its limit: it goes to a supervisor."""
+    body = {"agent": {"id": "ag-101"}, "customer": {"id": customer, "tier": "standard"},
+            "case": {"reason": "late_delivery", "fault": "carrier"},
+            "proposal": {"action": "delivery_compensation", "amount": amount, "currency": "EUR"}, "locale": "es"}
+    decision = client.post("/v1/decisions", json=body, headers=headers or {}).get_json()
+    assert decision["outcome"] == "escalate", decision
+    return decision["decision_id"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def keyed(tmp_path: Path) -> tuple[Any, dict[str, str], dict[str, dict[str, str]]]:
+    key_file = tmp_path / "keys.json"
+    secrets = {
+        "marta": create_key(key_file, "marta", ["approver"], scope=AgentScope(agent="sup-7")),
+        "andres": create_key(key_file, "andres", ["approver"], scope=AgentScope(agent="sr-201")),
+        "tool": create_key(key_file, "tool", ["agent_tool"], scope=ANY_AGENT),
+        "audit": create_key(key_file, "audit", ["auditor"]),
+    }
+    app = make_app(tmp_path, DEV=False, KEYS_FILE=str(key_file))
+    return app, secrets, {name: {"Authorization": f"Bearer {secret}"} for name, secret in secrets.items()}
+
+
+def _token(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found
+    return found.group(1)
+
+
+def signed_in(app: Any, secret: str) -> Any:
+    client = app.test_client()
+    token = _token(client.get("/console/login").get_data(as_text=True))
+    assert client.post("/console/login", data={"key": secret, "csrf_token": token}).status_code == 302
+    return client
+
+
+def decide(client: Any, decision_id: str, **form: str) -> Any:
+    token = _token(client.get("/console/approvals").get_data(as_text=True))
+    return client.post(f"/console/approvals/{decision_id}", data={"csrf_token": token, **form})
+
+
+def test_a_lead_approves_a_juniors_escalation_and_the_api_says_approved(keyed: Any) -> None:
+    """The inbox lists it with the request in context; approving goes through decide_approval as sup-7."""
+    app, secrets, headers = keyed
+    api = app.test_client()
+    decision_id = junior_escalation(api, headers["tool"])
+    console = signed_in(app, secrets["marta"])
+    inbox = console.get("/console/approvals").get_data(as_text=True)
+    assert decision_id in inbox
+    for shown in ("Lucía Pérez (ag-101)", "cu-9", "90,00\xa0€", "15,00\xa0€", "Supervisor", "reenvío sin coste",
+                  "Aprobar", "Rechazar", "Aprueba como sup-7."):
+        assert shown in inbox, shown
+    approved = decide(console, decision_id, verdict="approve", amount="90,00")
+    assert approved.status_code == 303 and approved.headers["Location"] == "/console/approvals"
+    assert f"Aprobada la decisión {decision_id}: 90,00\xa0€." in console.get("/console/approvals").get_data(as_text=True)
+    state = api.get(f"/v1/decisions/{decision_id}", headers=headers["audit"]).get_json()["state"]
+    assert state["approval"] == "approved" and state["approver_id"] == "sup-7" and state["approved_amount"] == "90.00"
+    logged = api.get("/v1/decisions", headers=headers["audit"]).get_json()["items"]
+    assert decision_id in {item["decision_id"] for item in logged}
+
+
+def test_an_approver_may_approve_a_smaller_amount(keyed: Any) -> None:
+    """"30,00" typed in a Spanish page is 30.00 to the service."""
+    app, secrets, headers = keyed
+    decision_id = junior_escalation(app.test_client(), headers["tool"])
+    console = signed_in(app, secrets["marta"])
+    assert decide(console, decision_id, verdict="approve", amount="30,00").status_code == 303
+    state = app.test_client().get(f"/v1/decisions/{decision_id}", headers=headers["audit"]).get_json()["state"]
+    assert state["approved_amount"] == "30.00"
+
+
+def test_a_rejection_needs_a_reason(keyed: Any) -> None:
+    """Without one: 422, an error summary linking to the reason field; with one, it is in the history."""
+    app, secrets, headers = keyed
+    decision_id = junior_escalation(app.test_client(), headers["tool"])
+    console = signed_in(app, secrets["marta"])
+    refused = decide(console, decision_id, verdict="reject", note="  ")
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert f'<a href="#note-{decision_id}">Escriba el motivo del rechazo.</a>' in page
+    assert 'aria-invalid="true"' in page
+    assert decide(console, decision_id, verdict="reject", note="Ya se compensó por teléfono").status_code == 303
+    history = console.get("/console/approvals?status=rejected").get_data(as_text=True)
+    assert decision_id in history and "Ya se compensó por teléfono" in history
+    state = app.test_client().get(f"/v1/decisions/{decision_id}", headers=headers["audit"]).get_json()["state"]
+    assert state["approval"] == "rejected"
+
+
+def test_a_decision_decided_elsewhere_is_a_message_not_a_failure(keyed: Any) -> None:
+    """The API's 409 shows as a message on the inbox page."""
+    app, secrets, headers = keyed
+    decision_id = junior_escalation(app.test_client(), headers["tool"])
+    console = signed_in(app, secrets["marta"])
+    token = _token(console.get("/console/approvals").get_data(as_text=True))
+    api = app.test_client()
+    marta = {"Authorization": f"Bearer {secrets['marta']}"}
+    assert api.post(f"/v1/decisions/{decision_id}/approval", json={"verdict": "reject", "note": "no"}, headers=marta).status_code == 201
+    late = console.post(f"/console/approvals/{decision_id}", data={"csrf_token": token, "verdict": "approve"})
+    assert late.status_code == 409
+    assert f"La decisión {decision_id} ya estaba rechazada por sup-7: no ha cambiado nada." in late.get_data(as_text=True)
+
+
+def test_an_approver_sees_only_what_their_tier_may_decide(keyed: Any) -> None:
+    """A senior agent's key does not see an escalation to a supervisor."""
+    app, secrets, headers = keyed
+    decision_id = junior_escalation(app.test_client(), headers["tool"])
+    inbox = signed_in(app, secrets["andres"]).get("/console/approvals").get_data(as_text=True)
+    assert decision_id not in inbox and "No hay escalados pendientes" in inbox
+
+
+def test_a_key_without_the_approver_role_sees_no_link_and_gets_the_403_page(keyed: Any) -> None:
+    """Pages a role may not see are neither linked nor served."""
+    app, secrets, _ = keyed
+    auditor = signed_in(app, secrets["audit"])
+    assert "/console/approvals" not in auditor.get("/console/").get_data(as_text=True)
+    refused = auditor.get("/console/approvals")
+    assert refused.status_code == 403 and "No tiene acceso a esta página" in refused.get_data(as_text=True)
+    assert auditor.post("/console/approvals/dec_x", data={"csrf_token": _token(auditor.get("/console/").get_data(as_text=True)),
+                                                          "verdict": "approve"}).status_code == 403
+    approver = signed_in(app, secrets["marta"])
+    assert 'href="/console/approvals"' in approver.get("/console/").get_data(as_text=True)
+
+
+def test_a_verdict_without_its_csrf_token_is_refused(keyed: Any) -> None:
+    """400, the refused-form page; nothing is decided."""
+    app, secrets, headers = keyed
+    decision_id = junior_escalation(app.test_client(), headers["tool"])
+    console = signed_in(app, secrets["marta"])
+    refused = console.post(f"/console/approvals/{decision_id}", data={"verdict": "approve"})
+    assert refused.status_code == 400 and refused.mimetype == "text/html"
+    assert app.test_client().get(f"/v1/decisions/{decision_id}", headers=headers["audit"]).get_json()["state"]["approval"] == "pending"
+
+
+def test_under_dev_an_unbound_approver_picks_who_approves(tmp_path: Path) -> None:
+    """The select offers the agents whose tier may decide it; the chosen one is the approver."""
+    app = make_app(tmp_path)
+    client = app.test_client()
+    decision_id = junior_escalation(client)
+    inbox = client.get("/console/approvals").get_data(as_text=True)
+    select = re.search(rf'<select id="approver-approve-{decision_id}".*?</select>', inbox, re.S)
+    assert select is not None
+    offered = re.findall(r'<option value="([^"]+)"', select.group(0))
+    assert offered == ["mgr-1", "sup-7", "sup-8"]
+    assert decide(client, decision_id, verdict="approve", approver="sup-7").status_code == 303
+    assert client.get(f"/v1/decisions/{decision_id}").get_json()["state"]["approver_id"] == "sup-7"
+
+
+def test_pending_escalations_are_oldest_first_and_marked_overdue_after_the_setting(tmp_path: Path) -> None:
+    """APPROVAL_OVERDUE_MINUTES (default 15) decides the overdue mark."""
+    app = make_app(tmp_path, APPROVAL_OVERDUE_MINUTES=0)
+    client = app.test_client()
+    first, second = junior_escalation(client, customer="cu-1"), junior_escalation(client, customer="cu-2")
+    inbox = client.get("/console/approvals").get_data(as_text=True)
+    assert inbox.index(first) < inbox.index(second)
+    assert inbox.count('class="tag tag-overdue"') == 2
+    calm = make_app(tmp_path)
+    assert 'class="tag tag-overdue"' not in calm.test_client().get("/console/approvals").get_data(as_text=True)
+
+
+def test_the_inbox_refreshes_itself_without_losing_what_is_typed(tmp_path: Path) -> None:
+    """The pending tab asks console.js to reload it (which waits while a form is in use) and links a refresh."""
+    client = make_app(tmp_path).test_client()
+    page = client.get("/console/approvals").get_data(as_text=True)
+    assert 'data-refresh="30"' in page and "/console/static/console.js" in page and "Actualizar ahora" in page
+    assert "data-refresh" not in client.get("/console/approvals?status=approved").get_data(as_text=True)
+    assert client.get("/console/static/console.js").status_code == 200
+
+
+def test_the_inbox_speaks_english_on_the_switch(tmp_path: Path) -> None:
+    client = make_app(tmp_path).test_client()
+    junior_escalation(client)
+    page = client.get("/console/approvals?lang=en").get_data(as_text=True)
+    assert "Approve" in page and "Reason for rejecting" in page and "€90.00" in page
+
+
+@pytest.mark.parametrize("typed, unit, sent", [("", "money", None), ("30", "money", "30"), ("30,50", "money", "30.50"),
+                                               ("1.234,50", "money", "1234.50"), ("30.50", "money", "30.50"),
+                                               (" 3 ", "days", "3")])
+def test_an_amount_typed_in_either_language_reaches_the_service_in_its_spelling(typed: str, unit: str, sent: str | None) -> None:
+    assert amount_value(typed, unit) == sent
