@@ -1,0 +1,264 @@
+"""The auditors' pages (docs/contract.md §9): the decision log with the API's filters, cursor pages and
+exports (`/console/decisions`), one decision as evidence (`/console/decisions/<id>`), a stored policy
+revision with every rule anchored (`/console/revisions/<revision>`), and verifying the chain
+(`/console/audit`).
+
+A face only: every question goes through service.auditing, service.evidence and service.passages, the
+same schemas, rule resolution, pages, exports and verify as the JSON API; this module turns a form
+into their arguments and their answers into words for the page.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import request, stream_with_context, url_for
+from marshmallow import ValidationError
+from werkzeug.wrappers import Response
+
+from policy_service.console.pages import blueprint, console_page, locale, money, nav_entry, organization, t
+from policy_service.console.session import requires_console_role
+from policy_service.deciding.words import action_label, label
+from policy_service.service.auditing import log_export, log_page, verify_log
+from policy_service.service.evidence import decision_evidence
+from policy_service.service.passages import stored_revision
+from policy_service.web.state import service_state
+
+FILTERS = ("agent_id", "customer_id", "outcome", "action", "policy", "rule", "from", "to")
+OUTCOMES = ("allow", "escalate", "handoff", "deny")
+FIRST_PAGE = "~"  # in `back`, the first page (it has no cursor); never a character of a cursor
+EXPORTS = (("log_export_csv", {"format": "csv"}), ("log_export_excel", {"format": "csv", "excel_es": "true"}),
+           ("log_export_jsonl", {"format": "jsonl"}))
+# Rule effects that can keep a proposal from `allow`, marked on the decision page.
+DECIDING_EFFECTS = ("require_tier", "forbid", "handoff", "set_limits", "scale")
+FIELD_LABELS = {"agent_id": "log_agent", "customer_id": "log_customer_id", "outcome": "log_outcome", "action": "action",
+                "policy": "log_policy", "rule": "log_rule", "from": "log_from", "to": "log_to", "cursor": "log_cursor",
+                "limit": "log_limit", "anchor": "audit_anchors"}
+
+nav_entry("console.decisions", "log_decisions", "auditor")
+nav_entry("console.audit", "audit", "auditor")
+
+
+# -- the log --------------------------------------------------------------------------------------
+
+def _filters() -> dict[str, str]:
+    """The filters as the form sent them; an agent id typed in `agent_other` stands before the list's."""
+    values = {name: request.args.get(name, "").strip() for name in FILTERS}
+    other = request.args.get("agent_other", "").strip()
+    if other:
+        values["agent_id"] = other
+    return values
+
+
+def _errors(error: ValidationError, agent_typed: bool) -> list[dict[str, str]]:
+    """Each wrong field with the form control its message stands beside (the error summary links there)."""
+    messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
+    found = []
+    for name, texts in messages.items():
+        target = "agent_other" if name == "agent_id" and agent_typed else name
+        for message in texts if isinstance(texts, list) else [str(texts)]:
+            found.append({"field": name, "id": f"f-{target}", "message": message,
+                          "label": t(FIELD_LABELS[name]) if name in FIELD_LABELS else name})
+    return found
+
+
+def _by_control(errors: list[dict[str, str]]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for error in errors:
+        found.setdefault(error["id"], []).append(error["message"])
+    return found
+
+
+def _action(action_id: str | None) -> str:
+    org = organization()
+    if action_id is None:
+        return "—"
+    return action_label(org.actions[action_id], locale(), org) if action_id in org.actions else action_id
+
+
+def _amount(action_id: str | None, amount: Any) -> str:
+    action = organization().actions.get(action_id or "")
+    return money(amount, action.unit if action is not None else "money")
+
+
+def state_words(state: dict[str, Any], action_id: str | None) -> list[str]:
+    """Where a decision stands now (its `state`), in words: approval first, then what was granted."""
+    words = []
+    if state.get("approval") == "approved":
+        words.append(t("state_approved", amount=_amount(action_id, state.get("approved_amount"))))
+    elif state.get("approval") in ("pending", "rejected"):
+        words.append(t(f"state_{state['approval']}"))
+    if state.get("outcome") == "granted" and state.get("granted"):
+        granted = state["granted"]
+        words.append(t("state_granted", action=_action(granted["action"]), amount=_amount(granted["action"], granted["amount"])))
+    elif state.get("outcome") == "declined":
+        words.append(t("state_declined"))
+    return words
+
+
+def _row(item: dict[str, Any]) -> dict[str, Any]:
+    action = item["proposal"]["action"]
+    return {"id": item["decision_id"], "created_at": item["created_at"], "agent": item["agent"]["id"],
+            "customer": item["log"]["customer_id"], "action": _action(action),
+            "amount": _amount(action, item["proposal"].get("amount")), "outcome": t(f"outcome_{item['outcome']}"),
+            "state": state_words(item["state"], action)}
+
+
+def _pages(filters: dict[str, str], next_cursor: str | None) -> dict[str, str | None]:
+    """Links to the next and previous pages: `back` carries the cursors of the pages before this one,
+    since a cursor only continues downwards (the log's pages are positions in seq)."""
+    kept = _given(filters)
+    if request.args.get("limit"):
+        kept["limit"] = request.args["limit"]
+    cursor = request.args.get("cursor") or FIRST_PAGE
+    back = [c for c in request.args.get("back", "").split(".") if c]
+    links: dict[str, str | None] = {"next": None, "previous": None, "first": None}
+    if next_cursor:
+        links["next"] = _link("console.decisions", {**kept, "cursor": next_cursor, "back": ".".join([*back, cursor])})
+    if back:
+        previous, rest = back[-1], back[:-1]
+        links["previous"] = _link("console.decisions", {**kept, **({} if previous == FIRST_PAGE else {"cursor": previous}),
+                                                         **({"back": ".".join(rest)} if rest else {})})
+    if cursor != FIRST_PAGE:
+        links["first"] = _link("console.decisions", kept)
+    return links
+
+
+def _given(filters: dict[str, str]) -> dict[str, str]:
+    return {name: value for name, value in filters.items() if value}
+
+
+def _link(endpoint: str, args: dict[str, str]) -> str:
+    """A console URL with these query arguments (`from` and `to` are no Python names, hence a dict)."""
+    values: dict[str, Any] = dict(args)
+    return url_for(endpoint, **values)
+
+
+@blueprint.get("/decisions")
+@requires_console_role("auditor")
+def decisions() -> Response:
+    filters = _filters()
+    paging = {name: request.args[name] for name in ("cursor", "limit") if request.args.get(name)}
+    state = service_state()
+    policy_set = state.runtime.policy_set
+    errors: list[dict[str, str]] = []
+    try:
+        listed = log_page(state.store, {**filters, **paging}, policy_set, state.privacy)
+    except ValidationError as exc:
+        listed, errors = {"items": [], "next_cursor": None}, _errors(exc, bool(request.args.get("agent_other", "").strip()))
+    org = policy_set.organization
+    agents = sorted(policy_set.agents.values(), key=lambda a: a.id)
+    in_directory = filters["agent_id"] in policy_set.agents
+    exports = [] if errors else [
+        {"label": key, "url": _link("console.decisions_export", {**_given(filters), **extra})}
+        for key, extra in EXPORTS]
+    return console_page(
+        "console/decisions.html", 400 if errors else 200,
+        filters=filters, errors=errors, field_errors=_by_control(errors),
+        agent_choice=filters["agent_id"] if in_directory else "", agent_other="" if in_directory else filters["agent_id"],
+        agents=agents, outcomes=[(o, t(f"outcome_{o}")) for o in OUTCOMES],
+        actions=[(a, _action(a)) for a in org.actions], policies=[p.id for p in policy_set.policies],
+        rows=[_row(item) for item in listed["items"]], pages=_pages(filters, listed["next_cursor"]), exports=exports)
+
+
+@blueprint.get("/decisions/export")
+@requires_console_role("auditor")
+def decisions_export() -> Response:
+    """The API's export (GET /v1/decisions/export) under the console's session, streamed the same way."""
+    query = {**_filters(), **{name: request.args[name] for name in ("format", "excel_es", "kind") if request.args.get(name)}}
+    query.setdefault("format", "csv")
+    state = service_state()
+    try:
+        chunks, mimetype, name = log_export(state.store, query, state.runtime.policy_set, state.privacy)
+    except ValidationError:
+        return decisions()  # the list shows what is wrong with the filters, beside each field
+    return Response(stream_with_context(chunks), mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+# -- one decision ---------------------------------------------------------------------------------
+
+def _event(event: dict[str, Any], action_id: str | None) -> dict[str, Any]:
+    if event["kind"] == "approval":
+        approve = event.get("verdict") == "approve"
+        what = t("verdict_approve", amount=_amount(action_id, event.get("amount"))) if approve else t("verdict_reject")
+        who = (event.get("approver") or {}).get("id")
+    elif event.get("declined"):
+        what, who = t("outcome_declined"), None
+    else:
+        what = t("state_granted", action=_action(event.get("action")), amount=_amount(event.get("action"), event.get("amount")))
+        who = None
+    return {"kind": t(f"event_{event['kind']}"), "created_at": event["created_at"], "who": who, "what": what,
+            "note": event.get("note")}
+
+
+@blueprint.get("/decisions/<decision_id>")
+@requires_console_role("auditor")
+def decision(decision_id: str) -> Response:
+    evidence = decision_evidence(service_state().store, decision_id)
+    if evidence is None:
+        return console_page("console/error.html", 404, title=t("not_found_title"), body=t("decision_not_found", id=decision_id))
+    policy_set = service_state().runtime.policy_set
+    org = policy_set.organization
+    answer = evidence.decision
+    action = answer["proposal"]["action"]
+    tier = answer["agent"].get("tier")
+    agent = policy_set.agents.get(answer["agent"]["id"] or "")
+    escalation = answer.get("escalation")
+    to_tier = escalation["to_tier"] if escalation else None
+    binding = [c["id"] for c in answer.get("caps", []) if c.get("binding")]
+    # Escalated with no rule requiring a tier and no cap in the way: the amount is over the agent's limit.
+    over_limit = (answer["outcome"] == "escalate" and answer.get("limit") is not None and not binding
+                  and not any("require_tier" in (r.passage.effects if r.passage else ()) for r in evidence.rules))
+    return console_page(
+        "console/decision.html", evidence=evidence, answer=answer, action=_action(action),
+        amount=_amount(action, answer["proposal"].get("amount")),
+        limit=_amount(action, answer["limit"]) if answer.get("limit") is not None else t("no_limit"),
+        outcome=t(f"outcome_{answer['outcome']}"), state=state_words(answer["state"], action),
+        agent_name=agent.name if agent else None,
+        tier=label(org.tier(tier).label, locale(), org, tier) if tier and tier in {x.id for x in org.tiers} else tier,
+        to_tier=to_tier, options=[{**o, "label": _action(o["action"]), "max": _amount(o["action"], o.get("max"))}
+                                  for o in answer.get("options", [])],
+        caps=[{**c, "remaining": _amount(action, c.get("remaining"))}
+              for c in answer.get("caps", [])],
+        over_limit=over_limit, binding=binding, deciding_effects=DECIDING_EFFECTS,
+        events=[_event(e, action) for e in answer.get("events", [])],
+        request_json=_pretty(evidence.request), caller=evidence.entries[0].caller)
+
+
+def _pretty(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True)
+
+
+# -- a stored revision ----------------------------------------------------------------------------
+
+@blueprint.get("/revisions/<revision>")
+@requires_console_role()
+def revision(revision: str) -> Response:
+    """Any signed-in role, as GET /v1/policies/revisions/{revision}: the files, each rule anchored."""
+    stored = stored_revision(service_state().store, revision)
+    if stored is None:
+        return console_page("console/error.html", 404, title=t("not_found_title"),
+                            body=t("revision_not_found", revision=revision))
+    return console_page("console/revision.html", stored=stored)
+
+
+# -- verify the chain -----------------------------------------------------------------------------
+
+@blueprint.get("/audit")
+@requires_console_role("auditor")
+def audit() -> Response:
+    """A GET form: verifying reads and changes nothing, so the result survives a reload and needs no token."""
+    anchors_text = request.args.get("anchors", "")
+    if not request.args.get("run"):
+        return console_page("console/audit.html", report=None, anchors=anchors_text, errors=[])
+    try:
+        report = verify_log(service_state().store, [line for line in anchors_text.splitlines() if line.strip()])
+    except ValidationError as exc:
+        return console_page("console/audit.html", 400, report=None, anchors=anchors_text, errors=_errors(exc, False))
+    problem = report["problem"]
+    words = None
+    if problem is not None:
+        words = t(f"problem_{problem['kind'].replace('-', '_')}", seq=problem["seq"])
+    return console_page("console/audit.html", report=report, problem_words=words, anchors=anchors_text, errors=[])
