@@ -11,6 +11,7 @@ into their arguments and their answers into words for the page.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from flask import request, stream_with_context, url_for
@@ -36,6 +37,34 @@ FIELD_LABELS = {"agent_id": "log_agent", "customer_id": "log_customer_id", "outc
                 "policy": "log_policy", "rule": "log_rule", "from": "log_from", "to": "log_to", "cursor": "log_cursor",
                 "limit": "log_limit", "anchor": "audit_anchors"}
 
+# What the API's schemas and rule resolution say (in English, for programs), as words for the page: each
+# known message's parts fill a console text; one not listed here is shown as it is, marked English.
+MESSAGES = (
+    (re.compile(r'no live policy has a rule "(?P<rule>[^"]*)"(?:; did you mean "(?P<hint>[^"]*)"\?)?$'), "error_rule_unknown"),
+    (re.compile(r'no live policy has the rule "(?P<rule>[^"]*)" and no logged decision fired it'
+                r'(?:; did you mean "(?P<hint>[^"]*)"\?)?$'), "error_rule_unlogged"),
+    (re.compile(r'"(?P<rule>[^"]*)" is a rule of \d+ policies \((?P<policies>[^)]*)\): give it as policy/rule$'),
+     "error_rule_ambiguous"),
+    (re.compile(r"Must be one of: (?P<values>.*)\.$"), "error_one_of"),
+    (re.compile(r'"(?P<value>.*)" is not an ISO date or date-time .*$'), "error_date"),
+    (re.compile(r"must be later than from$"), "error_to_after_from"),
+    (re.compile(r"must not contain control or invisible characters \(found (?P<char>U\+[0-9A-F]+)\)$"), "error_invisible"),
+    (re.compile(r'an anchor is "SEQ:HASH" as `audit verify` prints it, not "(?P<value>.*)"$'), "error_anchor"),
+)
+
+
+def in_words(message: str) -> tuple[str, str | None]:
+    """(the message in the page's language, None) when it is a known one; else (it as given, "en")."""
+    for pattern, key in MESSAGES:
+        found = pattern.match(message)
+        if found:
+            parts = {name: value or "" for name, value in found.groupdict().items()}
+            if "hint" in parts:
+                return t(key + ("_hint" if parts["hint"] else ""), **parts), None
+            return t(key, **parts), None
+    return message, "en"
+
+
 nav_entry("console.decisions", "log_decisions", "auditor")
 nav_entry("console.audit", "audit", "auditor")
 
@@ -58,15 +87,16 @@ def _errors(error: ValidationError, agent_typed: bool) -> list[dict[str, str]]:
     for name, texts in messages.items():
         target = "agent_other" if name == "agent_id" and agent_typed else name
         for message in texts if isinstance(texts, list) else [str(texts)]:
-            found.append({"field": name, "id": f"f-{target}", "message": message,
+            words, lang = in_words(message)
+            found.append({"field": name, "id": f"f-{target}", "message": words, "lang": lang or "",
                           "label": t(FIELD_LABELS[name]) if name in FIELD_LABELS else name})
     return found
 
 
-def _by_control(errors: list[dict[str, str]]) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
+def _by_control(errors: list[dict[str, str]]) -> dict[str, list[dict[str, str]]]:
+    found: dict[str, list[dict[str, str]]] = {}
     for error in errors:
-        found.setdefault(error["id"], []).append(error["message"])
+        found.setdefault(error["id"], []).append(error)
     return found
 
 

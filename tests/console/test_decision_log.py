@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from helpers import BODY, make_app, small_refund
 
+from policy_service.console import decision_log
 from policy_service.service.keys import ANY_AGENT, AgentScope, create_key
 
 
@@ -100,7 +101,7 @@ def test_wrong_filters_are_named_in_a_summary_and_beside_their_fields(app: Any, 
     html = answer.get_data(as_text=True)
     assert answer.status_code == 400 and 'class="error-summary"' in html
     assert '<a href="#f-rule">Regla: ' in html and '<a href="#f-from">Desde: ' in html
-    assert re.search(r'id="f-rule-error">[^<]*did you mean &#34;gold_leeway&#34;', html)
+    assert 'id="f-rule-error">ninguna política vigente tiene la regla «gold_leewey»; ¿quería decir «gold_leeway»?<' in html
     assert 'aria-describedby="f-rule-hint f-rule-error"' in html and "decisions/export" not in html
 
 
@@ -201,3 +202,21 @@ def test_the_pages_are_english_on_the_switch(tmp_path: Path) -> None:
     html = client.get("/console/decisions?lang=en").get_data(as_text=True)
     assert "Decision log" in html and "€120.00" in html and "awaiting approval" in html
     assert "Verify the chain" in client.get("/console/audit").get_data(as_text=True)
+
+
+def test_the_apis_messages_read_in_the_pages_language(tmp_path: Path) -> None:
+    """Each known message of the filters' schemas and rule resolution has Spanish and English words; an
+    unknown one is shown as given, marked English."""
+    app = make_app(tmp_path)
+    with app.test_request_context("/console/decisions?lang=es"):
+        assert decision_log.in_words('no live policy has a rule "x"; did you mean "y"?') == (
+            "ninguna política vigente tiene la regla «x»; ¿quería decir «y»?", None)
+        assert decision_log.in_words('"g" is a rule of 2 policies (a/g, b/g): give it as policy/rule')[0] == (
+            "«g» es una regla de varias políticas (a/g, b/g): escríbala como política/regla")
+        assert decision_log.in_words("Must be one of: allow, escalate, handoff, deny.")[0] == (
+            "debe ser uno de: allow, escalate, handoff, deny")
+        assert decision_log.in_words('"ayer" is not an ISO date or date-time (2026-11-01, 2026-11-01T09:00:00Z)')[0].startswith("«ayer» no es")
+        assert decision_log.in_words("something new") == ("something new", "en")
+    with app.test_request_context("/console/decisions?lang=en"):
+        assert decision_log.in_words('no live policy has the rule "p/x" and no logged decision fired it')[0] == (
+            "no live policy has the rule \u201cp/x\u201d and no logged decision fired it")
