@@ -284,7 +284,10 @@ def audit() -> Response:
     if not request.args.get("run"):
         return console_page("console/audit.html", report=None, anchors=anchors_text, errors=[])
     try:
-        report = verify_log(service_state().store, [line for line in anchors_text.splitlines() if line.strip()])
+        # A long log keeps its serving worker told it advances, as GET /v1/audit/verify does (serving/worker.py
+        # puts the beat in the environ; web.operations.still_alive reads it there for the API).
+        beat = request.environ.get("policy_service.alive") or (lambda: None)
+        report = verify_log(service_state().store, [line for line in anchors_text.splitlines() if line.strip()], beat)
     except ValidationError as exc:
         return console_page("console/audit.html", 400, report=None, anchors=anchors_text, errors=_errors(exc, False))
     problem = report["problem"]
