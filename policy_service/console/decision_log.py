@@ -33,6 +33,7 @@ EXPORTS = (("log_export_csv", {"format": "csv"}), ("log_export_excel", {"format"
            ("log_export_jsonl", {"format": "jsonl"}))
 # Rule effects that can keep a proposal from `allow`, marked on the decision page.
 DECIDING_EFFECTS = ("require_tier", "forbid", "handoff", "set_limits", "scale")
+# In the form's order, which the error summary follows.
 FIELD_LABELS = {"agent_id": "log_agent", "customer_id": "log_customer_id", "outcome": "log_outcome", "action": "action",
                 "policy": "log_policy", "rule": "log_rule", "from": "log_from", "to": "log_to", "cursor": "log_cursor",
                 "limit": "log_limit", "anchor": "audit_anchors"}
@@ -50,6 +51,9 @@ MESSAGES = (
     (re.compile(r"must be later than from$"), "error_to_after_from"),
     (re.compile(r"must not contain control or invisible characters \(found (?P<char>U\+[0-9A-F]+)\)$"), "error_invisible"),
     (re.compile(r'an anchor is "SEQ:HASH" as `audit verify` prints it, not "(?P<value>.*)"$'), "error_anchor"),
+    (re.compile(r"not a cursor from a previous page with these same filters$"), "log_bad_cursor"),
+    (re.compile(r"Must be greater than or equal to (?P<low>\d+) and less than or equal to (?P<high>\d+)\.$"), "error_range"),
+    (re.compile(r"Not a valid integer\.$"), "error_integer"),
 )
 
 
@@ -84,7 +88,8 @@ def _errors(error: ValidationError, agent_typed: bool) -> list[dict[str, str]]:
     """Each wrong field with the form control its message stands beside (the error summary links there)."""
     messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
     found = []
-    for name, texts in messages.items():
+    for name, texts in sorted(messages.items(), key=lambda item: list(FIELD_LABELS).index(item[0])
+                              if item[0] in FIELD_LABELS else len(FIELD_LABELS)):
         target = "agent_other" if name == "agent_id" and agent_typed else name
         for message in texts if isinstance(texts, list) else [str(texts)]:
             words, lang = in_words(message)

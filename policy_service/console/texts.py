@@ -65,7 +65,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "approvals_none": {"es": "No hay escalados pendientes que pueda decidir.",
                        "en": "There are no pending escalations you can decide."},
     "history_none": {"es": "No hay nada en este historial.", "en": "Nothing in this history."},
-    "approvals_count": {"es": "Pendientes: {count}, la más antigua primero.", "en": "Pending: {count}, oldest first."},
+    "approvals_count": {"es": "{count} pendientes, la más antigua primero.", "en": "{count} pending, oldest first."},
     "refreshes": {"es": "La lista se actualiza sola cada {seconds} segundos.",
                   "en": "The list refreshes itself every {seconds} seconds."},
     "refresh_now": {"es": "Actualizar ahora", "en": "Refresh now"},
@@ -86,8 +86,6 @@ TEXTS: dict[str, dict[str, str]] = {
     "above_limit": {"es": "{amount} supera el límite del agente ({limit}).", "en": "{amount} is above the agent's limit ({limit})."},
     "cap_reached": {"es": "Tope alcanzado: {cap}.", "en": "Cap reached: {cap}."},
     "cap_binding": {"es": "tope alcanzado", "en": "cap reached"},
-    "cap_left": {"es": "quedan {amount}", "en": "{amount} left"},
-    "cap_left_count": {"es": "{count} usos más", "en": "{count} more uses"},
     "cap_usage": {"es": "Uso de topes del cliente", "en": "Customer's cap usage"},
     "raised_at": {"es": "Escalada el", "en": "Escalated at"},
     "approver": {"es": "Quién aprueba", "en": "Approver"},
@@ -296,6 +294,8 @@ TEXTS: dict[str, dict[str, str]] = {
                         "en": "must not contain control or invisible characters (found {char})"},
     "error_anchor": {"es": "un ancla se escribe NÚMERO:HASH, como la imprime «audit verify», no «{value}»",
                      "en": "an anchor is SEQ:HASH, as \u201caudit verify\u201d prints it, not \u201c{value}\u201d"},
+    "error_range": {"es": "debe estar entre {low} y {high}", "en": "must be between {low} and {high}"},
+    "error_integer": {"es": "debe ser un número entero", "en": "must be a whole number"},
     "audit_entries": {"es": "Entradas comprobadas", "en": "Entries checked"},
 }
 

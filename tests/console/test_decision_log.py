@@ -97,10 +97,10 @@ def test_wrong_filters_are_named_in_a_summary_and_beside_their_fields(app: Any, 
     """A misspelt bare rule and a bad date: 400, each in the summary linking to its field, the rule's
     did-you-mean beside it, and no exports offered for filters that do not hold."""
     _decide(app, keys)
-    answer = _signed_in(app, keys["audit"]).get("/console/decisions?rule=gold_leewey&from=ayer")
+    answer = _signed_in(app, keys["audit"]).get("/console/decisions?from=ayer&rule=gold_leewey")
     html = answer.get_data(as_text=True)
     assert answer.status_code == 400 and 'class="error-summary"' in html
-    assert '<a href="#f-rule">Regla: ' in html and '<a href="#f-from">Desde: ' in html
+    assert html.index('<a href="#f-rule">Regla: ') < html.index('<a href="#f-from">Desde: ')  # the form's order
     assert 'id="f-rule-error">ninguna política vigente tiene la regla «gold_leewey»; ¿quería decir «gold_leeway»?<' in html
     assert 'aria-describedby="f-rule-hint f-rule-error"' in html and "decisions/export" not in html
 
@@ -108,7 +108,8 @@ def test_wrong_filters_are_named_in_a_summary_and_beside_their_fields(app: Any, 
 def test_a_cursor_from_other_filters_sends_back_to_the_first_page(app: Any, keys: dict[str, str]) -> None:
     _decide(app, keys)
     html = _signed_in(app, keys["audit"]).get("/console/decisions?cursor=bogus&agent_id=ag-101").get_data(as_text=True)
-    assert "no corresponde a estos filtros" in html and 'href="/console/decisions?agent_id=ag-101">Primera página' in html
+    assert '<a href="#f-cursor">Página: La página pedida no corresponde a estos filtros.' in html
+    assert 'href="/console/decisions?agent_id=ag-101">Primera página' in html
 
 
 def test_the_three_exports_carry_the_filters_and_stream_under_the_session(app: Any, keys: dict[str, str]) -> None:
