@@ -221,3 +221,21 @@ def test_the_apis_messages_read_in_the_pages_language(tmp_path: Path) -> None:
     with app.test_request_context("/console/decisions?lang=en"):
         assert decision_log.in_words('no live policy has the rule "p/x" and no logged decision fired it')[0] == (
             "no live policy has the rule \u201cp/x\u201d and no logged decision fired it")
+
+
+def test_why_names_the_limit_or_the_cap_when_no_rule_required_a_tier(tmp_path: Path) -> None:
+    """A refund over ag-101's own limit says so with both amounts; a second compensation stopped by the
+    customer's cap names the binding cap."""
+    client = make_app(tmp_path).test_client()
+    over = client.post("/v1/decisions", json=small_refund()).get_json()
+    html = client.get(f"/console/decisions/{over['decision_id']}").get_data(as_text=True)
+    assert "El importe propuesto (60,00\xa0€) supera lo que este agente puede conceder solo (50,00\xa0€)." in html
+    compensation = {"agent": {"id": "sr-201"}, "customer": {"id": "cu-9", "tier": "standard"},
+                    "case": {"reason": "late_delivery", "fault": "carrier"},
+                    "proposal": {"action": "delivery_compensation", "amount": "40.00", "currency": "EUR"}}
+    client.post("/v1/decisions", json=compensation)
+    capped = client.post("/v1/decisions", json=compensation).get_json()
+    binding = [c["id"] for c in capped["caps"] if c.get("binding")]
+    assert capped["outcome"] == "escalate" and binding, capped
+    html = client.get(f"/console/decisions/{capped['decision_id']}").get_data(as_text=True)
+    assert f"El tope {binding[0]} es lo que lo impide" in html and "supera lo que este agente" not in html
