@@ -1,0 +1,215 @@
+"""The approvals inbox in a real browser (docs/contract.md §9, issue 15): the distribution's Chromium driven
+by Playwright against a real `policy-service serve` (gunicorn, two workers, a key file). A supervisor key
+bound to a lead signs in, sees the escalation a junior agent just raised through the API, and approves it;
+the agent's tool then reads `state.approval == "approved"` through the API. A wrong key, a form without
+its CSRF token and a key without the role are refused; the pages are Spanish first and English on the
+switch; keyboard-only approval works; axe-core finds no serious or critical violation on any page."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import ROOT
+from servers import call, start_instance, wait_until_serving
+
+from policy_service.service.keys import ANY_AGENT, AgentScope, create_key
+
+playwright = pytest.importorskip("playwright.sync_api")
+axe_playwright = pytest.importorskip("axe_playwright_python.sync_playwright")
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOT = ROOT / "docs" / "img" / "console-approvals.png"
+
+# CI installs Chromium (.ci/run), so there a missing browser is a failure, not a skip.
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"),
+                                reason="the distribution's Chromium (apt-get install chromium)")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """`policy-service serve` with two workers and no POLICY_SERVICE_SECRET_KEY (the instance makes one,
+    so a session signed by one worker must be read by the other), and the keys of the story."""
+    tmp_path = tmp_path_factory.mktemp("approvals")
+    key_file = tmp_path / "keys.json"
+    keys = {"marta": create_key(key_file, "marta", ["approver"], scope=AgentScope(agent="sup-7")),
+            "tool": create_key(key_file, "crm-tool", ["agent_tool"], scope=AgentScope(agent="ag-101")),
+            "audit": create_key(key_file, "ines", ["auditor"]),
+            "integration": create_key(key_file, "crm", ["agent_tool"], scope=ANY_AGENT)}
+    environment = os.environ.pop("POLICY_SERVICE_SECRET_KEY", None)
+    port, server = start_instance(f"sqlite:///{tmp_path / 'log.db'}", tmp_path, "--keys", str(key_file), workers=2)
+    try:
+        wait_until_serving(port, server)
+        yield {"base": f"http://127.0.0.1:{port}", "port": port, "keys": keys}
+    finally:
+        server.terminate()
+        server.wait(30)
+        if environment is not None:
+            os.environ["POLICY_SERVICE_SECRET_KEY"] = environment
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with playwright.sync_playwright() as driver:
+        launched = driver.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="es-ES")
+    yield context.new_page()
+    context.close()
+
+
+def api(site: dict[str, Any], method: str, path: str, key: str, body: Any = None) -> tuple[int, Any]:
+    status, _, payload = call(site["port"], method, path, body, {"Authorization": f"Bearer {site['keys'][key]}"})
+    return status, json.loads(payload) if payload else None
+
+
+def junior_escalates(site: dict[str, Any], customer: str, amount: str = "90.00") -> str:
+    """The junior agent's tool (a key bound to ag-101) proposes more compensation than ag-101 may give."""
+    status, decision = api(site, "POST", "/v1/decisions", "tool", {
+        "customer": {"id": customer, "tier": "standard"}, "case": {"reason": "late_delivery", "fault": "carrier"},
+        "proposal": {"action": "delivery_compensation", "amount": amount, "currency": "EUR"}, "locale": "es"})
+    assert status == 201 and decision["outcome"] == "escalate", decision
+    return decision["decision_id"]  # type: ignore[no-any-return]
+
+
+def sign_in(page: Any, site: dict[str, Any], key: str, path: str = "/console/") -> None:
+    page.goto(site["base"] + path)
+    page.get_by_label("Clave de API").fill(site["keys"][key])
+    page.get_by_role("button", name="Entrar").click()
+
+
+def serious_violations(page: Any) -> list[str]:
+    """axe-core's serious and critical findings on the page as it stands (WCAG 2.2 AA and best practice)."""
+    results = axe_playwright.Axe().run(page)
+    return [f"{v['id']}: {v['help']} ({len(v['nodes'])})" for v in results.response["violations"]
+            if v["impact"] in ("serious", "critical")]
+
+
+def keep_screenshot(page: Any, path: Path) -> None:
+    """The README's picture of the inbox, taken once (committed) or again with POLICY_SERVICE_SCREENSHOTS=1."""
+    if path.exists() and not os.environ.get("POLICY_SERVICE_SCREENSHOTS"):
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), clip={"x": 0, "y": 0, "width": 1100, "height": 1250}, full_page=True)
+
+
+def test_a_lead_approves_the_escalation_a_junior_just_raised(page: Any, site: dict[str, Any]) -> None:
+    """Sign in with a key bound to sup-7, find the escalation in the inbox, approve it; the API says approved."""
+    decision_id = junior_escalates(site, "cu-501")
+    sign_in(page, site, "marta")
+    page.get_by_role("navigation", name="Navegación principal").get_by_role("link", name="Aprobaciones").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Aprobaciones"
+    card = page.locator(f"#decision-{decision_id}")
+    assert "Lucía Pérez (ag-101)" in card.inner_text() and "90,00\xa0€" in card.inner_text()
+    assert "15,00\xa0€" in card.inner_text()  # the agent's own limit, beside the amount
+    assert not serious_violations(page)
+    keep_screenshot(page, SCREENSHOT)
+    card.get_by_role("button", name="Aprobar").click()
+    assert f"Aprobada la decisión {decision_id}: 90,00\xa0€." in page.get_by_role("status").first.inner_text()
+    assert page.locator(f"#decision-{decision_id}").count() == 0
+    status, decision = api(site, "GET", f"/v1/decisions/{decision_id}", "tool")
+    assert status == 200 and decision["state"]["approval"] == "approved" and decision["state"]["approver_id"] == "sup-7"
+    page.get_by_role("link", name="Aprobadas").click()
+    assert decision_id in page.locator("table").inner_text()
+    assert not serious_violations(page)
+
+
+def test_keyboard_only_approval_of_a_smaller_amount(page: Any, site: dict[str, Any]) -> None:
+    """Tab to the key, type it, Enter; Tab to the amount, type a smaller one, Enter: approved at 40 €."""
+    decision_id = junior_escalates(site, "cu-502")
+    page.goto(site["base"] + "/console/approvals")
+    for _ in range(20):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.name") == "key":
+            break
+    page.keyboard.type(site["keys"]["marta"])
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.get_by_role("heading", level=1).inner_text() == "Aprobaciones"
+    amount_id = f"amount-{decision_id}"
+    for _ in range(200):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == amount_id:
+            break
+    assert page.evaluate("document.activeElement.id") == amount_id
+    focused_outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert focused_outline != "none"  # focus is visible
+    page.keyboard.press("Control+A")
+    page.keyboard.type("40,00")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Aprobar"
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert f"Aprobada la decisión {decision_id}: 40,00\xa0€." in page.get_by_role("status").first.inner_text()
+    status, decision = api(site, "GET", f"/v1/decisions/{decision_id}", "tool")
+    assert decision["state"]["approved_amount"] == "40.00"
+
+
+def test_a_rejection_without_a_reason_is_an_error_summary_then_rejected_with_one(page: Any, site: dict[str, Any]) -> None:
+    decision_id = junior_escalates(site, "cu-503")
+    sign_in(page, site, "marta", "/console/approvals")
+    card = page.locator(f"#decision-{decision_id}")
+    card.get_by_role("button", name="Rechazar").click()
+    summary = page.locator(".error-summary")
+    assert "Escriba el motivo del rechazo." in summary.inner_text()
+    assert not serious_violations(page)
+    summary.get_by_role("link").first.click()
+    assert page.evaluate("document.activeElement.id") == f"note-{decision_id}"
+    page.keyboard.type("Ya se compensó en tienda")
+    page.locator(f"#decision-{decision_id}").get_by_role("button", name="Rechazar").click()
+    assert f"Rechazada la decisión {decision_id}." in page.get_by_role("status").first.inner_text()
+    assert api(site, "GET", f"/v1/decisions/{decision_id}", "tool")[1]["state"]["approval"] == "rejected"
+
+
+def test_a_wrong_key_is_refused_without_saying_why(page: Any, site: dict[str, Any]) -> None:
+    page.goto(site["base"] + "/console/login")
+    page.get_by_label("Clave de API").fill("psk_not-a-key")
+    page.get_by_role("button", name="Entrar").click()
+    assert "La clave de API no es válida." in page.locator(".error-summary").inner_text()
+    assert page.get_by_label("Clave de API").get_attribute("aria-invalid") == "true"
+    assert not serious_violations(page)
+
+
+def test_a_post_without_the_csrf_token_is_refused(page: Any, site: dict[str, Any]) -> None:
+    """A signed-in browser's POST that lacks the token (what a forged form from another site would send)."""
+    decision_id = junior_escalates(site, "cu-504")
+    sign_in(page, site, "marta", "/console/approvals")
+    answer = page.context.request.post(f"{site['base']}/console/approvals/{decision_id}", form={"verdict": "approve"},
+                                       max_redirects=0)
+    assert answer.status == 400 and "No se pudo enviar el formulario" in answer.text()
+    assert api(site, "GET", f"/v1/decisions/{decision_id}", "tool")[1]["state"]["approval"] == "pending"
+
+
+def test_a_key_without_the_approver_role_sees_no_link_and_gets_the_403_page(page: Any, site: dict[str, Any]) -> None:
+    sign_in(page, site, "integration")
+    assert page.get_by_role("link", name="Aprobaciones").count() == 0
+    answer = page.goto(site["base"] + "/console/approvals")
+    assert answer is not None and answer.status == 403
+    assert page.get_by_role("heading", level=1).inner_text() == "No tiene acceso a esta página"
+    assert not serious_violations(page)
+
+
+def test_spanish_by_default_and_english_on_the_switch(page: Any, site: dict[str, Any]) -> None:
+    page.goto(site["base"] + "/console/login")
+    assert page.get_attribute("html", "lang") == "es" and page.get_by_label("Clave de API").count() == 1
+    assert not serious_violations(page)
+    page.get_by_role("link", name="EN", exact=True).click()
+    assert page.get_attribute("html", "lang") == "en"
+    page.get_by_label("API key").fill(site["keys"]["marta"])
+    page.get_by_role("button", name="Sign in").click()
+    assert not serious_violations(page)
+    page.get_by_role("link", name="Approvals").first.click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Approvals"
+    page.get_by_role("button", name="Sign out").click()
+    assert "You have signed out." in page.get_by_role("status").inner_text()
+    assert page.goto(site["base"] + "/console/approvals") is not None
+    assert page.url.startswith(site["base"] + "/console/login")
