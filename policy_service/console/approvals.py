@@ -80,8 +80,11 @@ def _view(entry: InboxEntry, now: datetime) -> dict[str, Any]:
     tier = decision.get("escalation") or {}
     caps = {cap.key: cap for policy in policy_set.policies for cap in policy.caps}
     overdue_after = int(current_app.config.get("APPROVAL_OVERDUE_MINUTES", 15)) * 60
+    user = current_user()
+    opens = user is not None and user.has_any(("auditor",)) and "console.decision" in current_app.view_functions
     return {
         "id": item["decision_id"],
+        "link": url_for("console.decision", decision_id=item["decision_id"]) if opens else None,  # the auditors' page
         "item": item,
         "decision": decision,
         "unit": unit,

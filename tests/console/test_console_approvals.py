@@ -162,6 +162,20 @@ def test_under_dev_an_unbound_approver_picks_who_approves(tmp_path: Path) -> Non
     assert client.get(f"/v1/decisions/{decision_id}").get_json()["state"]["approver_id"] == "sup-7"
 
 
+def test_an_approver_who_is_also_an_auditor_opens_the_decisions_page_from_the_inbox(tmp_path: Path) -> None:
+    """Under --dev (every role) the decision id links to /console/decisions/<id>; an approver-only key's does not."""
+    client = make_app(tmp_path).test_client()
+    decision_id = junior_escalation(client)
+    assert f'href="/console/decisions/{decision_id}"' in client.get("/console/approvals").get_data(as_text=True)
+
+
+def test_an_approver_only_key_sees_the_id_without_a_link(keyed: Any) -> None:
+    app, secrets, headers = keyed
+    decision_id = junior_escalation(app.test_client(), headers["tool"])
+    inbox = signed_in(app, secrets["marta"]).get("/console/approvals").get_data(as_text=True)
+    assert decision_id in inbox and f'href="/console/decisions/{decision_id}"' not in inbox
+
+
 def test_pending_escalations_are_oldest_first_and_marked_overdue_after_the_setting(tmp_path: Path) -> None:
     """APPROVAL_OVERDUE_MINUTES (default 15) decides the overdue mark."""
     app = make_app(tmp_path, APPROVAL_OVERDUE_MINUTES=0)
