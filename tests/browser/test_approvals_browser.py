@@ -155,6 +155,7 @@ def test_keyboard_only_approval_of_a_smaller_amount(page: Any, site: dict[str, A
 
 
 def test_a_rejection_without_a_reason_is_an_error_summary_then_rejected_with_one(page: Any, site: dict[str, Any]) -> None:
+    """The summary links to the reason field; typed there, the rejection goes through."""
     decision_id = junior_escalates(site, "cu-503")
     sign_in(page, site, "marta", "/console/approvals")
     card = page.locator(f"#decision-{decision_id}")
@@ -171,6 +172,7 @@ def test_a_rejection_without_a_reason_is_an_error_summary_then_rejected_with_one
 
 
 def test_a_wrong_key_is_refused_without_saying_why(page: Any, site: dict[str, Any]) -> None:
+    """One sentence in the error summary, the field marked invalid."""
     page.goto(site["base"] + "/console/login")
     page.get_by_label("Clave de API").fill("psk_not-a-key")
     page.get_by_role("button", name="Entrar").click()
@@ -190,6 +192,7 @@ def test_a_post_without_the_csrf_token_is_refused(page: Any, site: dict[str, Any
 
 
 def test_a_key_without_the_approver_role_sees_no_link_and_gets_the_403_page(page: Any, site: dict[str, Any]) -> None:
+    """An agent_tool key: no "Aprobaciones" in its navigation, and the 403 page in the layout at the URL."""
     sign_in(page, site, "integration")
     assert page.get_by_role("link", name="Aprobaciones").count() == 0
     answer = page.goto(site["base"] + "/console/approvals")
@@ -199,6 +202,7 @@ def test_a_key_without_the_approver_role_sees_no_link_and_gets_the_403_page(page
 
 
 def test_spanish_by_default_and_english_on_the_switch(page: Any, site: dict[str, Any]) -> None:
+    """The switch is remembered through sign-in; "Sign out" ends the session."""
     page.goto(site["base"] + "/console/login")
     assert page.get_attribute("html", "lang") == "es" and page.get_by_label("Clave de API").count() == 1
     assert not serious_violations(page)

@@ -170,6 +170,7 @@ def test_an_approver_who_is_also_an_auditor_opens_the_decisions_page_from_the_in
 
 
 def test_an_approver_only_key_sees_the_id_without_a_link(keyed: Any) -> None:
+    """A link it could not follow is not shown."""
     app, secrets, headers = keyed
     decision_id = junior_escalation(app.test_client(), headers["tool"])
     inbox = signed_in(app, secrets["marta"]).get("/console/approvals").get_data(as_text=True)
@@ -198,6 +199,7 @@ def test_the_inbox_refreshes_itself_without_losing_what_is_typed(tmp_path: Path)
 
 
 def test_the_inbox_speaks_english_on_the_switch(tmp_path: Path) -> None:
+    """?lang=en: the buttons, labels and money in English."""
     client = make_app(tmp_path).test_client()
     junior_escalation(client)
     page = client.get("/console/approvals?lang=en").get_data(as_text=True)
@@ -208,4 +210,5 @@ def test_the_inbox_speaks_english_on_the_switch(tmp_path: Path) -> None:
                                                ("1.234,50", "money", "1234.50"), ("30.50", "money", "30.50"),
                                                (" 3 ", "days", "3")])
 def test_an_amount_typed_in_either_language_reaches_the_service_in_its_spelling(typed: str, unit: str, sent: str | None) -> None:
+    """A comma is the decimal mark (and dots group thousands); empty means the full amount."""
     assert amount_value(typed, unit) == sent
