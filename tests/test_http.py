@@ -122,9 +122,11 @@ def test_body_over_64_kib_is_413(client: Any) -> None:
 
 
 def test_the_directory_decides_the_agent_kind(client: Any) -> None:
-    """An AI assistant cannot pass itself off as a human to escape an AI-only rule."""
+    """An AI assistant cannot pass itself off as a human to escape an AI-only rule: saying so is a 422
+    (it was ignored, but logged as sent), and without it the directory's kind decides."""
     response = post(client, {"agent": {"id": "bot-1", "kind": "human"}, "proposal": {"action": "reshipment"}})
-    assert response.get_json()["outcome"] != "allow"
+    assert response.status_code == 422 and "agent.kind" in response.get_json()["errors"]
+    assert post(client, {"agent": {"id": "bot-1"}, "proposal": {"action": "reshipment"}}).get_json()["outcome"] != "allow"
 
 
 def test_503_when_the_log_cannot_record(app: Any, tmp_path: Path) -> None:
