@@ -49,3 +49,19 @@ def test_the_inbox_lists_what_the_key_may_decide_and_the_history_it_decided(tmp_
     assert [entry.item["decision_id"] for entry in mine] == [second]
     everyone = approval_inbox(state.store, state.runtime.policy_set, ANY_AGENT, "rejected", now)
     assert [entry.item["decision_id"] for entry in everyone] == [second, first]  # newest first
+
+
+def test_a_long_history_shows_the_newest_verdicts(tmp_path: Path, monkeypatch: Any) -> None:
+    """Before, the history was the newest of the oldest QUEUE_LIMIT escalations: past that many, the
+    newest verdicts never showed."""
+    import policy_service.service.inbox as inbox
+
+    monkeypatch.setattr(inbox, "QUEUE_LIMIT", 2)
+    app = make_app(tmp_path)
+    client = app.test_client()
+    state = app.extensions["policy_service"]
+    ids = [_escalate(client, f"cu-{n}") for n in range(3)]
+    for decision_id in ids:
+        client.post(f"/v1/decisions/{decision_id}/approval", json={"approver_id": "sup-7", "verdict": "reject", "note": "no"})
+    shown = approval_inbox(state.store, state.runtime.policy_set, ANY_AGENT, "rejected", datetime.now(timezone.utc))
+    assert [entry.item["decision_id"] for entry in shown] == [ids[2], ids[1]]

@@ -93,8 +93,9 @@ class PolicyHistory:
         """Escalations that still await an approver, oldest first."""
         return self.approval_requests("pending", to_tier, team, limit)
 
-    def approval_requests(self, status: str, to_tier: str | None, team: str | None, limit: int) -> list[dict[str, Any]]:
-        """Escalations oldest first, by status (pending, approved, rejected or all), each with its
+    def approval_requests(self, status: str, to_tier: str | None, team: str | None, limit: int,
+                          newest_first: bool = False) -> list[dict[str, Any]]:
+        """Escalations oldest first (a history: newest first), by status (pending, approved, rejected or all), each with its
         verdict's entry when decided: `verdict` (approved|rejected), `approver_id`, `decided_at` and
         `verdict_response` (the approval event as its caller received it); None while pending.
 
@@ -109,7 +110,7 @@ class PolicyHistory:
                         events.c.created_at.label("decided_at"), events.c.response.label("verdict_response"))
                  .join(log_table, log.seq == a.seq)
                  .outerjoin(events, (events.c.decision_id == a.decision_id) & (events.c.kind == "approval"))
-                 .order_by(a.seq).limit(limit))
+                 .order_by(a.seq.desc() if newest_first else a.seq).limit(limit))
         if status == "pending":
             query = query.where(events.c.seq.is_(None), ~closed)
         elif status == "all":

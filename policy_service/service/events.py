@@ -56,11 +56,11 @@ def decision_page(store: DecisionStore, args: dict[str, Any], privacy: PrivacySe
 
 
 def approval_queue(store: DecisionStore, org: Organization, status: str, to_tier: str | None, team: str | None,
-                   limit: int, now: datetime) -> list[dict[str, Any]]:
-    """Escalations oldest first by status: pending ones with how long they have waited, decided ones
+                   limit: int, now: datetime, newest_first: bool = False) -> list[dict[str, Any]]:
+    """Escalations oldest first (or newest first, for a history) by status: pending ones with how long they have waited, decided ones
     with the verdict (as `status`), the approver, the approved amount and when it was decided."""
     items = []
-    for row in store.approval_requests(status, to_tier, team, limit):
+    for row in store.approval_requests(status, to_tier, team, limit, newest_first):
         unit = org.actions[row["action"]].unit if row["action"] in org.actions else None
         verdict = json.loads(row["verdict_response"]) if row["verdict_response"] else None
         until = row["decided_at"] or now

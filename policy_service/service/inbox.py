@@ -46,7 +46,8 @@ def approval_inbox(store: DecisionStore, policy_set: PolicySet, scope: AgentScop
     """`pending`: the escalations some agent of the key's scope may decide, oldest first. `approved` or
     `rejected`: the newest decided by an agent of the key's scope, newest first."""
     org = policy_set.organization
-    items = approval_queue(store, org, status, None, None, QUEUE_LIMIT, now)
+    # A history reads newest first: oldest first, the newest verdicts fell beyond QUEUE_LIMIT.
+    items = approval_queue(store, org, status, None, None, QUEUE_LIMIT, now, newest_first=status != "pending")
     entries = []
     if status == "pending":
         for item in items:
@@ -56,5 +57,4 @@ def approval_inbox(store: DecisionStore, policy_set: PolicySet, scope: AgentScop
         return entries
     decided = [item for item in items
                if scope.holds(policy_set.agents.get(item["approver_id"] or ""), item["approver_id"], org)]
-    return [InboxEntry(item, decision_with_events(store, item["decision_id"]), ())
-            for item in reversed(decided[-HISTORY_SHOWN:])]
+    return [InboxEntry(item, decision_with_events(store, item["decision_id"]), ()) for item in decided[:HISTORY_SHOWN]]
