@@ -1,11 +1,14 @@
 """Who is using the console (docs/contract.md §9): sign-in with an API key into a signed session cookie,
 its idle expiry, the page language, and the role check every console page goes through.
 
-The cookie holds the key's hash (never the key), the language and the CSRF token; it is signed with
-SECRET_KEY (POLICY_SERVICE_SECRET_KEY), HttpOnly, SameSite=Strict, Secure when the request came over
-HTTPS, limited to /console, and refused after 8 hours without a request (each response re-signs it,
-so the limit is idle time). The key is looked up in the key file on every request, so a revoked key
-ends its sessions within a second. Under --dev every visitor is the development caller, with every role.
+The cookie holds the key's hash (never the key), a random session id, the language and the CSRF token;
+it is signed with SECRET_KEY (POLICY_SERVICE_SECRET_KEY), HttpOnly, SameSite=Strict, Secure when the
+request came over HTTPS, limited to /console, and refused after 8 hours without a request (each response
+re-signs it, so the limit is idle time). The key is looked up in the key file on every request, so a
+revoked key ends its sessions within a second. "Salir" records the session id in the log's database
+(service.sign_outs), where every worker and instance looks it up, so a saved copy of the cookie is
+signed out too; a cookie without a session id (made before sign-outs were recorded) is not a session.
+Under --dev every visitor is the development caller, with every role.
 
 Without POLICY_SERVICE_SECRET_KEY, `serve` makes one random key per instance in the gunicorn master,
 which every worker inherits (serving/gunicorn_conf.py): sessions then end when the instance restarts.
@@ -27,6 +30,7 @@ from flask.sessions import SecureCookieSessionInterface
 
 from policy_service.console.texts import LANGUAGES
 from policy_service.service.keys import DEV_CALLER, AgentScope, ApiKey, hash_key
+from policy_service.service.sign_outs import SignedOutSessions
 from policy_service.web.access import public
 from policy_service.web.state import service_state
 
@@ -87,6 +91,7 @@ def console_public(view: View) -> View:
 def current_user() -> ConsoleUser | None:
     """The signed-in user of this request, or None; under --dev, the development caller."""
     if "console_user" not in g:
+        g.console_user = None  # while it is looked up: a 503 page for an unreachable log renders signed out
         g.console_user = _find_user()
     return g.console_user  # type: ignore[no-any-return]
 
@@ -94,11 +99,17 @@ def current_user() -> ConsoleUser | None:
 def _find_user() -> ConsoleUser | None:
     if current_app.config["DEV"]:
         return ConsoleUser.of(DEV_CALLER, dev=True)
-    hashed = session.get("key")
-    if not isinstance(hashed, str):
+    hashed, session_id = session.get("key"), session.get("sid")
+    if not isinstance(hashed, str) or not isinstance(session_id, str):
         return None
     key = current_app.extensions["policy_service_keys"].current().find_hashed(hashed)
-    return None if key is None else ConsoleUser.of(key)
+    if key is None or _sign_outs().is_signed_out(service_state().store, session_id):
+        return None
+    return ConsoleUser.of(key)
+
+
+def _sign_outs() -> SignedOutSessions:
+    return current_app.extensions["policy_service_sign_outs"]  # type: ignore[no-any-return]
 
 
 def sign_in(secret: str) -> ConsoleUser | None:
@@ -110,6 +121,7 @@ def sign_in(secret: str) -> ConsoleUser | None:
     session.clear()  # a fresh session (and CSRF token) for the signed-in user: no fixation
     session.permanent = True
     session["key"] = hash_key(secret)
+    session["sid"] = secrets.token_urlsafe(24)  # what "Salir" records: every copy of this cookie ends with it
     if language:
         session["lang"] = language
     g.console_user = ConsoleUser.of(key)
@@ -117,11 +129,18 @@ def sign_in(secret: str) -> ConsoleUser | None:
 
 
 def sign_out() -> None:
-    language = session.get("lang")
-    session.clear()
-    if language:
-        session["lang"] = language
-    g.console_user = None
+    """Ends the session for every copy of its cookie: its id is recorded where every worker and instance
+    looks. The cookie is cleared even when the log cannot be reached (StoreError then: the 503 page), so
+    this browser at least forgets it."""
+    session_id, language = session.get("sid"), session.get("lang")
+    try:
+        if isinstance(session_id, str) and not current_app.config["DEV"]:
+            _sign_outs().sign_out(service_state().store, session_id)
+    finally:
+        session.clear()
+        if language:
+            session["lang"] = language
+        g.console_user = None
 
 
 def language() -> str:
@@ -159,3 +178,4 @@ def init_app(app: Flask) -> None:
     )
     app.config.setdefault("SESSION_COOKIE_SECURE", False)
     app.session_interface = ConsoleSessionInterface()
+    app.extensions["policy_service_sign_outs"] = SignedOutSessions()

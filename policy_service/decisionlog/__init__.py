@@ -1,7 +1,8 @@
 """The decision log: the only room that talks to the database (SQLAlchemy Core; SQLite or PostgreSQL).
 
 Owns the append-only, hash-chained log and its side tables (database, transaction, statements,
-schema, records, history, migrations), the chain's hashing and verification (chain), what auditors
+schema, records, history, migrations), the console sessions signed out (sign_outs: outside the
+chain, no authority), the chain's hashing and verification (chain), what auditors
 ask of it (audit: filters, pages, exports, verify) and what of a request reaches it (privacy).
 Everything outside goes through the names exported here (and chain, audit, privacy by name).
 

@@ -283,7 +283,10 @@ def batched(chunks: Iterator[str], size: int = 65536) -> Iterator[str]:
 class SideTables:
     """The rule index, the budget ledger and the approval queue held against the chain while it is
     walked: every row must match a chained entry, and every entry that implies rows must have them,
-    so deleting or forging a side row (which the chain's hashes do not cover) is caught too."""
+    so deleting or forging a side row (which the chain's hashes do not cover) is caught too.
+
+    console_sign_outs is not held against the chain: no entry implies its rows, and a row carries no
+    authority (it can only end a console session: decisionlog/sign_outs.py)."""
 
     def __init__(self, store: DecisionStore) -> None:
         rules, ledger, approvals = store.side_rows()

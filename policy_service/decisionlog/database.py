@@ -36,6 +36,7 @@ from policy_service.decisionlog.schema import (
     revisions_table,
     rules_table,
 )
+from policy_service.decisionlog.sign_outs import SignOuts
 from policy_service.decisionlog.statements import (
     EXPORTED,
     LISTED,
@@ -54,7 +55,7 @@ _CHECKPOINT_EVERY = 100  # commits per writer thread between WAL checkpoints
 
 
 
-class DecisionStore(PolicyHistory):
+class DecisionStore(PolicyHistory, SignOuts):
     def __init__(self, url: str, log_key: bytes | None = None) -> None:
         self.url = url
         self.log_key = log_key  # entries are HMAC-SHA256 under it (chain.entry_hash); never stored here

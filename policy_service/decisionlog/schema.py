@@ -36,6 +36,8 @@ reloads_table = Table("policy_reloads", metadata, Column("seq", _seq_type, prima
 shadow_table = Table("shadow_results", metadata, Column("decision_id", String(40)), Column("candidate_revision", String(80)),
                      Column("created_at", DateTime(timezone=True)), Column("live_outcome", String(16)),
                      Column("candidate_outcome", String(16)), Column("live_rules", Text), Column("candidate_rules", Text))
+sign_outs_table = Table("console_sign_outs", metadata, Column("session_id", String(64), primary_key=True),
+                        Column("signed_out_at", DateTime(timezone=True)))
 
 APPEND_ONLY_TABLES = ("decision_log", "decision_rules", "policy_revisions", "budget_ledger", "approval_requests",
-                      "idempotency_keys", "policy_reloads", "shadow_results")
+                      "idempotency_keys", "policy_reloads", "shadow_results", "console_sign_outs")

@@ -5,8 +5,8 @@ its ids (spelling), deciding and recording (recording), approvals and outcomes (
 decision stands after them (events), an approver's inbox (inbox), one decision as an auditor
 examines it (evidence), a stored revision's files cut at each rule (passages), the live policy set and its reloads (reloading), shadow
 mode (shadow), what-if replay (replay), auditors' filters that need the live policies (auditing), the
-empowerment matrix (matrix) and API keys (keys). Raises the domain errors of policy_service.errors;
-never chooses an HTTP status.
+empowerment matrix (matrix), API keys (keys) and console sessions signed out (sign_outs). Raises the
+domain errors of policy_service.errors; never chooses an HTTP status.
 
 May import decisionlog, authoring, deciding, model, telemetry, config and errors; never policytest,
 serving, web or Flask.
