@@ -12,18 +12,21 @@ the page (409: decided elsewhere), never a failure.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 from babel.dates import format_timedelta
-from babel.numbers import get_decimal_symbol
+from babel.numbers import NumberFormatError, format_decimal, get_decimal_symbol, parse_decimal
 from flask import current_app, flash, get_flashed_messages, redirect, request, url_for
 from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
-from policy_service.console.pages import blueprint, console_page, locale, money, nav_entry, organization, t
+from policy_service.console.pages import blueprint, console_page, locale, money, nav_entry, organization, person, t
 from policy_service.console.session import current_user, requires_console_role
+from policy_service.console.texts import TEXTS
 from policy_service.deciding.words import action_label, label
 from policy_service.errors import ConflictError, DecisionNotFoundError, FieldError, NotPermittedError
 from policy_service.service.approvals import decide_approval
@@ -58,15 +61,33 @@ def amount_input(amount_text: Any, unit: str) -> str:
     return str(amount_text).replace(".", get_decimal_symbol(locale().replace("-", "_")))
 
 
-def amount_value(typed: str, unit: str) -> str | None:
-    """What a person typed as the amount to approve, in the API's spelling ("40,50" or "40.50" -> "40.50");
-    None when left empty (the full amount)."""
-    typed = typed.strip().replace(" ", "").replace("\u00a0", "")
+class AmountError(ValueError):
+    """A typed amount the page's locale does not read one way only ("80.25" on a Spanish page)."""
+
+
+def amount_value(typed: str, unit: str, locale_id: str = "es") -> str | None:
+    """What a person typed as the amount to approve, read as the page's locale writes numbers, in the API's
+    spelling ("2.000" in es -> "2000", "40,50" -> "40.50"); None when left empty (the full amount).
+
+    Strict: a grouping mark in the wrong place ("80.25" in es) is refused, never reread as something else,
+    since a misread amount is money approved that nobody meant."""
+    typed = typed.strip().replace("\u00a0", " ").replace("\u202f", " ")
     if not typed:
         return None
-    if unit == "money" and "," in typed:
-        typed = typed.replace(".", "").replace(",", ".")  # "1.234,50": the comma is the decimal mark
-    return typed
+    if unit != "money":
+        return typed
+    try:
+        value = parse_decimal(typed, locale=locale_id.replace("-", "_"), strict=True)
+    except NumberFormatError:
+        raise AmountError(typed) from None
+    if not value.is_finite():
+        raise AmountError(typed)
+    return format(value, "f")
+
+
+def amount_example() -> str:
+    """1234.50 as the page's locale writes it, grouped ("1.234,50" in es, "1,234.50" in en)."""
+    return format_decimal(Decimal("1234.50"), format="#,##0.00", locale=locale().replace("-", "_"))
 
 
 def _view(entry: InboxEntry, now: datetime) -> dict[str, Any]:
@@ -113,6 +134,7 @@ def _view(entry: InboxEntry, now: datetime) -> dict[str, Any]:
                        "tier": label(org.tier(policy_set.agents[a].tier).label, loc, org, policy_set.agents[a].tier)}
                       for a in entry.approvers],
         "approved_amount": money(item["approved_amount"], unit) if item.get("approved_amount") is not None else None,
+        "approver": person(item.get("approver_id")),
         "note": next((e.get("note") for e in decision.get("events", []) if e.get("kind") == "approval"), None),
     }
 
@@ -135,8 +157,10 @@ def inbox_page(status: str, problem: Problem | None = None) -> Response:
     items = [_view(entry, now) for entry in entries]
     notices = get_flashed_messages(with_categories=True)
     return console_page("console/approvals.html", problem.status if problem else 200, items=items, status=status,
-                        statuses=STATUSES, problem=problem, notices=notices, bound=user.agent,
-                        refresh=REFRESH_SECONDS if status == "pending" else None)
+                        statuses=STATUSES, problem=problem, notices=notices,
+                        bound=person(user.agent) if user.agent else None,
+                        # A page answering a form must not reload itself: a reload would send the form again.
+                        refresh=REFRESH_SECONDS if status == "pending" and request.method == "GET" else None)
 
 
 @blueprint.get("/approvals")
@@ -146,6 +170,13 @@ def approvals() -> Response:
     return inbox_page(status if status in STATUSES else "pending")
 
 
+@blueprint.get("/approvals/<decision_id>")
+@requires_console_role("approver")
+def decide_opened(decision_id: str) -> Response:
+    """The action URL opened (a bookmark, a reload of an error page): the inbox, never the API's 405."""
+    return redirect(url_for("console.approvals") + f"#decision-{decision_id}", 303)
+
+
 @blueprint.post("/approvals/<decision_id>")
 @requires_console_role("approver")
 def decide(decision_id: str) -> Response:
@@ -153,70 +184,141 @@ def decide(decision_id: str) -> Response:
     user = current_user()
     assert user is not None
     state = service_state()
+    org = organization()
     verdict = request.form.get("verdict")
     values = {name: request.form.get(name, "") for name in ("amount", "note", "approver")}  # shown again on a problem
     if verdict not in ("approve", "reject"):
         return inbox_page("pending", Problem(decision_id, 422, t("invalid_message", id=decision_id, reason=verdict or "—")))
     prefix = f"{verdict}-{decision_id}"
+    pending = next((e for e in approval_inbox(state.store, state.runtime.policy_set, user.scope, "pending",
+                                              datetime.now(timezone.utc)) if e.item["decision_id"] == decision_id), None)
+    unit = org.actions[pending.item["action"]].unit if pending and pending.item["action"] in org.actions else "money"
+    where = Fields(decision_id, prefix, bound=user.agent is not None, unit=unit)
     missing = {}
     if verdict == "reject" and not values["note"].strip():
-        missing[f"note-{decision_id}"] = t("reason_required")
+        missing[where.of("note")] = t("reason_required")
     if user.agent is None and not values["approver"]:
-        missing[f"approver-{prefix}"] = t("approver_required")
+        missing[where.of("approver_id")] = t("approver_required")
+    body: dict[str, Any] = {"verdict": verdict}
+    if verdict == "approve" and unit != "flag":
+        try:
+            amount = amount_value(values["amount"], unit, locale())
+        except AmountError:
+            missing[where.of("amount")] = t("amount_unreadable", typed=values["amount"].strip(), example=amount_example())
+        else:
+            if amount is not None:
+                body["amount"] = amount
     if missing:
         return inbox_page("pending", Problem(decision_id, 422, next(iter(missing.values())), missing, values))
-    body: dict[str, Any] = {"verdict": verdict}
     if user.agent is None:
         body["approver_id"] = values["approver"]
     if verdict == "reject":
         body["note"] = values["note"].strip()
-    else:
-        pending = next((e for e in approval_inbox(state.store, state.runtime.policy_set, user.scope, "pending",
-                                                  datetime.now(timezone.utc)) if e.item["decision_id"] == decision_id), None)
-        unit = organization().actions[pending.item["action"]].unit if pending and pending.item["action"] in organization().actions else "money"
-        amount = amount_value(values["amount"], unit)
-        if amount is not None and unit != "flag":
-            body["amount"] = amount
     try:
         event = decide_approval(state.runtime, state.store, decision_id, body, caller=user.name, scope=user.scope)
     except ValidationError as error:
         messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
-        fields = {f"{_form_field(name)}-{decision_id}" if name != "approver_id" else f"approver-{prefix}": _first(text)
-                  for name, text in messages.items()}
+        fields = {where.of(name): refusal_words(_first(text), pending) for name, text in messages.items()}
         return inbox_page("pending", Problem(decision_id, 422, t("invalid_message", id=decision_id,
                                                                  reason="; ".join(fields.values())), fields, values))
-    except NotPermittedError as error:
-        return inbox_page("pending", Problem(decision_id, 403, t("invalid_message", id=decision_id, reason=error.message),
-                                             {f"{_form_field(error.field)}-{decision_id}": error.message}, values))
-    except FieldError as error:
-        return inbox_page("pending", Problem(decision_id, 422, t("invalid_message", id=decision_id, reason=error.message),
-                                             {f"{_form_field(error.field)}-{decision_id}": error.message}, values))
-    except DecisionNotFoundError as error:
-        return inbox_page("pending", Problem(decision_id, 404, t("conflict_message", id=decision_id, reason=str(error))))
+    except (NotPermittedError, FieldError) as error:
+        words = refusal_words(error.message, pending)
+        return inbox_page("pending", Problem(decision_id, 403 if isinstance(error, NotPermittedError) else 422,
+                                             t("invalid_message", id=decision_id, reason=words),
+                                             {where.of(error.field): words}, values))
+    except DecisionNotFoundError:
+        return inbox_page("pending", Problem(decision_id, 404, t("conflict_message", id=decision_id,
+                                                                 reason=t("refusal_not_found"))))
     except ConflictError as error:
-        return inbox_page("pending", Problem(decision_id, 409, _conflict(decision_id, error)))
+        return inbox_page("pending", Problem(decision_id, 409, _conflict(decision_id, error, pending)))
     decided = json.loads(event)
+    customer = (pending.item.get("customer_id") if pending else None) or "—"
+    action = org.actions.get(decided["action"])
+    what = action_label(action, locale(), org) if action else decided["action"]
     if verdict == "approve":
-        unit = organization().actions[decided["action"]].unit if decided["action"] in organization().actions else "money"
-        message = (t("approved_flag_message", id=decision_id) if unit == "flag"
-                   else t("approved_message", id=decision_id, amount=money(decided["amount"], unit)))
+        unit = action.unit if action else "money"
+        message = (t("approved_flag_message", id=decision_id, action=what, customer=customer) if unit == "flag"
+                   else t("approved_message", id=decision_id, action=what, customer=customer,
+                          amount=money(decided["amount"], unit)))
     else:
-        message = t("rejected_message", id=decision_id)
+        message = t("rejected_message", id=decision_id, action=what, customer=customer)
     flash(message, "success")
     return redirect(url_for("console.approvals"), 303)
 
 
-def _conflict(decision_id: str, error: ConflictError) -> str:
+@dataclass(frozen=True)
+class Fields:
+    """Where on the page a field's message goes: the id of a control that exists for this user and item
+    (a bound approver has no approver list; a yes/no action has no amount), else the item's card."""
+    decision_id: str
+    prefix: str
+    bound: bool
+    unit: str
+
+    def of(self, name: str | None) -> str:
+        if name == "note":
+            return f"note-{self.decision_id}"
+        if name == "approver_id" and not self.bound:
+            return f"approver-{self.prefix}"
+        if name == "amount" and self.unit != "flag" and self.prefix.startswith("approve-"):
+            return f"amount-{self.decision_id}"
+        return f"decision-{self.decision_id}"
+
+
+# What decide_approval says (in English, for programs), as words for the page: each known refusal's
+# parts fill a console text; one not listed here is shown as it is.
+REFUSALS = (
+    (re.compile(r"an approval may lower the proposed amount, not raise it or make it zero$"), "refusal_amount_not_lower"),
+    (re.compile(r'must be (?:an amount: )?a decimal string such as "120\.00".*$'), "refusal_amount_format"),
+    (re.compile(r"(?P<approver>\S+) is (?P<tier>\S+); this escalation needs (?P<needed>\S+) or above$"), "refusal_tier"),
+    (re.compile(r"(?P<approver>\S+)'s own limit and caps cover (?P<limit>\S+) of (?P<action>\S+) here, not (?P<amount>\S+)$"),
+     "refusal_own_limit"),
+    (re.compile(r'unknown agent "(?P<approver>[^"]*)"$'), "refusal_unknown_approver"),
+    (re.compile(r"decision \S+ was (?P<outcome>\w+), not escalated: nothing awaits approval$"), "refusal_not_escalated"),
+    (re.compile(r"an outcome is already recorded for decision \S+: nothing awaits approval$"), "refusal_outcome_recorded"),
+    (re.compile(r"the stored request cannot be decided again.*$", re.S), "refusal_masked"),
+    (re.compile(r"Missing data for required field\.$"), "refusal_required"),
+)
+
+
+def refusal_words(message: str, pending: InboxEntry | None = None) -> str:
+    """A refusal of decide_approval in the page's language; one not known is shown as the service said it."""
+    org = organization()
+    unit = "money"
+    if pending is not None and pending.item["action"] in org.actions:
+        unit = org.actions[pending.item["action"]].unit
+    for pattern, key in REFUSALS:
+        found = pattern.match(message)
+        if not found:
+            continue
+        parts = dict(found.groupdict())
+        for tier in ("tier", "needed"):
+            if tier in parts and parts[tier] in {x.id for x in org.tiers}:
+                parts[tier] = label(org.tier(parts[tier]).label, locale(), org, parts[tier])
+        if "approver" in parts:
+            parts["approver"] = person(parts["approver"])
+        if "action" in parts and parts["action"] in org.actions:
+            unit = org.actions[parts["action"]].unit
+            parts["action"] = action_label(org.actions[parts["action"]], locale(), org)
+        for amount in ("limit", "amount"):
+            if amount in parts:
+                parts[amount] = money(parts[amount], unit) if parts[amount] != "nothing" else t("no_limit")
+        if "outcome" in parts:
+            parts["outcome"] = t(f"outcome_{parts['outcome']}") if f"outcome_{parts['outcome']}" in TEXTS else parts["outcome"]
+        if pending is not None:
+            parts.setdefault("proposed", money(pending.item["amount"], unit))
+        return t(key, **{"proposed": "—", **parts})
+    return message
+
+
+def _conflict(decision_id: str, error: ConflictError, pending: InboxEntry | None) -> str:
     """The API's 409 in the page's words: who decided it first, when that is why."""
     found = decision_with_events(service_state().store, decision_id)
     state = (found or {}).get("state") or {}
     if state.get("approval") in ("approved", "rejected"):
-        return t("already_decided", id=decision_id, verdict=t(f"status_{state['approval']}"), approver=state.get("approver_id"))
-    return t("conflict_message", id=decision_id, reason=str(error))
-
-
-def _form_field(name: str) -> str:
-    return {"amount": "amount", "note": "note", "approver_id": "approver"}.get(name, "amount")
+        return t("already_decided", id=decision_id, verdict=t(f"status_{state['approval']}"),
+                 approver=person(state.get("approver_id")))
+    return t("conflict_message", id=decision_id, reason=refusal_words(str(error), pending))
 
 
 def _first(messages: Any) -> str:

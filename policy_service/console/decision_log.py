@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from flask import request, stream_with_context, url_for
 from marshmallow import ValidationError
@@ -28,6 +29,7 @@ from policy_service.web.state import service_state
 
 FILTERS = ("agent_id", "customer_id", "outcome", "action", "policy", "rule", "from", "to")
 OUTCOMES = ("allow", "escalate", "handoff", "deny")
+LOG_ARGS = (*FILTERS, "agent_other", "cursor", "limit", "back")  # a page of the log, as its URL gives it
 FIRST_PAGE = "~"  # in `back`, the first page (it has no cursor); never a character of a cursor
 EXPORTS = (("log_export_csv", {"format": "csv"}), ("log_export_excel", {"format": "csv", "excel_es": "true"}),
            ("log_export_jsonl", {"format": "jsonl"}))
@@ -57,9 +59,33 @@ MESSAGES = (
 )
 
 
-def in_words(message: str) -> tuple[str, str | None]:
+# What verify_log says about the first problem (`detail`, English for programs), as words for the page.
+DETAILS = (
+    (re.compile(r"entry (?P<first>\d+) missing: the log jumps from seq (?P<before>\d+) to (?P<after>\d+)$"), "detail_missing_one"),
+    (re.compile(r"entries (?P<first>\d+) to (?P<last>\d+) missing: the log jumps from seq (?P<before>\d+) to (?P<after>\d+)$"),
+     "detail_missing_many"),
+    (re.compile(r"entry (?P<seq>\d+) \((?P<id>[^)]*)\) was not written with the log key: forged by someone without it$"),
+     "detail_forged"),
+    (re.compile(r"entry (?P<seq>\d+) \((?P<id>[^)]*)\) was edited: its content no longer gives its hash$"), "detail_edited"),
+    (re.compile(r"entry (?P<seq>\d+) \((?P<id>[^)]*)\) does not follow entry (?P<previous>\d+): one of them was inserted, "
+                r"replaced or re-hashed$"), "detail_not_following"),
+    (re.compile(r"entry (?P<seq>\d+) \((?P<id>[^)]*)\) differs from the anchor noted for it$"), "detail_anchor"),
+    (re.compile(r"entry (?P<first>\d+) is anchored but the log ends at seq (?P<last>\d+): entries were deleted from its end$"),
+     "detail_truncated"),
+    (re.compile(r"the rule index of entry (?P<seq>\d+) does not match its chained rules (?P<rules>.*)$"), "detail_rule_index"),
+    (re.compile(r"budget rows at entry (?P<seq>\d+) name decisions (?P<names>.*), not (?P<id>\S+)$"), "detail_budget_names"),
+    (re.compile(r"entry (?P<seq>\d+) granted (?P<action>\S+) but its budget rows are missing$"), "detail_budget_missing"),
+    (re.compile(r"the approval request of escalated decision (?P<id>\S+) is missing or moved$"), "detail_approval_missing"),
+    (re.compile(r"rule rows at seq (?P<seq>\d+) belong to no chained entry$"), "detail_rule_rows"),
+    (re.compile(r"budget rows at seq (?P<seq>\d+) belong to no chained entry$"), "detail_budget_rows"),
+    (re.compile(r"an approval request for (?P<id>\S+) belongs to no escalated decision$"), "detail_orphan_approval"),
+    (re.compile(r"policy revision (?P<revision>\S+) was edited: its files no longer give its hash$"), "detail_revision_edited"),
+)
+
+
+def in_words(message: str, known: tuple[tuple[re.Pattern[str], str], ...] = MESSAGES) -> tuple[str, str | None]:
     """(the message in the page's language, None) when it is a known one; else (it as given, "en")."""
-    for pattern, key in MESSAGES:
+    for pattern, key in known:
         found = pattern.match(message)
         if found:
             parts = {name: value or "" for name, value in found.groupdict().items()}
@@ -160,6 +186,19 @@ def _pages(filters: dict[str, str], next_cursor: str | None) -> dict[str, str | 
     return links
 
 
+def _log_query() -> str:
+    """This page of the log (its filters and place) as a query, carried to a decision so "Back to the log"
+    returns to it."""
+    return urlencode([(name, request.args[name]) for name in LOG_ARGS if request.args.get(name)])
+
+
+def _back_to_log(query: str) -> str:
+    """The log with the filters a decision was opened from: only the log's own arguments, on the log's own
+    path, so the link can go nowhere else."""
+    kept = [(name, value) for name, value in parse_qsl(query) if name in LOG_ARGS and value]
+    return url_for("console.decisions") + (f"?{urlencode(kept)}" if kept else "")
+
+
 def _given(filters: dict[str, str]) -> dict[str, str]:
     return {name: value for name, value in filters.items() if value}
 
@@ -194,7 +233,8 @@ def decisions() -> Response:
         agent_choice=filters["agent_id"] if in_directory else "", agent_other="" if in_directory else filters["agent_id"],
         agents=agents, outcomes=[(o, t(f"outcome_{o}")) for o in OUTCOMES],
         actions=[(a, _action(a)) for a in org.actions], policies=[p.id for p in policy_set.policies],
-        rows=[_row(item) for item in listed["items"]], pages=_pages(filters, listed["next_cursor"]), exports=exports)
+        rows=[_row(item) for item in listed["items"]], pages=_pages(filters, listed["next_cursor"]), exports=exports,
+        log_query=_log_query())
 
 
 @blueprint.get("/decisions/export")
@@ -208,6 +248,8 @@ def decisions_export() -> Response:
         chunks, mimetype, name = log_export(state.store, query, state.runtime.policy_set, state.privacy)
     except ValidationError:
         return decisions()  # the list shows what is wrong with the filters, beside each field
+    if query.get("excel_es") in ("true", "1") and name.endswith(".csv"):
+        name = name.removesuffix(".csv") + "-excel-es.csv"  # two downloads, two names: neither replaces the other
     return Response(stream_with_context(chunks), mimetype=mimetype,
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
@@ -255,11 +297,21 @@ def decision(decision_id: str) -> Response:
         tier=label(org.tier(tier).label, locale(), org, tier) if tier and tier in {x.id for x in org.tiers} else tier,
         to_tier=to_tier, options=[{**o, "label": _action(o["action"]), "max": _amount(o["action"], o.get("max"))}
                                   for o in answer.get("options", [])],
-        caps=[{**c, "remaining": _amount(action, c.get("remaining"))}
-              for c in answer.get("caps", [])],
+        caps=[{**c, "name": _cap_label(c["id"]), "remaining": _amount(action, c.get("remaining"))}
+              for c in answer.get("caps", [])], back_to_log=_back_to_log(request.args.get("log", "")),
         over_limit=over_limit, binding=binding, deciding_effects=DECIDING_EFFECTS,
         events=[_event(e, action) for e in answer.get("events", [])],
         request_json=_pretty(evidence.request), caller=evidence.entries[0].caller)
+
+
+def _cap_label(cap_id: str) -> str | None:
+    """The cap's label when the live policies give it one ("Compensación diaria del cliente")."""
+    policy_set = service_state().runtime.policy_set
+    for policy in policy_set.policies:
+        for cap in policy.caps:
+            if cap.key == cap_id and cap.label:
+                return label(cap.label, locale(), policy_set.organization, cap_id)
+    return None
 
 
 def _pretty(value: Any) -> str:
@@ -297,6 +349,9 @@ def audit() -> Response:
         return console_page("console/audit.html", 400, report=None, anchors=anchors_text, errors=_errors(exc, False))
     problem = report["problem"]
     words = None
+    detail: tuple[str, str | None] = ("", None)
     if problem is not None:
         words = t(f"problem_{problem['kind'].replace('-', '_')}", seq=problem["seq"])
-    return console_page("console/audit.html", report=report, problem_words=words, anchors=anchors_text, errors=[])
+        detail = in_words(problem["detail"], DETAILS)
+    return console_page("console/audit.html", report=report, problem_words=words, detail=detail[0],
+                        detail_lang=detail[1] or "", anchors=anchors_text, errors=[])

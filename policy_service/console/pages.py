@@ -31,7 +31,7 @@ from policy_service.model import Organization
 from policy_service.web.access import public
 from policy_service.web.state import service_state
 
-__all__ = ["blueprint", "console_page", "csrf", "current_user", "init_app", "money", "nav_entry",
+__all__ = ["blueprint", "console_page", "csrf", "current_user", "init_app", "money", "nav_entry", "person",
            "requires_console_role", "t", "when"]
 
 STATIC = Path(__file__).parent / "static"
@@ -78,6 +78,14 @@ def t(key: str, **values: Any) -> str:
     return text(key, language(), **values)
 
 
+def person(agent_id: str | None) -> str:
+    """An agent of the directory as people know them, "Marta Gil (sup-7)"; else its id."""
+    if agent_id is None:
+        return "—"
+    agent = service_state().runtime.policy_set.agents.get(agent_id)
+    return f"{agent.name} ({agent.id})" if agent else agent_id
+
+
 def money(amount: Any, unit: str = "money") -> str:
     """An amount as the API spells it ("120.00", 3, true) written for the page's locale, through the same
     formatting as the words said to customers ("120,00 €" in es, "€120.00" in en)."""
@@ -119,7 +127,7 @@ def switch_url(code: str) -> str:
 @blueprint.context_processor
 def _layout() -> dict[str, Any]:
     return {"t": t, "user": current_user(), "nav": visible_nav(), "lang": language(), "languages": LANGUAGES,
-            "switch_url": switch_url, "dev": bool(current_app.config["DEV"])}
+            "switch_url": switch_url, "person": person, "dev": bool(current_app.config["DEV"])}
 
 
 @blueprint.before_request

@@ -114,7 +114,8 @@ def test_a_lead_approves_the_escalation_a_junior_just_raised(page: Any, site: di
     assert not serious_violations(page)
     keep_screenshot(page, SCREENSHOT)
     card.get_by_role("button", name="Aprobar").click()
-    assert f"Aprobada la decisión {decision_id}: 90,00\xa0€." in page.get_by_role("status").first.inner_text()
+    assert (f"Aprobada la decisión {decision_id}: compensación por retraso para cu-501, 90,00\xa0€."
+            in page.get_by_role("status").first.inner_text())
     assert page.locator(f"#decision-{decision_id}").count() == 0
     status, decision = api(site, "GET", f"/v1/decisions/{decision_id}", "tool")
     assert status == 200 and decision["state"]["approval"] == "approved" and decision["state"]["approver_id"] == "sup-7"
@@ -149,7 +150,10 @@ def test_keyboard_only_approval_of_a_smaller_amount(page: Any, site: dict[str, A
     assert page.evaluate("document.activeElement.textContent") == "Aprobar"
     with page.expect_navigation():
         page.keyboard.press("Enter")
-    assert f"Aprobada la decisión {decision_id}: 40,00\xa0€." in page.get_by_role("status").first.inner_text()
+    assert f"Aprobada la decisión {decision_id}: compensación por retraso para cu-502, 40,00\xa0€." in \
+        page.get_by_role("status").first.inner_text()
+    # The keyboard lands on the confirmation, not back at the top of the page.
+    assert page.evaluate("document.activeElement.getAttribute('role')") == "status"
     status, decision = api(site, "GET", f"/v1/decisions/{decision_id}", "tool")
     assert decision["state"]["approved_amount"] == "40.00"
 
@@ -162,12 +166,15 @@ def test_a_rejection_without_a_reason_is_an_error_summary_then_rejected_with_one
     card.get_by_role("button", name="Rechazar").click()
     summary = page.locator(".error-summary")
     assert "Escriba el motivo del rechazo." in summary.inner_text()
+    assert page.evaluate("document.activeElement.className") == "error-summary"  # focused, so it is read first
+    assert page.evaluate("document.body.hasAttribute('data-refresh')") is False  # would re-send the form
     assert not serious_violations(page)
     summary.get_by_role("link").first.click()
     assert page.evaluate("document.activeElement.id") == f"note-{decision_id}"
     page.keyboard.type("Ya se compensó en tienda")
     page.locator(f"#decision-{decision_id}").get_by_role("button", name="Rechazar").click()
-    assert f"Rechazada la decisión {decision_id}." in page.get_by_role("status").first.inner_text()
+    assert f"Rechazada la decisión {decision_id}: compensación por retraso para cu-503." in \
+        page.get_by_role("status").first.inner_text()
     assert api(site, "GET", f"/v1/decisions/{decision_id}", "tool")[1]["state"]["approval"] == "rejected"
 
 
@@ -217,3 +224,21 @@ def test_spanish_by_default_and_english_on_the_switch(page: Any, site: dict[str,
     assert "You have signed out." in page.get_by_role("status").inner_text()
     assert page.goto(site["base"] + "/console/approvals") is not None
     assert page.url.startswith(site["base"] + "/console/login")
+
+
+def test_two_thousand_the_spanish_way_is_refused_and_the_link_reaches_the_amount(page: Any, site: dict[str, Any]) -> None:
+    """"2.000" is 2000 €, more than proposed: the focused summary says so in Spanish and its link reaches the
+    amount field; the form's URL opened directly is the inbox, not JSON."""
+    decision_id = junior_escalates(site, "cu-504")
+    sign_in(page, site, "marta", "/console/approvals")
+    card = page.locator(f"#decision-{decision_id}")
+    card.get_by_label("Importe a aprobar").fill("2.000")
+    card.get_by_role("button", name="Aprobar").click()
+    summary = page.locator(".error-summary")
+    assert "Solo puede aprobar un importe menor que el propuesto (90,00\xa0€)" in summary.inner_text()
+    assert page.evaluate("document.activeElement.className") == "error-summary"
+    summary.get_by_role("link").first.click()
+    assert page.evaluate("document.activeElement.id") == f"amount-{decision_id}"
+    assert api(site, "GET", f"/v1/decisions/{decision_id}", "tool")[1]["state"]["approval"] == "pending"
+    page.goto(f"{site['base']}/console/approvals/{decision_id}")
+    assert page.get_by_role("heading", level=1).inner_text() == "Aprobaciones"

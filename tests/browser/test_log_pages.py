@@ -110,7 +110,10 @@ def test_an_auditor_finds_a_decision_by_agent_opens_it_sees_why_and_verifies_the
     link.focus()
     with page.expect_navigation():
         page.keyboard.press("Enter")
-    assert page.url.endswith(f"/console/decisions/{decision_id}")
+    assert page.url.split("?")[0].endswith(f"/console/decisions/{decision_id}")
+    # "Volver al registro" goes back to the list as it was filtered, not to the whole log.
+    back = page.get_by_role("link", name="Volver al registro").get_attribute("href")
+    assert back is not None and back.startswith("/console/decisions?") and "agent_id=ag-101" in back
     why = page.locator("#why")
     assert why.inner_text() == "Por qué se escaló"
     rule = page.locator("section.rule", has=page.get_by_role("heading", name="refunds/outside_return_window"))

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from helpers import make_app
 
-from policy_service.console.approvals import amount_value
+from policy_service.console.approvals import AmountError, amount_value
 from policy_service.service.keys import ANY_AGENT, AgentScope, create_key
 
 
@@ -65,11 +65,12 @@ def test_a_lead_approves_a_juniors_escalation_and_the_api_says_approved(keyed: A
     inbox = console.get("/console/approvals").get_data(as_text=True)
     assert decision_id in inbox
     for shown in ("Lucía Pérez (ag-101)", "cu-9", "90,00\xa0€", "15,00\xa0€", "Supervisor", "reenvío sin coste",
-                  "Aprobar", "Rechazar", "Aprueba como sup-7."):
+                  "Aprobar", "Rechazar", "Aprueba como Marta Gil (sup-7)."):
         assert shown in inbox, shown
     approved = decide(console, decision_id, verdict="approve", amount="90,00")
     assert approved.status_code == 303 and approved.headers["Location"] == "/console/approvals"
-    assert f"Aprobada la decisión {decision_id}: 90,00\xa0€." in console.get("/console/approvals").get_data(as_text=True)
+    assert (f"Aprobada la decisión {decision_id}: compensación por retraso para cu-9, 90,00\xa0€."
+            in console.get("/console/approvals").get_data(as_text=True))
     state = api.get(f"/v1/decisions/{decision_id}", headers=headers["audit"]).get_json()["state"]
     assert state["approval"] == "approved" and state["approver_id"] == "sup-7" and state["approved_amount"] == "90.00"
     logged = api.get("/v1/decisions", headers=headers["audit"]).get_json()["items"]
@@ -114,7 +115,7 @@ def test_a_decision_decided_elsewhere_is_a_message_not_a_failure(keyed: Any) -> 
     assert api.post(f"/v1/decisions/{decision_id}/approval", json={"verdict": "reject", "note": "no"}, headers=marta).status_code == 201
     late = console.post(f"/console/approvals/{decision_id}", data={"csrf_token": token, "verdict": "approve"})
     assert late.status_code == 409
-    assert f"La decisión {decision_id} ya estaba rechazada por sup-7: no ha cambiado nada." in late.get_data(as_text=True)
+    assert f"La decisión {decision_id} ya estaba rechazada por Marta Gil (sup-7): no ha cambiado nada." in late.get_data(as_text=True)
 
 
 def test_an_approver_sees_only_what_their_tier_may_decide(keyed: Any) -> None:
@@ -206,9 +207,133 @@ def test_the_inbox_speaks_english_on_the_switch(tmp_path: Path) -> None:
     assert "Approve" in page and "Reason for rejecting" in page and "€90.00" in page
 
 
-@pytest.mark.parametrize("typed, unit, sent", [("", "money", None), ("30", "money", "30"), ("30,50", "money", "30.50"),
-                                               ("1.234,50", "money", "1234.50"), ("30.50", "money", "30.50"),
-                                               (" 3 ", "days", "3")])
-def test_an_amount_typed_in_either_language_reaches_the_service_in_its_spelling(typed: str, unit: str, sent: str | None) -> None:
-    """A comma is the decimal mark (and dots group thousands); empty means the full amount."""
-    assert amount_value(typed, unit) == sent
+@pytest.mark.parametrize("typed, unit, locale, sent", [
+    ("", "money", "es", None), ("30", "money", "es", "30"), ("30,50", "money", "es", "30.50"),
+    ("1.234,50", "money", "es", "1234.50"), ("2.000", "money", "es", "2000"), ("1.000,00", "money", "es", "1000.00"),
+    ("30.50", "money", "en", "30.50"), ("1,234.50", "money", "en", "1234.50"), (" 3 ", "days", "es", "3")])
+def test_an_amount_typed_in_either_language_reaches_the_service_in_its_spelling(typed: str, unit: str, locale: str,
+                                                                               sent: str | None) -> None:
+    """Read as the page's locale writes numbers: in Spanish a comma is the decimal mark and dots group
+    thousands ("2.000" is two thousand); in English the other way round; empty means the full amount."""
+    assert amount_value(typed, unit, locale) == sent
+
+
+@pytest.mark.parametrize("typed, locale", [("80.25", "es"), ("1,234.50", "es"), ("1.2.3", "es"), ("abc", "es"),
+                                           ("90,00", "en"), ("1.234,50", "en")])
+def test_an_amount_the_locale_does_not_read_one_way_is_refused_not_reinterpreted(typed: str, locale: str) -> None:
+    """"80.25" on a Spanish page could be 8025 or 80,25: it is an error, never a guess."""
+    with pytest.raises(AmountError):
+        amount_value(typed, "money", locale)
+
+
+def test_two_thousand_typed_the_spanish_way_is_refused_as_more_than_proposed(keyed: Any) -> None:
+    """"2.000" on a Spanish page is 2000 €, more than the 90 € proposed: refused in Spanish, nothing approved,
+    the summary linking to the amount field on the page."""
+    app, secrets, headers = keyed
+    decision_id = junior_escalation(app.test_client(), headers["tool"])
+    console = signed_in(app, secrets["marta"])
+    refused = decide(console, decision_id, verdict="approve", amount="2.000")
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert (f'<a href="#amount-{decision_id}">Solo puede aprobar un importe menor que el propuesto (90,00\xa0€), '
+            f'no mayor ni cero.</a>') in page
+    assert f'id="amount-{decision_id}"' in page and "lower the proposed amount" not in page
+    state = app.test_client().get(f"/v1/decisions/{decision_id}", headers=headers["audit"]).get_json()["state"]
+    assert state["approval"] == "pending"
+
+
+@pytest.mark.parametrize("typed", ["80.25", "1,5.0", "ochenta"])
+def test_an_amount_written_the_english_way_on_the_spanish_page_says_how_to_write_it(keyed: Any, typed: str) -> None:
+    """"80.25" could be 8025 or 80,25: the page asks for "1.234,50" instead of guessing, and approves nothing."""
+    app, secrets, headers = keyed
+    decision_id = junior_escalation(app.test_client(), headers["tool"])
+    console = signed_in(app, secrets["marta"])
+    refused = decide(console, decision_id, verdict="approve", amount=typed)
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert f'<a href="#amount-{decision_id}">«{typed}» no se lee como un importe: escriba el importe como 1.234,50' in page
+    assert f'id="amount-{decision_id}"' in page and f'value="{typed}"' in page
+    state = app.test_client().get(f"/v1/decisions/{decision_id}", headers=headers["audit"]).get_json()["state"]
+    assert state["approval"] == "pending"
+
+
+def test_the_english_page_reads_a_decimal_point(keyed: Any) -> None:
+    """On the English page "80.25" is €80.25."""
+    app, secrets, headers = keyed
+    decision_id = junior_escalation(app.test_client(), headers["tool"])
+    console = signed_in(app, secrets["marta"])
+    console.get("/console/approvals?lang=en")
+    assert decide(console, decision_id, verdict="approve", amount="80.25").status_code == 303
+    state = app.test_client().get(f"/v1/decisions/{decision_id}", headers=headers["audit"]).get_json()["state"]
+    assert state["approved_amount"] == "80.25"
+
+
+def test_a_refused_form_does_not_reload_itself_and_its_url_opened_is_the_inbox(keyed: Any) -> None:
+    """The page answering a POST has no auto-refresh (a reload would send the form again); opening the
+    form's URL (a reload, a bookmark) goes to the inbox page, not the API's JSON 405."""
+    app, secrets, headers = keyed
+    decision_id = junior_escalation(app.test_client(), headers["tool"])
+    console = signed_in(app, secrets["marta"])
+    page = decide(console, decision_id, verdict="reject", note="").get_data(as_text=True)
+    assert "data-refresh" not in page and "console.js" not in page and "se actualiza sola" not in page
+    assert 'data-refresh="30"' in console.get("/console/approvals").get_data(as_text=True)
+    opened = console.get(f"/console/approvals/{decision_id}")
+    assert opened.status_code == 303 and opened.headers["Location"].startswith("/console/approvals")
+    assert "text/html" in console.get(f"/console/approvals/{decision_id}", follow_redirects=True).content_type
+
+
+def test_the_result_of_a_form_takes_the_focus(keyed: Any) -> None:
+    """The error summary and the confirmation carry autofocus, so the keyboard lands on them, not at the top."""
+    app, secrets, headers = keyed
+    decision_id = junior_escalation(app.test_client(), headers["tool"])
+    console = signed_in(app, secrets["marta"])
+    refused = decide(console, decision_id, verdict="reject", note="").get_data(as_text=True)
+    assert re.search(r'<div class="error-summary"[^>]*tabindex="-1" autofocus>', refused)
+    decide(console, decision_id, verdict="reject", note="duplicada")
+    assert re.search(r'<p class="notice" role="status" tabindex="-1" autofocus>Rechazada',
+                     console.get("/console/approvals").get_data(as_text=True))
+
+
+def test_a_supervisor_on_a_managers_escalation_is_told_in_spanish_beside_the_card(keyed: Any) -> None:
+    """The service's English refusal becomes the page's words, with names and tier labels, and its link
+    goes to the decision's card, which is on the page (a bound key has no approver list)."""
+    app, secrets, headers = keyed
+    senior = {"agent": {"id": "sr-201"}, "customer": {"id": "cu-901"},
+              "proposal": {"action": "refund", "amount": "1200.00", "currency": "EUR"}}
+    answer = app.test_client().post("/v1/decisions", json=senior, headers=headers["tool"]).get_json()
+    assert answer["escalation"]["to_tier"] == "manager", answer
+    other = junior_escalation(app.test_client(), headers["tool"])  # keeps the inbox non-empty
+    console = signed_in(app, secrets["marta"])
+    token = _token(console.get("/console/approvals").get_data(as_text=True))
+    refused = console.post(f"/console/approvals/{answer['decision_id']}", data={"csrf_token": token, "verdict": "approve"})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 403
+    assert "Marta Gil (sup-7) tiene el nivel Supervisor; este escalado necesita" in page
+    assert "or above" not in page and other in page
+    link = re.search(r'<a href="#([^"]+)">Marta Gil', page)
+    assert link and (link.group(1) == f"decision-{answer['decision_id']}")
+
+
+@pytest.mark.parametrize("message", [
+    "an approval may lower the proposed amount, not raise it or make it zero",
+    'must be a decimal string such as "120.00"',
+    'must be an amount: a decimal string such as "120.00" or a number',
+    "sup-7 is supervisor; this escalation needs manager or above",
+    "sup-7's own limit and caps cover 50.00 of refund here, not 80.00",
+    'unknown agent "zz-1"',
+    "decision dec_1 was allow, not escalated: nothing awaits approval",
+    "an outcome is already recorded for decision dec_1: nothing awaits approval",
+    "the stored request cannot be decided again (fields were masked before storage, or x)",
+    "Missing data for required field.",
+])
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_every_refusal_a_console_user_can_meet_is_in_the_pages_language(tmp_path: Path, message: str, lang: str) -> None:
+    """Each refusal of decide_approval that can reach the inbox has console words in both languages."""
+    from policy_service.console.approvals import REFUSALS, refusal_words
+    app = make_app(tmp_path)
+    with app.test_request_context(f"/console/approvals?lang={lang}"):
+        assert any(pattern.match(message) for pattern, _ in REFUSALS), message
+        words = refusal_words(message)
+        assert words != message and "{" not in words
+        if lang == "es":
+            assert not re.search(r"\b(the|is|not|must|approval|above)\b", words), words

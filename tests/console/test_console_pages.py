@@ -73,6 +73,8 @@ def test_a_valid_key_opens_a_signed_session_cookie(tmp_path: Path) -> None:
     assert secrets["marta"] not in cookie
     home = client.get("/console/").get_data(as_text=True)
     assert "marta" in home and "sup-7" in home
+    assert "<h1>Le damos la bienvenida</h1>" in home and "Bienvenida<" not in home
+    assert "Ha entrado como marta (actúa como Marta Gil (sup-7))" in home  # the person, by name and id
 
 
 def test_the_cookie_is_secure_over_https(tmp_path: Path) -> None:

@@ -59,7 +59,7 @@ def test_an_auditor_finds_decisions_by_agent_with_time_money_and_state_in_spanis
     assert '<html lang="es">' in html and "Registro de decisiones" in html
     assert ids["escalated"] in html and ids["small"] in html and ids["other"] not in html
     assert "120,00\xa0€" in html and "aprobada: 100,00\xa0€" in html and "concedido: reembolso, 90,00\xa0€" in html
-    assert f'href="/console/decisions/{ids["escalated"]}"' in html
+    assert f'href="/console/decisions/{ids["escalated"]}?log=agent_id%3Dag-101"' in html
     assert '<option value="ag-101" selected>' in html
 
 
@@ -126,7 +126,8 @@ def test_the_three_exports_carry_the_filters_and_stream_under_the_session(app: A
         theirs = api.get(link.replace("/console/decisions/export", "/v1/decisions/export"), buffered=True,
                          headers={"Authorization": f"Bearer {keys['audit']}"})
         assert mine.status_code == 200 and mine.data == theirs.data and mine.mimetype == theirs.mimetype
-        assert mine.headers["Content-Disposition"] == theirs.headers["Content-Disposition"]
+        if "excel_es" not in link:
+            assert mine.headers["Content-Disposition"] == theirs.headers["Content-Disposition"]
     assert client.get(links[1], buffered=True).get_data(as_text=True).startswith("\ufeffseq;")
     # Both of ag-101's escalations (60 € is over its 50 € limit too), and the approval and outcome of the first.
     assert len(client.get(links[2], buffered=True).get_data(as_text=True).splitlines()) == 4
@@ -239,3 +240,65 @@ def test_why_names_the_limit_or_the_cap_when_no_rule_required_a_tier(tmp_path: P
     assert capped["outcome"] == "escalate" and binding, capped
     html = client.get(f"/console/decisions/{capped['decision_id']}").get_data(as_text=True)
     assert f"El tope {binding[0]} es lo que lo impide" in html and "supera lo que este agente" not in html
+
+
+def test_the_two_csv_downloads_have_different_names(app: Any, keys: dict[str, str]) -> None:
+    """The plain CSV and the Spanish-Excel CSV land as two files, not one replacing the other."""
+    _decide(app, keys)
+    client = _signed_in(app, keys["audit"])
+    names = [client.get(f"/console/decisions/export?format=csv{extra}", buffered=True).headers["Content-Disposition"]
+             for extra in ("", "&excel_es=true")]
+    assert names == ['attachment; filename="decisions.csv"', 'attachment; filename="decisions-excel-es.csv"']
+
+
+def test_back_to_the_log_keeps_the_filters_the_decision_was_opened_from(app: Any, keys: dict[str, str]) -> None:
+    """Open a decision from a filtered list, "Volver al registro" returns to that list, not the whole log;
+    only the log's own arguments come back (the link goes nowhere else)."""
+    ids = _decide(app, keys)
+    client = _signed_in(app, keys["audit"])
+    listed = client.get("/console/decisions?agent_id=ag-101&outcome=escalate").get_data(as_text=True)
+    link = re.search(rf'href="(/console/decisions/{ids["escalated"]}\?[^"]+)"', listed)
+    assert link is not None
+    page = client.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    back = re.search(r'<a href="([^"]+)">Volver al registro</a>', page)
+    assert back is not None and back.group(1).replace("&amp;", "&") == "/console/decisions?agent_id=ag-101&outcome=escalate"
+    forged = client.get(f"/console/decisions/{ids['escalated']}?log=next%3Dhttps://evil.example%26rule%3Dx").get_data(as_text=True)
+    assert '<a href="/console/decisions?rule=x">Volver al registro</a>' in forged
+
+
+def test_one_decision_on_a_page_is_said_in_the_singular(app: Any, keys: dict[str, str]) -> None:
+    """"1 decisión en esta página", not "1 decisiones"."""
+    _decide(app, keys)
+    html = _signed_in(app, keys["audit"]).get("/console/decisions?agent_id=sr-201").get_data(as_text=True)
+    assert "1 decisión en esta página." in html and "1 decisiones" not in html
+
+
+def test_the_audit_page_speaks_spanish_down_to_the_technical_detail(app: Any, keys: dict[str, str]) -> None:
+    """The newest entry is "Última entrada" (not "Cabeza"), and the first problem's detail is in Spanish."""
+    _decide(app, keys)
+    client = _signed_in(app, keys["audit"])
+    assert "Última entrada:" in client.get("/console/audit?run=1").get_data(as_text=True)
+    cut = client.get(f"/console/audit?run=1&anchors=9:{'0' * 64}").get_data(as_text=True)
+    assert "La entrada 9 está anclada, pero el registro termina en el nº 5: se borraron entradas del final." in cut
+    assert "is anchored but" not in cut and '<dd lang="en">' not in cut
+
+
+@pytest.mark.parametrize("detail", [
+    "entry 3 missing: the log jumps from seq 2 to 4", "entries 3 to 5 missing: the log jumps from seq 2 to 6",
+    "entry 3 (dec_1) was not written with the log key: forged by someone without it",
+    "entry 3 (dec_1) was edited: its content no longer gives its hash",
+    "entry 3 (dec_1) does not follow entry 2: one of them was inserted, replaced or re-hashed",
+    "entry 3 (dec_1) differs from the anchor noted for it",
+    "entry 9 is anchored but the log ends at seq 5: entries were deleted from its end",
+    "the rule index of entry 3 does not match its chained rules ['a/b']",
+    "budget rows at entry 3 name decisions ['dec_2'], not dec_1", "entry 3 granted refund but its budget rows are missing",
+    "the approval request of escalated decision dec_1 is missing or moved",
+    "rule rows at seq 3 belong to no chained entry", "budget rows at seq 3 belong to no chained entry",
+    "an approval request for dec_1 belongs to no escalated decision",
+    "policy revision sha256:ab was edited: its files no longer give its hash",
+])
+def test_every_detail_verify_can_give_has_spanish_words(tmp_path: Path, detail: str) -> None:
+    """Each detail of decisionlog's verify (chain.py, audit.py) is a known message, not English on the page."""
+    with make_app(tmp_path).test_request_context("/console/audit?lang=es"):
+        words, lang = decision_log.in_words(detail, decision_log.DETAILS)
+        assert lang is None and words != detail and "{" not in words
