@@ -67,6 +67,7 @@ def test_a_lead_approves_a_juniors_escalation_and_the_api_says_approved(keyed: A
     for shown in ("Lucía Pérez (ag-101)", "cu-9", "90,00\xa0€", "15,00\xa0€", "Supervisor", "reenvío sin coste",
                   "Aprobar", "Rechazar", "Aprueba como Marta Gil (sup-7)."):
         assert shown in inbox, shown
+    assert "Uso de topes del cliente" not in inbox  # the caps listed include the agent's own, not just the customer's
     approved = decide(console, decision_id, verdict="approve", amount="90,00")
     assert approved.status_code == 303 and approved.headers["Location"] == "/console/approvals"
     assert (f"Aprobada la decisión {decision_id}: compensación por retraso para cu-9, 90,00\xa0€."
@@ -100,6 +101,7 @@ def test_a_rejection_needs_a_reason(keyed: Any) -> None:
     assert decide(console, decision_id, verdict="reject", note="Ya se compensó por teléfono").status_code == 303
     history = console.get("/console/approvals?status=rejected").get_data(as_text=True)
     assert decision_id in history and "Ya se compensó por teléfono" in history
+    assert "<td>Marta Gil (sup-7)</td>" in history  # "Decidida por": the person, by name and id
     state = app.test_client().get(f"/v1/decisions/{decision_id}", headers=headers["audit"]).get_json()["state"]
     assert state["approval"] == "rejected"
 
