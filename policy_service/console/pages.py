@@ -218,7 +218,8 @@ def login() -> Response:
     if request.method == "GET":
         if current_user() is not None:
             return redirect(next_page or url_for("console.home"))
-        return console_page("console/login.html", next_page=next_page)
+        notice = t("signed_out") if request.args.get("signed_out") else None
+        return console_page("console/login.html", next_page=next_page, notice=notice)
     secret = request.form.get("key", "").strip()
     if not secret:
         return console_page("console/login.html", 400, next_page=next_page, error=t("key_required"))
@@ -233,7 +234,8 @@ def logout() -> Response:
     console_session.sign_out()
     if current_app.config["DEV"]:
         return redirect(url_for("console.home"))
-    return console_page("console/login.html", notice=t("signed_out"), next_page=None)
+    # Post/Redirect/Get: the browser ends on the sign-in page's own URL, where a reload sends nothing again.
+    return redirect(url_for("console.login", signed_out=1), 303)
 
 
 @blueprint.get("/static/<path:name>")

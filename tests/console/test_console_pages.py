@@ -129,7 +129,8 @@ def test_signing_out_ends_the_session(tmp_path: Path) -> None:
     _sign_in(client, secrets["marta"])
     home = client.get("/console/").get_data(as_text=True)
     out = client.post("/console/logout", data={"csrf_token": _token(home)})
-    assert out.status_code == 200 and "Ha salido de la consola." in out.get_data(as_text=True)
+    assert out.status_code == 303 and out.headers["Location"] == "/console/login?signed_out=1"  # not a page at /logout
+    assert "Ha salido de la consola." in client.get(out.headers["Location"]).get_data(as_text=True)
     assert client.get("/console/").status_code == 302
 
 

@@ -67,7 +67,8 @@ def _escalation(app: Any, secrets: dict[str, str]) -> str:
 
 
 def _sign_out(client: Any) -> None:
-    out = client.post("/console/logout", data={"csrf_token": _token(client.get("/console/").get_data(as_text=True))})
+    out = client.post("/console/logout", data={"csrf_token": _token(client.get("/console/").get_data(as_text=True))},
+                      follow_redirects=True)
     assert out.status_code == 200 and "Ha salido de la consola." in out.get_data(as_text=True)
 
 
@@ -115,7 +116,7 @@ def test_signing_out_a_replayed_cookie_again_is_harmless(database_url: str, tmp_
     token = _token(console.get("/console/").get_data(as_text=True))
     saved = _cookie(console)  # after the page: it holds the CSRF token the page made
     _sign_out(console)
-    again = _with_cookie(app, saved).post("/console/logout", data={"csrf_token": token})
+    again = _with_cookie(app, saved).post("/console/logout", data={"csrf_token": token}, follow_redirects=True)
     assert again.status_code == 200 and "Ha salido de la consola." in again.get_data(as_text=True)
 
 
