@@ -295,6 +295,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "audit_problem": {"es": "Primer problema", "en": "First problem"},
     "problem_edited": {"es": "La entrada {seq} se modificó: su contenido ya no da su hash.",
                        "en": "Entry {seq} was edited: its content no longer gives its hash."},
+    "problem_anchor": {"es": "La entrada {seq} no coincide con el ancla que indicó: o el registro se reescribió desde ahí, "
+                              "o el ancla está mal copiada (compárela con la que anotó).",
+                       "en": "Entry {seq} does not match the anchor you gave: either the log was rewritten from there, "
+                             "or the anchor was copied wrongly (compare it with the one you noted)."},
     "problem_missing": {"es": "Falta la entrada {seq}: la numeración salta.", "en": "Entry {seq} is missing: the numbering jumps."},
     "problem_inserted": {"es": "La entrada {seq} no sigue a la anterior: se insertó, sustituyó o recalculó una de ellas.",
                          "en": "Entry {seq} does not follow the previous one: one of them was inserted, replaced or re-hashed."},

@@ -62,7 +62,7 @@ def entry_hash(fields: dict[str, Any], key: bytes | None = None) -> str:
 class ChainProblem:
     seq: int
     entry_id: str | None
-    kind: str  # "edited" | "missing" | "inserted" | "truncated" | "side-table" (audit.SideTables)
+    kind: str  # "edited" | "missing" | "inserted" | "anchor" | "truncated" | "side-table" (audit.SideTables)
     detail: str
 
     def as_dict(self) -> dict[str, Any]:
@@ -119,7 +119,7 @@ def verify_chain(rows: Iterable[dict[str, Any]], anchors: dict[int, str] | None 
                 f"replaced or re-hashed"))
         if seq in anchors and anchors.pop(seq) != row["hash"]:
             return VerifyReport(count, seq - 1, previous_hash, ChainProblem(
-                seq, row["id"], "edited", f"entry {seq} ({row['id']}) differs from the anchor noted for it"))
+                seq, row["id"], "anchor", f"entry {seq} ({row['id']}) differs from the anchor noted for it"))
         previous_hash, expected_seq, count = row["hash"], seq + 1, count + 1
     if anchors:
         first = min(anchors)

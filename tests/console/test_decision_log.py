@@ -181,6 +181,9 @@ def test_verify_from_the_page_says_what_it_found_in_words(app: Any, keys: dict[s
     assert "íntegra" in client.get(f"/console/audit?run=1&anchors={head.group(1)}").get_data(as_text=True)
     cut = client.get(f"/console/audit?run=1&anchors=9:{'0' * 64}").get_data(as_text=True)
     assert "NO está íntegra" in cut and "se borraron las últimas" in cut
+    # A mistyped anchor is not called tampering: it says the two possibilities.
+    mismatch = client.get(f"/console/audit?run=1&anchors=1:{'a' * 64}").get_data(as_text=True)
+    assert "no coincide con el ancla" in mismatch and "se modificó" not in mismatch
     bad = client.get("/console/audit?run=1&anchors=12")
     assert bad.status_code == 400 and 'id="f-anchor-error"' in bad.get_data(as_text=True)
 
