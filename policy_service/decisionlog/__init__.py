@@ -15,8 +15,8 @@ from policy_service.deciding.budgets import LedgerRow, UsageQuestion  # what a d
 from policy_service.decisionlog.database import DecisionStore
 from policy_service.decisionlog.records import Appended, ApprovalRequest, LogFilter, NewEntry
 from policy_service.decisionlog.schema import APPEND_ONLY_TABLES, ledger_table, log_table, rules_table
-from policy_service.decisionlog.transaction import ChainTransaction
+from policy_service.decisionlog.transaction import ChainTransaction, LedgerView
 
 __all__ = ["APPEND_ONLY_TABLES", "Appended", "ApprovalRequest", "ChainTransaction", "DecisionStore", "LedgerRow",
-           "LogFilter", "NewEntry", "UsageQuestion", "default_database_url", "ledger_table", "log_table",
+           "LedgerView", "LogFilter", "NewEntry", "UsageQuestion", "default_database_url", "ledger_table", "log_table",
            "rules_table"]

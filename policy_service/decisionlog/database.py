@@ -46,7 +46,7 @@ from policy_service.decisionlog.statements import (
     statements,
     usage_statement,
 )
-from policy_service.decisionlog.transaction import ChainTransaction
+from policy_service.decisionlog.transaction import ChainTransaction, LedgerView
 from policy_service.errors import StoreError
 
 _PG_CHAIN_LOCK = 0x706F6C6963790001  # pg_advisory_xact_lock key: "policy" + 1
@@ -212,6 +212,12 @@ class DecisionStore(PolicyHistory, SignOuts):
                 self._writer().driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
             except Exception:  # a missed checkpoint is retried on the next round; never fail a decision
                 pass
+
+    @contextmanager
+    def ledger_view(self) -> Iterator[LedgerView]:
+        """Cap usage as the log stands, without the chain lock and writing nothing (the simulator)."""
+        with self._reading() as connection:
+            yield LedgerView(connection, self.dialect)
 
     def append(self, entry: NewEntry) -> Appended:
         """Chain and commit one entry; returns only once it is durable."""

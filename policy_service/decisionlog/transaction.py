@@ -1,15 +1,18 @@
-"""One chain transaction: the reads that decide an append, and the append, under the chain lock."""
+"""One chain transaction: the reads that decide an append, and the append, under the chain lock; and
+the ledger read without that lock, for decisions recorded nowhere (LedgerView)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import text
 
 from policy_service.deciding.budgets import LedgerRow, UsageQuestion
 from policy_service.decisionlog.chain import GENESIS, entry_hash, timestamp_text
 from policy_service.decisionlog.records import Appended, ApprovalRequest, NewEntry
-from policy_service.decisionlog.statements import as_utc
+from policy_service.decisionlog.statements import as_utc, usage_statement
 
 if TYPE_CHECKING:
     from policy_service.decisionlog.database import DecisionStore
@@ -90,3 +93,26 @@ class ChainTransaction:
         return Appended(seq, row["hash"], created_at, response)
 
 
+
+
+class LedgerView:
+    """The budget ledger as it stands, read outside any chain transaction (DecisionStore.ledger_view):
+    for a decision that spends nothing and is recorded nowhere (the simulator). It takes no lock and
+    writes nothing, so what it reads may be overtaken a moment later by a recorded decision."""
+
+    def __init__(self, connection: Any, dialect: str) -> None:
+        self._connection = connection
+        # The log's clock, as a chain transaction reads it (ChainTransaction.now).
+        self.now = (as_utc(connection.execute(text("SELECT clock_timestamp()")).scalar_one()) if dialect == "postgresql"
+                    else datetime.now(timezone.utc))
+
+    def usage(self, questions: Sequence[UsageQuestion]) -> list[tuple[int, int]]:
+        """Amount and count reserved or granted for each question, in one statement."""
+        if not questions:
+            return []
+        values: dict[str, Any] = {}
+        for i, (scope, subject, action, since) in enumerate(questions):
+            values.update({f"scope_{i}": scope, f"subject_{i}": subject, f"action_{i}": action, f"since_{i}": since})
+        answers = {row[0]: (int(row[1] or 0), int(row[2] or 0))
+                   for row in self._connection.execute(usage_statement(len(questions)), values).fetchall()}
+        return [answers.get(i, (0, 0)) for i in range(len(questions))]

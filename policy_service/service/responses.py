@@ -119,6 +119,13 @@ class DecisionSchema(Schema):
     policy_revision = fields.String(required=True)
 
 
+# A simulation answers with the decision's own fields, less what only a recorded decision has: an id,
+# a time, and the approval an escalation opened (docs/contract.md §9).
+SimulationSchema: type[Schema] = Schema.from_dict(
+    {name: field for name, field in DecisionSchema._declared_fields.items()
+     if name not in {"decision_id", "created_at", "approval"}}, name="SimulationSchema")
+
+
 class GrantedSchema(Schema):
     action = fields.String(required=True)
     amount = fields.Raw(required=True, metadata=QUANTITY)

@@ -15,7 +15,7 @@ from typing import Any
 
 from policy_service.deciding.evaluation import Evaluation
 from policy_service.model import Organization
-from policy_service.service.responses import DecisionSchema, dump
+from policy_service.service.responses import DecisionSchema, SimulationSchema, dump
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 # base64.b32encode's alphabet, mapped to Crockford's: the standard codec does the 5-bit split in C.
@@ -81,8 +81,21 @@ def decision_body(evaluation: Evaluation, org: Organization, revision: str, deci
                   agent_id: str | None) -> dict[str, Any]:
     """The decision as its caller sees it (DecisionSchema)."""
     return dump(DecisionSchema, {
+        **_answer(evaluation, org, revision, agent_id),
         "decision_id": decision_id,
         "created_at": json_time(created_at),
+        "approval": {"id": approval_id(decision_id), "status": "pending"} if evaluation.outcome == "escalate" else None,
+    })
+
+
+def simulation_body(evaluation: Evaluation, org: Organization, revision: str, agent_id: str | None) -> dict[str, Any]:
+    """A decision recorded nowhere, as the simulator answers it (SimulationSchema): the same fields,
+    spelled the same way, less the id, the time and the approval only a recorded decision has."""
+    return dump(SimulationSchema, _answer(evaluation, org, revision, agent_id))
+
+
+def _answer(evaluation: Evaluation, org: Organization, revision: str, agent_id: str | None) -> dict[str, Any]:
+    return {
         "outcome": evaluation.outcome,
         "proposal": proposal_json(evaluation.action, evaluation.unit, evaluation.amount, org),
         "agent": {"id": agent_id, "tier": evaluation.tier},
@@ -94,7 +107,6 @@ def decision_body(evaluation: Evaluation, org: Organization, revision: str, deci
         ],
         "escalation": {"to_tier": evaluation.escalation.to_tier, "label": evaluation.escalation.label,
                        "say": evaluation.escalation.say} if evaluation.escalation else None,
-        "approval": {"id": approval_id(decision_id), "status": "pending"} if evaluation.outcome == "escalate" else None,
         "handoff": {"team": evaluation.handoff.team, "label": evaluation.handoff.label,
                     "contact": evaluation.handoff.contact} if evaluation.handoff else None,
         "say": list(evaluation.say),
@@ -107,4 +119,4 @@ def decision_body(evaluation: Evaluation, org: Organization, revision: str, deci
         ],
         "locale": evaluation.locale,
         "policy_revision": revision,
-    })
+    }

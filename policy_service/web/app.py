@@ -20,6 +20,7 @@ from policy_service.web import (
     openapi,
     policies,
     request_log,
+    simulations,
     state,
 )
 
@@ -59,5 +60,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(decisions.blueprint)
     app.register_blueprint(audit.blueprint)
     app.register_blueprint(approvals.blueprint)
+    app.register_blueprint(simulations.blueprint)
     init_console(app)  # the pages for people under /console/, and GET / to them
     return app
