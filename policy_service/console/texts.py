@@ -364,6 +364,29 @@ TEXTS: dict[str, dict[str, str]] = {
     "error_range": {"es": "debe estar entre {low} y {high}", "en": "must be between {low} and {high}"},
     "error_integer": {"es": "debe ser un número entero", "en": "must be a whole number"},
     "audit_entries": {"es": "Entradas comprobadas", "en": "Entries checked"},
+    # Policies
+    "policies": {"es": "Políticas", "en": "Policies"},
+    "policies_live": {"es": "Revisión en vigor:", "en": "Live revision:"},
+    "policies_live_since": {"es": "En vigor desde el {at} ({source}).", "en": "Live since {at} ({source})."},
+    "policies_rules": {"es": "Reglas", "en": "Rules"},
+    "policies_actions": {"es": "Acciones", "en": "Actions"},
+    "policies_owner": {"es": "Responsable", "en": "Owner"},
+    "policies_say": {"es": "Lo que se dice al cliente", "en": "What the customer hears"},
+    "policies_matrix": {"es": "Matriz de facultades", "en": "Empowerment matrix"},
+    "policies_matrix_hint": {"es": "Lo que cada nivel puede conceder sin que se aplique ninguna regla; debajo de cada "
+                                   "acción, las reglas y topes que lo cambian.",
+                             "en": "What each tier may grant when no rule applies; under each action, the rules and "
+                                   "caps that change it."},
+    "policies_reloads": {"es": "Historial de recargas", "en": "Reload history"},
+    "policies_no_reloads": {"es": "Todavía no hay recargas registradas.", "en": "No reloads recorded yet."},
+    "policies_reload_ok": {"es": "aceptada", "en": "accepted"},
+    "policies_reload_refused": {"es": "rechazada", "en": "refused"},
+    "policies_reload_source": {"es": "Origen", "en": "Source"},
+    "policies_revision": {"es": "Revisión", "en": "Revision"},
+    "policies_stayed_live": {"es": "Siguió en vigor", "en": "Stayed live"},
+    "policies_severity_error": {"es": "error", "en": "error"},
+    "policies_severity_warning": {"es": "aviso", "en": "warning"},
+    "policies_hint": {"es": "pista", "en": "hint"},
 }
 
 

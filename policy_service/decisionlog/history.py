@@ -74,6 +74,13 @@ class PolicyHistory:
             return {**row._mapping, "at": as_utc(row.at), "diagnostics": json.loads(row.diagnostics)}
         return as_dict(latest), as_dict(good)
 
+    def reload_history(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The newest `limit` reload attempts, newest first, each with its diagnostics (a refused one's errors)."""
+        r = reloads_table.c
+        with self._reading() as connection:
+            rows = connection.execute(select(reloads_table).order_by(r.seq.desc()).limit(limit)).all()
+        return [{**row._mapping, "at": as_utc(row.at), "diagnostics": json.loads(row.diagnostics)} for row in rows]
+
     def record_shadow(self, rows: list[dict[str, Any]]) -> None:
         try:
             with self.engine.begin() as connection:
