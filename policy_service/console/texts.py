@@ -387,6 +387,42 @@ TEXTS: dict[str, dict[str, str]] = {
     "policies_severity_error": {"es": "error", "en": "error"},
     "policies_severity_warning": {"es": "aviso", "en": "warning"},
     "policies_hint": {"es": "pista", "en": "hint"},
+    # Simulator
+    "simulator": {"es": "Simulador", "en": "Simulator"},
+    "sim_intro": {"es": "Pruebe una propuesta contra las políticas en vigor: verá la respuesta exacta que recibiría el "
+                        "agente, sin registrar nada.",
+                  "en": "Try a proposal against the live policies: you see the exact answer the agent would get, and "
+                        "nothing is recorded."},
+    "sim_from_decision": {"es": "Rellenado con la petición de la decisión {id}.", "en": "Filled in with the request of decision {id}."},
+    "sim_masked": {"es": "Estos campos se enmascararon al guardarla y quedan en blanco: {fields}.",
+                   "en": "These fields were masked when it was stored and are left blank: {fields}."},
+    "sim_result": {"es": "Respuesta simulada", "en": "Simulated answer"},
+    "sim_nothing_recorded": {"es": "Simulación: no se ha registrado nada. Ninguna entrada en el registro, ningún tope "
+                                   "gastado, ninguna aprobación en cola.",
+                             "en": "Simulation: nothing was recorded. No log entry, no cap spent, no approval queued."},
+    "sim_rules": {"es": "Reglas que se aplicaron", "en": "Rules that fired"},
+    "sim_who": {"es": "Quién propone", "en": "Who proposes"},
+    "sim_case": {"es": "Caso", "en": "Case"},
+    "sim_type_string": {"es": "Texto", "en": "Text"},
+    "sim_type_integer": {"es": "Número entero", "en": "Whole number"},
+    "sim_type_money": {"es": "Importe", "en": "Amount"},
+    "sim_type_boolean": {"es": "Sí o no", "en": "Yes or no"},
+    "sim_type_list": {"es": "Valores separados por comas", "en": "Values separated by commas"},
+    "sim_declared": {"es": "campo de la organización", "en": "the organisation's own field"},
+    "sim_not_sent": {"es": "Sin indicar", "en": "Not given"},
+    "sim_true": {"es": "Sí", "en": "Yes"},
+    "sim_false": {"es": "No", "en": "No"},
+    "sim_amount_hint": {"es": "En {currency} para importes, como 120,00; un número entero para días o veces; vacío para "
+                              "una acción sin cantidad.",
+                        "en": "In {currency} for money, such as 120.00; a whole number for days or times; empty for an "
+                              "action without a quantity."},
+    "sim_locale": {"es": "Idioma de las palabras para el cliente", "en": "Language of the words for the customer"},
+    "sim_run": {"es": "Simular", "en": "Simulate"},
+    "sim_open": {"es": "Probar en el simulador", "en": "Try in the simulator"},
+    "unit_money": {"es": "importe", "en": "money"},
+    "unit_days": {"es": "días", "en": "days"},
+    "unit_count": {"es": "veces", "en": "times"},
+    "unit_flag": {"es": "sin cantidad", "en": "no quantity"},
 }
 
 

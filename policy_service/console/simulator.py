@@ -1,0 +1,231 @@
+"""The simulator (docs/contract.md §9, `/console/simulator`): a proposal tried against the live policies,
+answered as an agent would be, and recorded nowhere.
+
+A face only: the form is built from the organisation (its agents, the built-in and declared fields of
+customers and cases with their types and values, its actions with their units, its locales), turned
+into the body POST /v1/decisions takes, and answered by service.simulation.simulate, the same call as
+POST /v1/simulations. A GET form: trying changes nothing, so a result survives a reload and needs no
+token. `simulator_link` opens a logged decision's request in the form (a template global, so the
+decision page can offer it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import request, url_for
+from marshmallow import ValidationError
+from werkzeug.wrappers import Response
+
+from policy_service.console.approvals import AmountError, amount_example, amount_input, amount_value
+from policy_service.console.decision_log import _action, _amount, _cap_label, in_words
+from policy_service.console.pages import blueprint, console_page, locale, nav_entry, t
+from policy_service.console.session import requires_console_role
+from policy_service.deciding.words import label
+from policy_service.model import PolicySet
+from policy_service.service.fields import list_fields
+from policy_service.service.simulation import simulate
+from policy_service.web.state import service_state
+
+nav_entry("console.simulator", "simulator", "policy_admin", "auditor")
+
+FILLED_IN = {"agent.tier", "agent.team", "agent.kind"}  # the directory's, never the form's
+
+
+@dataclass(frozen=True)
+class FormField:
+    path: str  # where it travels in a request body, and the input's name: case.attributes.days_late
+    name: str  # as rules name it: case.days_late
+    type: str  # string, integer, money, boolean, list
+    values: tuple[str, ...] | None
+    builtin: bool
+
+    @property
+    def control(self) -> str:
+        return "f-" + self.path.replace(".", "-")
+
+
+def form_fields(policy_set: PolicySet) -> list[FormField]:
+    """The customer's and the case's fields a request may carry: their ids, then the organisation's own
+    fields, built-in before declared (service.fields.list_fields' order)."""
+    found = [FormField("customer.id", "customer.id", "string", None, True)]
+    rows = [row for row in list_fields(policy_set) if row.request and row.name not in FILLED_IN
+            and row.name.split(".")[0] in ("agent", "customer", "case")]
+    found += [FormField(r.request or r.name, r.name, r.type, r.values, r.builtin) for r in rows if r.name.startswith("customer.")]
+    found.append(FormField("case.id", "case.id", "string", None, True))
+    found += [FormField(r.request or r.name, r.name, r.type, r.values, r.builtin) for r in rows if not r.name.startswith("customer.")]
+    return found
+
+
+def _set(body: dict[str, Any], path: str, value: Any) -> None:
+    *parents, last = path.split(".")
+    for part in parents:
+        body = body.setdefault(part, {})
+    body[last] = value
+
+
+def _get(body: Any, path: str) -> Any:
+    for part in path.split("."):
+        if not isinstance(body, dict) or part not in body:
+            return None
+        body = body[part]
+    return body
+
+
+def _typed(spec: FormField, args: Any, errors: dict[str, str]) -> Any:
+    """One field as the API takes it, or None when left empty; a typed amount the page's locale does not
+    read is an error here (the API's 422 would not name the locale)."""
+    if spec.type == "list":
+        chosen = [v.strip() for v in args.getlist(spec.path) for v in (v.split(",") if not spec.values else [v]) if v.strip()]
+        return chosen or None
+    typed = args.get(spec.path, "").strip()
+    if not typed:
+        return None
+    if spec.type == "integer":
+        return int(typed) if typed.isdigit() else typed
+    if spec.type == "boolean":
+        return {"true": True, "false": False}.get(typed, typed)
+    if spec.type == "money":
+        try:
+            return amount_value(typed, "money", locale())
+        except AmountError:
+            errors[spec.path] = t("amount_unreadable", typed=typed, example=amount_example())
+    return typed
+
+
+def request_body(args: Any, policy_set: PolicySet) -> tuple[dict[str, Any], dict[str, str]]:
+    """The form as a POST /v1/decisions body, and the problems found reading it (path -> words)."""
+    org = policy_set.organization
+    body: dict[str, Any] = {"agent": {"id": args.get("agent.id", "").strip()}}
+    errors: dict[str, str] = {}
+    for spec in form_fields(policy_set):
+        value = _typed(spec, args, errors)
+        if value is not None:
+            _set(body, spec.path, value)
+    action_id = args.get("proposal.action", "").strip()
+    proposal: dict[str, Any] = {"action": action_id}
+    action = org.actions.get(action_id)
+    typed = args.get("proposal.amount", "").strip()
+    if action is not None and action.unit != "flag" and typed:
+        if action.unit == "money":
+            try:
+                proposal["amount"] = amount_value(typed, "money", locale())
+                proposal["currency"] = org.currency
+            except AmountError:
+                errors["proposal.amount"] = t("amount_unreadable", typed=typed, example=amount_example())
+        else:
+            proposal["amount"] = int(typed) if typed.isdigit() else typed
+    body["proposal"] = proposal
+    if args.get("locale", "").strip():
+        body["locale"] = args["locale"].strip()
+    return body, errors
+
+
+def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    if isinstance(messages, dict):
+        found: dict[str, list[str]] = {}
+        for key, inner in messages.items():
+            found.update(_flatten(inner, f"{prefix}.{key}" if prefix else str(key)))
+        return found
+    return {prefix or "_schema": [str(m) for m in messages] if isinstance(messages, list) else [str(messages)]}
+
+
+def _labels(policy_set: PolicySet) -> dict[str, str]:
+    fixed = {"agent.id": t("agent"), "proposal.action": t("action"), "proposal.amount": t("amount"),
+             "proposal.currency": t("amount"), "locale": t("sim_locale"), "_schema": t("proposal")}
+    return {**{spec.path: spec.name for spec in form_fields(policy_set)}, **fixed}
+
+
+def _error_list(problems: dict[str, list[tuple[str, str]]], policy_set: PolicySet) -> list[dict[str, str]]:
+    labels = _labels(policy_set)
+    order = ["agent.id", *[spec.path for spec in form_fields(policy_set)], "proposal.action", "proposal.amount", "locale"]
+    rank = {path: i for i, path in enumerate(order)}
+    return [{"field": path, "id": "f-" + ("proposal.amount" if path == "proposal.currency" else path).replace(".", "-"),
+             "label": labels.get(path, path), "message": words, "lang": lang}
+            for path in sorted(problems, key=lambda p: rank.get(p, len(rank))) for words, lang in problems[path]]
+
+
+def _answer_view(answer: dict[str, Any], policy_set: PolicySet) -> dict[str, Any]:
+    """The simulation's answer in the page's words: labels and amounts as the decision page writes them."""
+    org = policy_set.organization
+    action = answer["proposal"]["action"]
+    tier = answer["agent"]["tier"]
+    return {
+        "outcome": t(f"outcome_{answer['outcome']}"), "action": _action(action),
+        "amount": _amount(action, answer["proposal"].get("amount")),
+        "limit": _amount(action, answer["limit"]) if answer.get("limit") is not None else t("no_limit"),
+        "tier": label(org.tier(tier).label, locale(), org, tier) if tier in {x.id for x in org.tiers} else tier,
+        "options": [{**o, "label": _action(o["action"]), "max": _amount(o["action"], o.get("max"))} for o in answer["options"]],
+        "caps": [{**c, "name": _cap_label(c["id"]), "remaining": _amount(action, c.get("remaining"))} for c in answer["caps"]],
+    }
+
+
+@blueprint.get("/simulator")
+@requires_console_role("policy_admin", "auditor")
+def simulator() -> Response:
+    policy_set = service_state().runtime.policy_set
+    org = policy_set.organization
+    args = request.args
+    answer, view = None, None
+    problems: dict[str, list[tuple[str, str]]] = {}
+    if args.get("run"):
+        body, typed_errors = request_body(args, policy_set)
+        problems = {path: [(words, "")] for path, words in typed_errors.items()}
+        if not problems:
+            state = service_state()
+            try:
+                answer = simulate(state.runtime, state.store, body, trusted_tier=False, privacy=state.privacy)
+            except ValidationError as exc:
+                problems = {path: [(words, lang or "") for words, lang in map(in_words, messages)]
+                            for path, messages in _flatten(exc.messages).items()}
+    if answer is not None:
+        view = _answer_view(answer, policy_set)
+    errors = _error_list(problems, policy_set)
+    field_errors: dict[str, list[dict[str, str]]] = {}
+    for error in errors:
+        field_errors.setdefault(error["id"], []).append(error)
+    agents = sorted(policy_set.agents.values(), key=lambda a: (org.tier_rank(a.tier), a.id))
+    tiers = {tier.id: label(tier.label, locale(), org, tier.id) for tier in org.tiers}
+    return console_page(
+        "console/simulator.html", 400 if errors else 200,
+        args=args, fields=form_fields(policy_set), errors=errors, field_errors=field_errors,
+        agents=[(a.id, f"{a.name} ({a.id}) · {tiers.get(a.tier, a.tier)}") for a in agents],
+        actions=[(a.id, f"{_action(a.id)} ({t('unit_' + a.unit)})") for a in org.actions.values()],
+        locales=org.locales, currency=org.currency, answer=answer, view=view,
+        from_decision=args.get("from", ""), masked=[m for m in args.getlist("masked") if m])
+
+
+@blueprint.app_template_global()
+def simulator_link(logged: dict[str, Any], masked: tuple[str, ...] | list[str], decision_id: str) -> str:
+    """The simulator with a logged decision's request filled in; masked fields stay blank and are named."""
+    policy_set = service_state().runtime.policy_set
+    org = policy_set.organization
+    query: list[tuple[str, str]] = [("from", decision_id)]
+    query += [("masked", path) for path in masked]
+    agent = _get(logged, "agent.id")
+    if agent is not None and "agent.id" not in masked:
+        query.append(("agent.id", str(agent)))
+    for spec in form_fields(policy_set):
+        value = _get(logged, spec.path)
+        if value is None or spec.path in masked:  # the log keeps a mark, not the value
+            continue
+        if isinstance(value, list):
+            query += [(spec.path, str(item)) for item in value]
+        elif isinstance(value, bool):
+            query.append((spec.path, "true" if value else "false"))
+        else:
+            query.append((spec.path, amount_input(value, "money") if spec.type == "money" else str(value)))
+    action_id = _get(logged, "proposal.action")
+    if action_id is not None:
+        query.append(("proposal.action", str(action_id)))
+        amount = _get(logged, "proposal.amount")
+        action = org.actions.get(str(action_id))
+        if amount is not None and action is not None:
+            query.append(("proposal.amount", amount_input(amount, action.unit)))
+    if _get(logged, "locale") is not None:
+        query.append(("locale", str(logged["locale"])))
+    values: dict[str, Any] = {}
+    for name, value in query:
+        values.setdefault(name, []).append(value)
+    return url_for("console.simulator", **values)

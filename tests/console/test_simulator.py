@@ -1,0 +1,135 @@
+"""The simulator (docs/contract.md §9; policy_service/console/simulator.py): a form built from the
+organisation, answered as the API answers, recording nothing, opened from a logged decision, and who may use it."""
+
+from __future__ import annotations
+
+import html
+import re
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import BODY, make_app
+
+from policy_service.service.keys import ANY_AGENT, create_key
+
+# The README's example as the form sends it: a junior agent (ag-101), a 120 € refund, a 45-day-old
+# purchase, a gold customer; amounts written as a Spanish page writes them.
+README_FORM = {"agent.id": "ag-101", "customer.id": "cu-88", "customer.tier": "gold", "customer.tenure_months": "26",
+               "customer.lifetime_value": "4.300,00", "case.id": "tk-5521", "case.reason": "late_delivery",
+               "case.channel": "phone", "case.order_value": "180,00", "case.days_since_purchase": "45",
+               "case.fault": "carrier", "case.contact_count": "2", "proposal.action": "refund",
+               "proposal.amount": "120,00", "locale": "es", "run": "1"}
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> dict[str, str]:
+    key_file = tmp_path / "keys.json"
+    return {"admin": create_key(key_file, "admin", ["policy_admin"]), "audit": create_key(key_file, "audit", ["auditor"]),
+            "approver": create_key(key_file, "approver", ["approver"], scope=ANY_AGENT),
+            "tool": create_key(key_file, "tool", ["agent_tool"], scope=ANY_AGENT)}
+
+
+@pytest.fixture
+def app(tmp_path: Path, keys: dict[str, str]) -> Any:
+    return make_app(tmp_path, DEV=False, KEYS_FILE=str(tmp_path / "keys.json"), MASKED_FIELDS="customer.id")
+
+
+def _signed_in(app: Any, secret: str) -> Any:
+    client = app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/console/login").get_data(as_text=True))
+    assert token is not None
+    assert client.post("/console/login", data={"key": secret, "csrf_token": token.group(1)}).status_code == 302
+    return client
+
+
+def _text(page: Any) -> str:
+    return html.unescape(page.get_data(as_text=True))
+
+
+def _log(path: Path) -> list[str]:
+    database = sqlite3.connect(path)
+    try:
+        database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return list(database.iterdump())
+    finally:
+        database.close()
+
+
+def test_the_form_is_built_from_the_organisation(app: Any, keys: dict[str, str]) -> None:
+    """Agents with their tier, built-in and declared fields where a request carries them, actions with units, locales."""
+    page = _text(_signed_in(app, keys["admin"]).get("/console/simulator"))
+    assert "Lucía Pérez (ag-101) · Asesor" in page
+    for name in ("customer.tier", "case.days_since_purchase", "case.attributes.is_final_sale", "customer.attributes.open_invoices",
+                 "proposal.action", "proposal.amount", "locale"):
+        assert f'name="{name}"' in page, name
+    assert 'value="platinum"' in page and "reembolso (importe)" in page
+    assert 'name="agent.tier"' not in page  # the directory's, never the form's
+
+
+def test_the_readme_example_answers_as_the_api_does_and_records_nothing(app: Any, keys: dict[str, str], tmp_path: Path) -> None:
+    """The simulator's outcome, words, escalation and options are POST /v1/simulations' for the same request,
+    and the log is the same, byte for byte, after it."""
+    admin = {"Authorization": f"Bearer {keys['admin']}"}
+    api = app.test_client().post("/v1/simulations", json=BODY, headers=admin).get_json()
+    before = _log(tmp_path / "log.db")
+    answer = _signed_in(app, keys["admin"]).get("/console/simulator", query_string=README_FORM)
+    assert answer.status_code == 200
+    page = _text(answer)
+    assert api["outcome"] == "escalate" and "Respuesta simulada: escalada" in page
+    for sentence in [*api["say"], api["escalation"]["say"], *(option["say"] for option in api["options"])]:
+        assert sentence in page
+    assert "no se ha registrado nada" in page
+    assert all(rule in page for rule in api["rules"])
+    assert "112,50\u00a0€" in page  # the store-credit option's cap, as a Spanish page writes money
+    assert _log(tmp_path / "log.db") == before
+
+
+def test_english_pages_and_english_words(app: Any, keys: dict[str, str]) -> None:
+    """The page in English, and the customer's words in the locale the form asked for."""
+    admin = {"Authorization": f"Bearer {keys['admin']}"}
+    api = app.test_client().post("/v1/simulations", json={**BODY, "locale": "en"}, headers=admin).get_json()
+    form = {**README_FORM, "customer.lifetime_value": "4,300.00", "case.order_value": "180.00", "proposal.amount": "120.00",
+            "locale": "en", "lang": "en"}
+    page = _text(_signed_in(app, keys["audit"]).get("/console/simulator", query_string=form))
+    assert '<html lang="en">' in page and "Simulated answer: escalated" in page and "nothing was recorded" in page
+    assert all(sentence in page for sentence in api["say"])
+
+
+def test_a_wrong_field_is_named_in_the_summary_and_beside_it(app: Any, keys: dict[str, str]) -> None:
+    """The API's 422 as the form's errors: the summary links to the field; an amount the page's locale does not
+    read is refused, never guessed."""
+    client = _signed_in(app, keys["admin"])
+    wrong = client.get("/console/simulator", query_string={**README_FORM, "case.days_since_purchase": "many"})
+    page = _text(wrong)
+    assert wrong.status_code == 400 and 'href="#f-case-days_since_purchase"' in page and 'aria-invalid="true"' in page
+    unread = _text(client.get("/console/simulator", query_string={**README_FORM, "proposal.amount": "80.25"}))
+    assert 'href="#f-proposal-amount"' in unread and "1.234,50" in unread
+
+
+@pytest.mark.parametrize("key, status", [("admin", 200), ("audit", 200), ("approver", 403), ("tool", 403)])
+def test_only_policy_admins_and_auditors_see_the_simulator(app: Any, keys: dict[str, str], key: str, status: int) -> None:
+    """Approvers and agent tools neither see the link nor get the page."""
+    client = _signed_in(app, keys[key])
+    assert client.get("/console/simulator").status_code == status
+    assert ('href="/console/simulator"' in client.get("/console/").get_data(as_text=True)) == (status == 200)
+
+
+def test_a_visitor_not_signed_in_is_sent_to_sign_in(app: Any) -> None:
+    assert app.test_client().get("/console/simulator").headers["Location"].startswith("/console/login")
+
+
+def test_a_logged_decision_opens_in_the_simulator_with_masked_fields_left_blank(app: Any, keys: dict[str, str]) -> None:
+    """"Probar en el simulador" fills in the logged request; customer.id was masked, so it stays blank and is named."""
+    tool = {"Authorization": f"Bearer {keys['tool']}"}
+    decided = app.test_client().post("/v1/decisions", json=BODY, headers=tool).get_json()
+    client = _signed_in(app, keys["audit"])
+    decision_page = client.get(f"/console/decisions/{decided['decision_id']}").get_data(as_text=True)
+    link = re.search(r'<a href="(/console/simulator\?[^"]+)">Probar en el simulador</a>', decision_page)
+    assert link is not None
+    form = _text(client.get(html.unescape(link.group(1))))
+    assert f"Rellenado con la petición de la decisión {decided['decision_id']}" in form and "customer.id" in form
+    assert 'name="customer.id" value=""' in form and "[masked]" not in form
+    assert '<option value="gold" selected>' in form and 'name="proposal.amount" value="120,00"' in form
+    assert 'name="case.days_since_purchase" value="45"' in form and '<option value="ag-101" selected>' in form
