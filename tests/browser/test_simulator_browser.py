@@ -1,0 +1,119 @@
+"""The simulator in a real browser (docs/contract.md §9): the distribution's Chromium driven by Playwright
+against the app served on a local port. A policy owner fills the form with the keyboard and mouse as a
+person would and reads the README's answer, and the log has not moved; an auditor opens a logged
+decision in the simulator and tries it again; axe-core finds no serious or critical violation."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import BODY, make_app
+
+from policy_service.service.keys import ANY_AGENT, create_key
+
+playwright = pytest.importorskip("playwright.sync_api")
+axe_playwright = pytest.importorskip("axe_playwright_python.sync_playwright")
+from werkzeug.serving import make_server  # noqa: E402  (after the skips: only these tests need a server)
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="the distribution's Chromium (apt-get install chromium)")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The app with API keys on a local port and one logged decision: the README's escalated refund."""
+    tmp_path = tmp_path_factory.mktemp("simulator")
+    key_file = tmp_path / "keys.json"
+    keys = {"admin": create_key(key_file, "pilar", ["policy_admin"]), "audit": create_key(key_file, "ines", ["auditor"]),
+            "tool": create_key(key_file, "tool", ["agent_tool"], scope=ANY_AGENT)}
+    app = make_app(tmp_path, DEV=False, KEYS_FILE=str(key_file), SECRET_KEY="browser-tests")
+    api = app.test_client()
+    decided = api.post("/v1/decisions", json=BODY, headers={"Authorization": f"Bearer {keys['tool']}"}).get_json()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield {"base": f"http://127.0.0.1:{server.server_port}", "keys": keys, "decision": decided, "api": api}
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with playwright.sync_playwright() as driver:
+        launched = driver.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="es-ES")
+    yield context.new_page()
+    context.close()
+
+
+def sign_in(page: Any, site: dict[str, Any], key: str, path: str = "/console/") -> None:
+    page.goto(site["base"] + path)
+    page.get_by_label("Clave de API").fill(site["keys"][key])
+    page.get_by_role("button", name="Entrar").click()
+
+
+def serious_violations(page: Any) -> list[str]:
+    """axe-core's serious and critical findings on the page as it stands (WCAG 2.2 AA and best practice)."""
+    results = axe_playwright.Axe().run(page)
+    return [f"{v['id']}: {v['help']} ({len(v['nodes'])})" for v in results.response["violations"]
+            if v["impact"] in ("serious", "critical")]
+
+
+def _entries(site: dict[str, Any]) -> int:
+    verified = site["api"].get("/v1/audit/verify", headers={"Authorization": f"Bearer {site['keys']['audit']}"}).get_json()
+    return int(verified["entries"])
+
+
+def test_a_policy_owner_simulates_the_readme_example_and_nothing_is_recorded(page: Any, site: dict[str, Any]) -> None:
+    """From the navigation to the answer: a junior agent, a 120 € refund, a 45-day-old purchase, a gold
+    customer; the page says what the agent is told, as the API does, and the log keeps its one entry."""
+    api = site["api"].post("/v1/simulations", json=BODY, headers={"Authorization": f"Bearer {site['keys']['admin']}"}).get_json()
+    sign_in(page, site, "admin")
+    page.get_by_role("navigation", name="Navegación principal").get_by_role("link", name="Simulador").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Simulador"
+    assert not serious_violations(page)
+    page.get_by_label("Agente").select_option("ag-101")
+    page.get_by_label("customer.id").fill("cu-88")
+    page.get_by_label("customer.tier").select_option("gold")
+    page.get_by_label("case.order_value").fill("180,00")
+    page.get_by_label("case.days_since_purchase").fill("45")
+    page.get_by_label("Acción").select_option("refund")
+    page.get_by_label("Importe", exact=True).fill("120,00")
+    page.get_by_label("Importe", exact=True).press("Enter")  # submits the form, as a keyboard user would
+    result = page.locator("#result")
+    result.wait_for()
+    text = result.inner_text()
+    assert "Respuesta simulada: escalada" in text and "no se ha registrado nada" in text
+    assert api["say"][0] in page.locator("#result blockquote.words").all_inner_texts()
+    assert "refunds/outside_return_window" in text
+    assert not serious_violations(page)
+    assert _entries(site) == 1
+
+
+def test_an_auditor_opens_a_logged_decision_in_the_simulator(page: Any, site: dict[str, Any]) -> None:
+    """"Probar en el simulador" on a decision's page fills the form with its request; trying it answers the same."""
+    decision = site["decision"]
+    sign_in(page, site, "audit", f"/console/decisions/{decision['decision_id']}")
+    page.get_by_role("link", name="Probar en el simulador").click()
+    assert page.get_by_label("customer.tier").input_value() == "gold"
+    assert page.get_by_label("Importe", exact=True).input_value() == "120,00"
+    assert decision["decision_id"] in page.locator(".notice").first.inner_text()
+    assert not serious_violations(page)
+    page.get_by_role("button", name="Simular").click()
+    result = page.locator("#result")
+    assert "escalada" in result.inner_text()
+    assert page.locator("#result blockquote.words").all_inner_texts()[:len(decision["say"])] == decision["say"]
+    assert _entries(site) == 1
