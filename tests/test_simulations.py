@@ -85,3 +85,14 @@ def test_a_malformed_body_is_422_naming_the_field(keyed: tuple[Any, dict[str, di
     assert answer.status_code == 422
     assert "case.days_since_purchase" in answer.get_json()["errors"]
     assert app.test_client().post("/v1/simulations", data="{", headers={**headers["admin"], "Content-Type": "application/json"}).status_code == 400
+
+
+def test_a_simulation_reads_the_ledger_on_either_backend(tmp_path: Path, database_url: str) -> None:
+    """SQLite and PostgreSQL: the log's clock and the ledger read without the chain lock, as the next decision reads them."""
+    app, headers = keyed_app(tmp_path, {"tool": (["agent_tool"], False), "admin": (["policy_admin"], False)},
+                             DATABASE_URL=database_url)
+    client = app.test_client()
+    client.post("/v1/decisions", json=small_refund("40.00"), headers=headers["tool"])
+    simulated = client.post("/v1/simulations", json=small_refund("30.00"), headers=headers["admin"]).get_json()
+    decided = client.post("/v1/decisions", json=small_refund("30.00"), headers=headers["tool"]).get_json()
+    assert simulated == {key: value for key, value in decided.items() if key not in RECORDED_ONLY}
