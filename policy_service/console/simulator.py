@@ -171,14 +171,15 @@ def simulator() -> Response:
     problems: dict[str, list[tuple[str, str]]] = {}
     if args.get("run"):
         body, typed_errors = request_body(args, policy_set)
-        problems = {path: [(words, "")] for path, words in typed_errors.items()}
-        if not problems:
-            state = service_state()
-            try:
-                answer = simulate(state.runtime, state.store, body, trusted_tier=False, privacy=state.privacy)
-            except ValidationError as exc:
-                problems = {path: [(words, lang or "") for words, lang in map(in_words, messages)]
-                            for path, messages in _flatten(exc.messages).items()}
+        state = service_state()
+        try:  # an unreadable amount is left out, so every other field's problem is named at once too
+            answer = simulate(state.runtime, state.store, body, trusted_tier=False, privacy=state.privacy)
+        except ValidationError as exc:
+            problems = {path: [(words, lang or "") for words, lang in map(in_words, messages)]
+                        for path, messages in _flatten(exc.messages).items()}
+        problems |= {path: [(words, "")] for path, words in typed_errors.items()}
+        if problems:
+            answer = None  # never an answer to a request other than the one typed
     if answer is not None:
         view = _answer_view(answer, policy_set)
     errors = _error_list(problems, policy_set)

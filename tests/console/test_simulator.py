@@ -104,8 +104,10 @@ def test_a_wrong_field_is_named_in_the_summary_and_beside_it(app: Any, keys: dic
     wrong = client.get("/console/simulator", query_string={**README_FORM, "case.days_since_purchase": "many"})
     page = _text(wrong)
     assert wrong.status_code == 400 and 'href="#f-case-days_since_purchase"' in page and 'aria-invalid="true"' in page
-    unread = _text(client.get("/console/simulator", query_string={**README_FORM, "proposal.amount": "80.25"}))
-    assert 'href="#f-proposal-amount"' in unread and "1.234,50" in unread
+    unread = _text(client.get("/console/simulator", query_string={**README_FORM, "proposal.amount": "80.25",
+                                                                  "case.contact_count": "two"}))
+    assert 'href="#f-proposal-amount"' in unread and "1.234,50" in unread and 'id="result"' not in unread
+    assert 'href="#f-case-contact_count"' in unread  # every problem at once, not one per try
 
 
 @pytest.mark.parametrize("key, status", [("admin", 200), ("audit", 200), ("approver", 403), ("tool", 403)])
