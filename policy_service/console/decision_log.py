@@ -131,14 +131,16 @@ def _by_control(errors: list[dict[str, str]]) -> dict[str, list[dict[str, str]]]
     return found
 
 
-def _action(action_id: str | None) -> str:
+def action_words(action_id: str | None) -> str:
+    """An action by its label in the page's locale (its id when the live organisation lacks it)."""
     org = organization()
     if action_id is None:
         return "—"
     return action_label(org.actions[action_id], locale(), org) if action_id in org.actions else action_id
 
 
-def _amount(action_id: str | None, amount: Any) -> str:
+def amount_words(action_id: str | None, amount: Any) -> str:
+    """An amount of `action_id`'s unit as the page's locale writes it."""
     action = organization().actions.get(action_id or "")
     return money(amount, action.unit if action is not None else "money")
 
@@ -147,12 +149,12 @@ def state_words(state: dict[str, Any], action_id: str | None) -> list[str]:
     """Where a decision stands now (its `state`), in words: approval first, then what was granted."""
     words = []
     if state.get("approval") == "approved":
-        words.append(t("state_approved", amount=_amount(action_id, state.get("approved_amount"))))
+        words.append(t("state_approved", amount=amount_words(action_id, state.get("approved_amount"))))
     elif state.get("approval") in ("pending", "rejected"):
         words.append(t(f"state_{state['approval']}"))
     if state.get("outcome") == "granted" and state.get("granted"):
         granted = state["granted"]
-        words.append(t("state_granted", action=_action(granted["action"]), amount=_amount(granted["action"], granted["amount"])))
+        words.append(t("state_granted", action=action_words(granted["action"]), amount=amount_words(granted["action"], granted["amount"])))
     elif state.get("outcome") == "declined":
         words.append(t("state_declined"))
     return words
@@ -161,8 +163,8 @@ def state_words(state: dict[str, Any], action_id: str | None) -> list[str]:
 def _row(item: dict[str, Any]) -> dict[str, Any]:
     action = item["proposal"]["action"]
     return {"id": item["decision_id"], "created_at": item["created_at"], "agent": item["agent"]["id"],
-            "customer": item["log"]["customer_id"], "action": _action(action),
-            "amount": _amount(action, item["proposal"].get("amount")), "outcome": t(f"outcome_{item['outcome']}"),
+            "customer": item["log"]["customer_id"], "action": action_words(action),
+            "amount": amount_words(action, item["proposal"].get("amount")), "outcome": t(f"outcome_{item['outcome']}"),
             "state": state_words(item["state"], action)}
 
 
@@ -232,7 +234,7 @@ def decisions() -> Response:
         filters=filters, errors=errors, field_errors=_by_control(errors),
         agent_choice=filters["agent_id"] if in_directory else "", agent_other="" if in_directory else filters["agent_id"],
         agents=agents, outcomes=[(o, t(f"outcome_{o}")) for o in OUTCOMES],
-        actions=[(a, _action(a)) for a in org.actions], policies=[p.id for p in policy_set.policies],
+        actions=[(a, action_words(a)) for a in org.actions], policies=[p.id for p in policy_set.policies],
         rows=[_row(item) for item in listed["items"]], pages=_pages(filters, listed["next_cursor"]), exports=exports,
         log_query=_log_query())
 
@@ -259,12 +261,12 @@ def decisions_export() -> Response:
 def _event(event: dict[str, Any], action_id: str | None) -> dict[str, Any]:
     if event["kind"] == "approval":
         approve = event.get("verdict") == "approve"
-        what = t("verdict_approve", amount=_amount(action_id, event.get("amount"))) if approve else t("verdict_reject")
+        what = t("verdict_approve", amount=amount_words(action_id, event.get("amount"))) if approve else t("verdict_reject")
         who = (event.get("approver") or {}).get("id")
     elif event.get("declined"):
         what, who = t("outcome_declined"), None
     else:
-        what = t("state_granted", action=_action(event.get("action")), amount=_amount(event.get("action"), event.get("amount")))
+        what = t("state_granted", action=action_words(event.get("action")), amount=amount_words(event.get("action"), event.get("amount")))
         who = None
     return {"kind": t(f"event_{event['kind']}"), "created_at": event["created_at"], "who": who, "what": what,
             "note": event.get("note")}
@@ -289,22 +291,22 @@ def decision(decision_id: str) -> Response:
     over_limit = (answer["outcome"] == "escalate" and answer.get("limit") is not None and not binding
                   and not any("require_tier" in (r.passage.effects if r.passage else ()) for r in evidence.rules))
     return console_page(
-        "console/decision.html", evidence=evidence, answer=answer, action=_action(action),
-        amount=_amount(action, answer["proposal"].get("amount")),
-        limit=_amount(action, answer["limit"]) if answer.get("limit") is not None else t("no_limit"),
+        "console/decision.html", evidence=evidence, answer=answer, action=action_words(action),
+        amount=amount_words(action, answer["proposal"].get("amount")),
+        limit=amount_words(action, answer["limit"]) if answer.get("limit") is not None else t("no_limit"),
         outcome=t(f"outcome_{answer['outcome']}"), state=state_words(answer["state"], action),
         agent_name=agent.name if agent else None,
         tier=label(org.tier(tier).label, locale(), org, tier) if tier and tier in {x.id for x in org.tiers} else tier,
-        to_tier=to_tier, options=[{**o, "label": _action(o["action"]), "max": _amount(o["action"], o.get("max"))}
+        to_tier=to_tier, options=[{**o, "label": action_words(o["action"]), "max": amount_words(o["action"], o.get("max"))}
                                   for o in answer.get("options", [])],
-        caps=[{**c, "name": _cap_label(c["id"]), "remaining": _amount(action, c.get("remaining"))}
+        caps=[{**c, "name": cap_label(c["id"]), "remaining": amount_words(action, c.get("remaining"))}
               for c in answer.get("caps", [])], back_to_log=_back_to_log(request.args.get("log", "")),
         over_limit=over_limit, binding=binding, deciding_effects=DECIDING_EFFECTS,
         events=[_event(e, action) for e in answer.get("events", [])],
         request_json=_pretty(evidence.request), caller=evidence.entries[0].caller)
 
 
-def _cap_label(cap_id: str) -> str | None:
+def cap_label(cap_id: str) -> str | None:
     """The cap's label when the live policies give it one ("Compensación diaria del cliente")."""
     policy_set = service_state().runtime.policy_set
     for policy in policy_set.policies:

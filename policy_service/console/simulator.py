@@ -19,7 +19,7 @@ from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
 from policy_service.console.approvals import AmountError, amount_example, amount_input, amount_value
-from policy_service.console.decision_log import _action, _amount, _cap_label, in_words
+from policy_service.console.decision_log import action_words, amount_words, cap_label, in_words
 from policy_service.console.pages import blueprint, console_page, locale, nav_entry, t
 from policy_service.console.session import requires_console_role
 from policy_service.deciding.words import label
@@ -152,12 +152,12 @@ def _answer_view(answer: dict[str, Any], policy_set: PolicySet) -> dict[str, Any
     action = answer["proposal"]["action"]
     tier = answer["agent"]["tier"]
     return {
-        "outcome": t(f"outcome_{answer['outcome']}"), "action": _action(action),
-        "amount": _amount(action, answer["proposal"].get("amount")),
-        "limit": _amount(action, answer["limit"]) if answer.get("limit") is not None else t("no_limit"),
+        "outcome": t(f"outcome_{answer['outcome']}"), "action": action_words(action),
+        "amount": amount_words(action, answer["proposal"].get("amount")),
+        "limit": amount_words(action, answer["limit"]) if answer.get("limit") is not None else t("no_limit"),
         "tier": label(org.tier(tier).label, locale(), org, tier) if tier in {x.id for x in org.tiers} else tier,
-        "options": [{**o, "label": _action(o["action"]), "max": _amount(o["action"], o.get("max"))} for o in answer["options"]],
-        "caps": [{**c, "name": _cap_label(c["id"]), "remaining": _amount(action, c.get("remaining"))} for c in answer["caps"]],
+        "options": [{**o, "label": action_words(o["action"]), "max": amount_words(o["action"], o.get("max"))} for o in answer["options"]],
+        "caps": [{**c, "name": cap_label(c["id"]), "remaining": amount_words(action, c.get("remaining"))} for c in answer["caps"]],
     }
 
 
@@ -192,7 +192,7 @@ def simulator() -> Response:
         "console/simulator.html", 400 if errors else 200,
         args=args, fields=form_fields(policy_set), errors=errors, field_errors=field_errors,
         agents=[(a.id, f"{a.name} ({a.id}) · {tiers.get(a.tier, a.tier)}") for a in agents],
-        actions=[(a.id, f"{_action(a.id)} ({t('unit_' + a.unit)})") for a in org.actions.values()],
+        actions=[(a.id, f"{action_words(a.id)} ({t('unit_' + a.unit)})") for a in org.actions.values()],
         locales=org.locales, currency=org.currency, answer=answer, view=view,
         from_decision=args.get("from", ""), masked=[m for m in args.getlist("masked") if m])
 
