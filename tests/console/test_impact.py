@@ -1,0 +1,87 @@
+"""The Impact page (docs/contract.md §9; policy_service/console/impact.py): the shadow candidate's replay
+report as a page that agrees with `policy-service replay`, the disagreements recorded, and who may see it."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import make_app, raise_refund_limit, small_refund
+
+from policy_service.service.keys import ANY_AGENT, create_key
+from policy_service.service.reloading import load_runtime
+from policy_service.service.replay import replay
+
+
+def _text(page: Any) -> str:
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page.get_data(as_text=True))))
+
+
+def _shadowed(tmp_path: Path, policies_copy: Path, **config: Any) -> tuple[Any, dict[str, str]]:
+    """An app whose shadow candidate raises the agents' refund limit to 100 €, and a small log."""
+    raise_refund_limit(policies_copy, 100)
+    app = make_app(tmp_path, SHADOW_POLICIES=str(policies_copy), **config)
+    client = app.test_client()
+    ids = {amount: client.post("/v1/decisions", json=small_refund(amount)).get_json()["decision_id"]
+           for amount in ("60.00", "70.00", "20.00")}
+    return app, ids
+
+
+def test_the_page_agrees_with_replay_on_the_same_candidate(tmp_path: Path, policies_copy: Path) -> None:
+    """The changed decisions' ids (each linked to its page), the counts and the money line are replay's."""
+    app, ids = _shadowed(tmp_path, policies_copy)
+    candidate, _ = load_runtime(policies_copy)
+    assert candidate is not None
+    report = replay(app.extensions["policy_service"].store, candidate, None)
+    page = app.test_client().get("/console/impact?lang=es")
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    shown = re.findall(r'class="ident change" href="/console/decisions/([^"]+)"', body)
+    assert shown == report.changed == [ids["60.00"], ids["70.00"]]
+    assert f'id="replayed">{report.decisions}<' in body and f'id="changed">{len(report.changed)}<' in body
+    text = _text(page)
+    assert "120,00 € → 150,00 € (+30,00 €)" in text  # 50 € + 50 € + 20 € live; 60 € + 70 € + 20 € under the candidate
+    assert (report.grantable_live, report.grantable_candidate) == (12000, 15000)
+    assert "escalada → permitida" in text and "60,00 € → 60,00 €" not in text
+    assert "reembolso" in text and "50,00 € → 60,00 €" in text
+
+
+def test_the_page_lists_the_shadow_disagreements_recorded_so_far(tmp_path: Path, policies_copy: Path) -> None:
+    """Each decision the shadow judged otherwise when it was made is listed and linked."""
+    app, ids = _shadowed(tmp_path, policies_copy)
+    body = app.test_client().get("/console/impact?lang=en").get_data(as_text=True)
+    assert re.findall(r'class="ident disagreement" href="/console/decisions/([^"]+)"', body) == [ids["60.00"], ids["70.00"]]
+
+
+def test_the_page_speaks_english(tmp_path: Path, policies_copy: Path) -> None:
+    """The same report in English, money as English writes it."""
+    app, _ = _shadowed(tmp_path, policies_copy)
+    text = _text(app.test_client().get("/console/impact?lang=en"))
+    assert "Decisions that would change" in text and "escalated → allowed" in text
+    assert "€120.00 → €150.00 (+€30.00)" in text and "Disagreements recorded in shadow mode" in text
+
+
+def test_without_a_candidate_the_page_says_how_to_configure_one(tmp_path: Path) -> None:
+    """No shadow candidate: no report, the command that sets one up."""
+    client = make_app(tmp_path).test_client()
+    spanish = _text(client.get("/console/impact?lang=es"))
+    assert "No hay ninguna política candidata configurada." in spanish and "serve --shadow" in spanish
+    assert "serve --shadow DIRECTORY" in _text(client.get("/console/impact?lang=en"))
+
+
+@pytest.mark.parametrize("key, status", [("admin", 200), ("audit", 200), ("approver", 403), ("tool", 403)])
+def test_only_policy_admins_and_auditors_see_impact(tmp_path: Path, key: str, status: int) -> None:
+    """Approvers and agent tools neither see the link nor get the page."""
+    key_file = tmp_path / "keys.json"
+    keys = {"admin": create_key(key_file, "admin", ["policy_admin"]), "audit": create_key(key_file, "audit", ["auditor"]),
+            "approver": create_key(key_file, "approver", ["approver"], scope=ANY_AGENT),
+            "tool": create_key(key_file, "tool", ["agent_tool"], scope=ANY_AGENT)}
+    client = make_app(tmp_path, DEV=False, KEYS_FILE=str(key_file)).test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/console/login").get_data(as_text=True))
+    assert token is not None
+    assert client.post("/console/login", data={"key": keys[key], "csrf_token": token.group(1)}).status_code == 302
+    assert client.get("/console/impact").status_code == status
+    assert ('href="/console/impact"' in client.get("/console/").get_data(as_text=True)) == (status == 200)
