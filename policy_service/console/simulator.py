@@ -4,7 +4,8 @@ answered as an agent would be, and recorded nowhere.
 A face only: the form is built from the organisation (its agents, the built-in and declared fields of
 customers and cases with their types and values, its actions with their units, its locales), turned
 into the body POST /v1/decisions takes, and answered by service.simulation.simulate, the same call as
-POST /v1/simulations. A GET form: trying changes nothing, so a result survives a reload and needs no
+POST /v1/simulations; with a shadow candidate configured, the same call on it answers beside the live
+one. A GET form: trying changes nothing, so a result survives a reload and needs no
 token. `simulator_link` opens a logged decision's request in the form (a template global, so the
 decision page can offer it).
 """
@@ -161,6 +162,18 @@ def _answer_view(answer: dict[str, Any], policy_set: PolicySet) -> dict[str, Any
     }
 
 
+def _shadow_answer(body: dict[str, Any]) -> tuple[dict[str, Any] | None, bool]:
+    """The shadow candidate's answer to the same body, when one is configured and loaded; (None, True)
+    when its schema refuses the body (the live answer stands, as in shadow mode)."""
+    state = service_state()
+    if state.shadow is None or state.shadow.runtime is None:
+        return None, False
+    try:
+        return simulate(state.shadow.runtime, state.store, body, trusted_tier=False, privacy=state.privacy), False
+    except ValidationError:
+        return None, True
+
+
 @blueprint.get("/simulator")
 @requires_console_role("policy_admin", "auditor")
 def simulator() -> Response:
@@ -180,8 +193,11 @@ def simulator() -> Response:
         problems |= {path: [(words, "")] for path, words in typed_errors.items()}
         if problems:
             answer = None  # never an answer to a request other than the one typed
+    shadow, shadow_view, shadow_refused = None, None, False
     if answer is not None:
         view = _answer_view(answer, policy_set)
+        shadow, shadow_refused = _shadow_answer(body)
+        shadow_view = None if shadow is None else _answer_view(shadow, policy_set)
     errors = _error_list(problems, policy_set)
     field_errors: dict[str, list[dict[str, str]]] = {}
     for error in errors:
@@ -194,6 +210,7 @@ def simulator() -> Response:
         agents=[(a.id, f"{a.name} ({a.id}) · {tiers.get(a.tier, a.tier)}") for a in agents],
         actions=[(a.id, f"{action_words(a.id)} ({t('unit_' + a.unit)})") for a in org.actions.values()],
         locales=org.locales, currency=org.currency, answer=answer, view=view,
+        shadow=shadow, shadow_view=shadow_view, shadow_refused=shadow_refused,
         from_decision=args.get("from", ""), masked=[m for m in args.getlist("masked") if m])
 
 

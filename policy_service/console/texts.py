@@ -418,6 +418,11 @@ TEXTS: dict[str, dict[str, str]] = {
                               "action without a quantity."},
     "sim_locale": {"es": "Idioma de las palabras para el cliente", "en": "Language of the words for the customer"},
     "sim_run": {"es": "Simular", "en": "Simulate"},
+    "sim_shadow": {"es": "La política candidata (modo sombra), al lado", "en": "The candidate policies (shadow mode), side by side"},
+    "sim_shadow_refused": {"es": "La política candidata no acepta esta petición: no hay respuesta que comparar.",
+                           "en": "The candidate policies do not accept this request: there is no answer to compare."},
+    "sim_live": {"es": "En vigor", "en": "Live"},
+    "sim_candidate": {"es": "Candidata", "en": "Candidate"},
     "sim_open": {"es": "Probar en el simulador", "en": "Try in the simulator"},
     "impact": {"es": "Impacto", "en": "Impact"},
     "impact_intro": {"es": "Qué cambiaría si la política candidata (la del modo sombra) decidiera las decisiones ya "

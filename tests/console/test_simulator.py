@@ -135,3 +135,26 @@ def test_a_logged_decision_opens_in_the_simulator_with_masked_fields_left_blank(
     assert 'name="customer.id" value=""' in form and "[masked]" not in form
     assert '<option value="gold" selected>' in form and 'name="proposal.amount" value="120,00"' in form
     assert 'name="case.days_since_purchase" value="45"' in form and '<option value="ag-101" selected>' in form
+
+
+def test_a_shadow_candidate_answers_side_by_side(tmp_path: Path, policies_copy: Path) -> None:
+    """With `serve --shadow DIR`, the candidate's outcome, limit, words and rules stand beside the live
+    answer, and neither is recorded; without one there is no such section."""
+    from helpers import raise_refund_limit
+
+    raise_refund_limit(policies_copy, 100)
+    shadowed = make_app(tmp_path, SHADOW_POLICIES=str(policies_copy))
+    form = {"agent.id": "ag-101", "customer.id": "cu-1", "customer.tier": "standard", "proposal.action": "refund",
+            "proposal.amount": "60,00", "locale": "es", "run": "1"}
+    page = shadowed.test_client().get("/console/simulator", query_string=form)
+    assert page.status_code == 200, _text(page)
+    spanish = _text(page)
+    assert 'id="shadow"' in spanish and "En vigor" in spanish and "Candidata" in spanish
+    assert re.search(r'id="shadow-outcome">permitida<', spanish) and re.search(r'id="shadow-limit">100,00\s€<', spanish)
+    assert "escalada" in spanish  # the live answer
+    assert shadowed.test_client().get("/v1/decisions").get_json()["items"] == []
+    english = _text(shadowed.test_client().get("/console/simulator", query_string={**form, "proposal.amount": "60.00",
+                                                                                   "lang": "en"}))
+    assert "side by side" in english and re.search(r'id="shadow-outcome">allowed<', english)
+    plain = make_app(tmp_path / "plain").test_client().get("/console/simulator", query_string=form)
+    assert 'id="shadow"' not in _text(plain)
