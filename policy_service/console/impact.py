@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 
 from policy_service.console.decision_log import action_words
 from policy_service.console.pages import blueprint, console_page, locale, nav_entry, t
-from policy_service.console.session import requires_console_role
+from policy_service.console.session import current_user, requires_console_role
 from policy_service.deciding.words import format_amount
 from policy_service.model import Organization
 from policy_service.service.replay import ChangedDecision, ReplayReport, replay
@@ -67,8 +67,11 @@ def impact() -> Response:
     if shadow is None or shadow.runtime is None:
         return console_page("console/impact.html", shadow=shadow, report=None)
     report = replay(state.store, shadow.runtime, None)
+    user = current_user()
+    can_open = user is not None and user.has_any(("auditor",))  # a decision's page is the auditor's
     org = shadow.runtime.policy_set.organization
     disagreements = [{**row, "live_words": outcome_words(row["live_outcome"]),
                       "candidate_words": outcome_words(row["candidate_outcome"])} for row in shadow.disagreements()]
     return console_page("console/impact.html", shadow=shadow, report=report, summary=summary(report, org),
-                        changes=[_change_view(change, org) for change in report.changes], disagreements=disagreements)
+                        changes=[_change_view(change, org) for change in report.changes], disagreements=disagreements,
+                        can_open=can_open)

@@ -20,12 +20,13 @@ def _text(page: Any) -> str:
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page.get_data(as_text=True))))
 
 
-def _shadowed(tmp_path: Path, policies_copy: Path, **config: Any) -> tuple[Any, dict[str, str]]:
+def _shadowed(tmp_path: Path, policies_copy: Path, headers: dict[str, str] | None = None,
+              **config: Any) -> tuple[Any, dict[str, str]]:
     """An app whose shadow candidate raises the agents' refund limit to 100 €, and a small log."""
     raise_refund_limit(policies_copy, 100)
     app = make_app(tmp_path, SHADOW_POLICIES=str(policies_copy), **config)
     client = app.test_client()
-    ids = {amount: client.post("/v1/decisions", json=small_refund(amount)).get_json()["decision_id"]
+    ids = {amount: client.post("/v1/decisions", json=small_refund(amount), headers=headers).get_json()["decision_id"]
            for amount in ("60.00", "70.00", "20.00")}
     return app, ids
 
@@ -70,6 +71,20 @@ def test_without_a_candidate_the_page_says_how_to_configure_one(tmp_path: Path) 
     spanish = _text(client.get("/console/impact?lang=es"))
     assert "No hay ninguna política candidata configurada." in spanish and "serve --shadow" in spanish
     assert "serve --shadow DIRECTORY" in _text(client.get("/console/impact?lang=en"))
+
+
+def test_a_policy_owner_reads_the_ids_an_auditor_opens(tmp_path: Path, policies_copy: Path) -> None:
+    """A decision's page is the auditor's: a policy_admin without that role sees the ids unlinked."""
+    key_file = tmp_path / "keys.json"
+    secret = create_key(key_file, "pilar", ["policy_admin"])
+    tool = {"Authorization": "Bearer " + create_key(key_file, "tool", ["agent_tool"], scope=ANY_AGENT)}
+    app, ids = _shadowed(tmp_path, policies_copy, tool, DEV=False, KEYS_FILE=str(key_file))
+    client = app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/console/login").get_data(as_text=True))
+    assert token is not None
+    assert client.post("/console/login", data={"key": secret, "csrf_token": token.group(1)}).status_code == 302
+    body = client.get("/console/impact").get_data(as_text=True)
+    assert ids["60.00"] in body and 'href="/console/decisions/' not in body
 
 
 @pytest.mark.parametrize("key, status", [("admin", 200), ("audit", 200), ("approver", 403), ("tool", 403)])
