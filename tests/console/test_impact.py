@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import make_app, raise_refund_limit, small_refund
+from helpers import break_refunds, make_app, raise_refund_limit, small_refund
 
 from policy_service.service.keys import ANY_AGENT, create_key
 from policy_service.service.reloading import load_runtime
@@ -71,6 +71,14 @@ def test_without_a_candidate_the_page_says_how_to_configure_one(tmp_path: Path) 
     spanish = _text(client.get("/console/impact?lang=es"))
     assert "No hay ninguna política candidata configurada." in spanish and "serve --shadow" in spanish
     assert "serve --shadow DIRECTORY" in _text(client.get("/console/impact?lang=en"))
+
+
+def test_a_candidate_that_cannot_load_is_named_with_its_problems(tmp_path: Path, policies_copy: Path) -> None:
+    """Shadow mode is off when the candidate is broken: the page says so, shows why, and how to configure one."""
+    break_refunds(policies_copy)
+    text = _text(make_app(tmp_path, SHADOW_POLICIES=str(policies_copy)).test_client().get("/console/impact?lang=es"))
+    assert "no se puede cargar; el modo sombra está apagado" in text and "refunds.yaml:" in text
+    assert "serve --shadow" in text and "Decisiones que cambiarían" not in text
 
 
 def test_a_policy_owner_reads_the_ids_an_auditor_opens(tmp_path: Path, policies_copy: Path) -> None:
