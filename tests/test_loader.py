@@ -177,7 +177,27 @@ def test_a_key_written_at_the_wrong_level_says_where_it_belongs(policies_copy: P
 def test_messages_written_locale_first_get_the_shape_as_a_hint(policies_copy: Path) -> None:
     """`messages: {es: {cap_reached: ...}}` names the message-first shape instead of "unknown message"."""
     organization = policies_copy / "organization.yaml"
+    line = len(organization.read_text().splitlines()) + 2  # the "es:" under the appended messages:
     organization.write_text(organization.read_text() + "messages:\n  es:\n    cap_reached: \"Ya usó su {cap}.\"\n")
-    assert ('organization.yaml:33:3: error[PS004]: unknown message "es"\n'
+    assert (f'organization.yaml:{line}:3: error[PS004]: unknown message "es"\n'
             "  hint: messages are written message first: messages: {cap_reached: {es: ...}}") in _problems(policies_copy)
     assert "pista: los mensajes se escriben con el mensaje primero: messages: {cap_reached: {es: ...}}" in _problems(policies_copy, "es")
+
+
+def test_words_for_a_value_the_field_cannot_take_are_refused_where_written(policies_copy: Path) -> None:
+    """A typo in value_labels would leave the real value without words: named at its line with the closest value."""
+    organization = policies_copy / "organization.yaml"
+    edit(organization, "      gold: {es: oro, en: gold}", "      goold: {es: oro, en: gold}")
+    line = next(n for n, text in enumerate(organization.read_text().splitlines(), 1) if "goold:" in text)
+    assert (f'organization.yaml:{line}:7: error[PS005]: "goold" is not a value of customer.tier\n'
+            '  hint: did you mean "gold"?') in _problems(policies_copy)
+    assert 'error[PS005]: "goold" no es un valor de customer.tier\n  pista: ¿quiso decir "gold"?' in _problems(policies_copy, "es")
+
+
+def test_an_organisation_relabels_a_built_in_field_and_keeps_the_other_defaults(policies_copy: Path) -> None:
+    policy_set = load_policy_set(policies_copy).policy_set
+    assert policy_set is not None
+    tier = policy_set.organization.fields["customer.tier"]
+    assert tier.label["es"] == "nivel del cliente" and tier.value_labels["gold"]["es"] == "oro"
+    fault = policy_set.organization.fields["case.fault"]  # not declared: the built-in words
+    assert fault.value_labels["carrier"] == {"es": "el transportista", "en": "the carrier"}

@@ -24,9 +24,9 @@ def _said(policy_set: PolicySet, key: str, locale: str) -> str:
 def test_a_rule_is_its_condition_and_its_effects_with_the_organisations_labels(policy_set: PolicySet) -> None:
     """The contract's own example, in Spanish and English."""
     assert _said(policy_set, "refunds/outside_return_window", "es") == (
-        "Si la compra tiene más de 30 días: el reembolso lo autoriza un Supervisor; ofrecer crédito en tienda")
+        "Si la compra tiene más de 30 días: el reembolso lo autoriza un supervisor; ofrecer crédito en tienda")
     assert _said(policy_set, "refunds/outside_return_window", "en") == (
-        "If the purchase is more than 30 days old: a refund needs a Supervisor; offer store credit")
+        "If the purchase is more than 30 days old: a refund needs a supervisor; offer store credit")
 
 
 def test_money_in_a_condition_and_a_limit_is_written_for_the_locale(policy_set: PolicySet) -> None:
@@ -44,4 +44,14 @@ def test_forbid_handoff_and_feminine_labels(policy_set: PolicySet) -> None:
     """Forbidden actions, the team a case goes to by its label, and "la" before a feminine action."""
     assert _said(policy_set, "refunds/fraud_review", "es").endswith(
         "reembolso: no se permite; crédito en tienda: no se permite; pasar el caso a Prevención de fraude")
-    assert "la condonación de cargo la autoriza un Supervisor" in _said(policy_set, "fees/repeated_late_payer", "es")
+    assert "la condonación de cargo la autoriza un supervisor" in _said(policy_set, "fees/repeated_late_payer", "es")
+
+
+def test_values_read_in_the_organisations_words_and_a_plural_subject_takes_a_plural_verb(policy_set: PolicySet) -> None:
+    """The trial's slips: raw ids ("late_delivery"), "las marcas del cliente incluye", "un Supervisor"."""
+    assert _said(policy_set, "deliveries/company_fault_doubles", "es").startswith(
+        "Si la responsabilidad es la empresa y el motivo es entrega con retraso o paquete perdido o artículo dañado:")
+    assert _said(policy_set, "extensions/gold_free_shipping_for_bot", "es").startswith("Si el nivel del cliente es oro o platino:")
+    assert _said(policy_set, "refunds/fraud_review", "es").startswith("Si las marcas del cliente incluyen fraud_review:")
+    assert _said(policy_set, "refunds/fraud_review", "en").startswith("If the customer's flags include fraud_review:")
+    assert _said(policy_set, "deliveries/ai_never_reships", "en").startswith("If the kind of agent is AI assistant:")

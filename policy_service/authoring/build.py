@@ -34,6 +34,16 @@ from policy_service.model import (
 _FIELD_OBJECTS = ("agent", "customer", "case")
 
 
+def _unknown_value_labels(source: SourceFile, path: tuple[Any, ...], spec: dict[str, Any],
+                          values: tuple[str, ...] | None) -> list[Diagnostic]:
+    """Words for a value the field cannot take would never be read: a typo of one that it can."""
+    if values is None:  # an open list (customer.flags): any value may be labelled
+        return []
+    return [source.diagnostic(path + ("value_labels", value), "PS005", f'"{value}" is not a value of {path[-1]}',
+                              hint=did_you_mean(value, values) or f"values: {', '.join(values)}", key=True)
+            for value in spec.get("value_labels", {}) if value not in values]
+
+
 def build_organization(source: SourceFile, data: dict[str, Any]) -> tuple[Organization | None, list[Diagnostic]]:
     problems: list[Diagnostic] = []
     currency = data["currency"]
@@ -56,13 +66,19 @@ def build_organization(source: SourceFile, data: dict[str, Any]) -> tuple[Organi
             if builtin.type != spec["type"]:
                 problems.append(source.diagnostic(path + ("type",), "PS005", f"{name} is a built-in {builtin.type} field; it cannot become {spec['type']}"))
                 continue
-            fields[name] = FieldSpec(name, builtin.type, values or builtin.values, builtin=True)
+            values = values or builtin.values
+            problems += _unknown_value_labels(source, path, spec, values)
+            # Declaring a built-in relabels it: the organisation's words over the defaults, value by value.
+            fields[name] = FieldSpec(name, builtin.type, values, builtin=True, label=spec.get("label") or builtin.label,
+                                     value_labels={**builtin.value_labels, **spec.get("value_labels", {})})
             continue
         head, _, rest = name.partition(".")
         if head not in _FIELD_OBJECTS or not rest or "." in rest:
             problems.append(source.diagnostic(path, "PS005", f'extra fields are named <object>.<name> with object one of {", ".join(_FIELD_OBJECTS)}; got "{name}"', key=True))
             continue
-        fields[name] = FieldSpec(name, spec["type"], values, builtin=False)
+        problems += _unknown_value_labels(source, path, spec, values)
+        fields[name] = FieldSpec(name, spec["type"], values, builtin=False, label=spec.get("label", {}),
+                                 value_labels=spec.get("value_labels", {}))
     locales = tuple(data["locales"])
     messages: dict[str, dict[str, str]] = {}
     for key, texts in data.get("messages", {}).items():

@@ -68,6 +68,8 @@ class TeamSchema(_Strict):
 class FieldDeclSchema(_Strict):
     type = fields.String(required=True, validate=validate.OneOf(["string", "integer", "money", "boolean", "list"]))
     values = fields.List(fields.String(), validate=validate.Length(min=1))
+    label = Label  # {es: nivel del cliente, en: customer tier}: the words people read for the field
+    value_labels = fields.Dict(keys=fields.String(), values=Label)  # {gold: {es: oro, en: gold}}
 
 
 class OrganizationSchema(_Strict):

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from werkzeug.wrappers import Response
 
-from policy_service.console.pages import blueprint, console_page, locale, nav_entry
+from policy_service.console.pages import blueprint, console_page, locale, nav_entry, t
 from policy_service.console.session import language, requires_console_role
+from policy_service.console.texts import TEXTS
 from policy_service.service.matrix import matrix_json
 from policy_service.service.policy_overview import policy_views, reload_history
 from policy_service.web.state import service_state
@@ -28,3 +29,9 @@ def policies() -> Response:
     return console_page("console/policies.html", live=state.live, policies=policy_views(policy_set, page_locale),
                         matrix=matrix_json(policy_set, page_locale),
                         history=reload_history(state.store, language()))
+
+
+@blueprint.app_template_global()
+def reload_source(source: str) -> str:
+    """What started a load, in the page's words ("al arrancar el servicio"); a source without words as recorded."""
+    return t(f"reload_source_{source}") if f"reload_source_{source}" in TEXTS else source

@@ -382,6 +382,11 @@ TEXTS: dict[str, dict[str, str]] = {
     "policies_reload_ok": {"es": "aceptada", "en": "accepted"},
     "policies_reload_refused": {"es": "rechazada", "en": "refused"},
     "policies_reload_source": {"es": "Origen", "en": "Source"},
+    # what started a load (service/reloading.py, serving/gunicorn_conf.py); another is shown as recorded
+    "reload_source_start": {"es": "al arrancar el servicio", "en": "when the service started"},
+    "reload_source_sighup": {"es": "recarga por señal (SIGHUP)", "en": "reload by signal (SIGHUP)"},
+    "reload_source_watcher": {"es": "recarga al cambiar los archivos", "en": "reload when the files changed"},
+    "reload_source_api": {"es": "recarga pedida por la API", "en": "reload requested through the API"},
     "policies_revision": {"es": "Revisión", "en": "Revision"},
     "policies_stayed_live": {"es": "Siguió en vigor", "en": "Stayed live"},
     "policies_severity_error": {"es": "error", "en": "error"},

@@ -27,6 +27,10 @@ class FieldSpec:
     type: FieldType
     values: tuple[str, ...] | None = None  # allowed values for a string (or list items)
     builtin: bool = True
+    # What people read instead of the ids (the console's forms, rules in words): a noun phrase per
+    # locale ("nivel del cliente") and each value's words ({"gold": {"es": "oro"}}). Ids stay the format.
+    label: Text = field(default_factory=dict)
+    value_labels: Mapping[str, Text] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -200,24 +204,33 @@ class PolicySet:
         return next((p for p in self.policies if p.id == policy_id), None)
 
 
-# docs/contract.md §3.1: fields every request may carry and every rule may read, with their types.
+# docs/contract.md §3.1: fields every request may carry and every rule may read, with their types and
+# the words people read for them (an organisation may relabel one by declaring it).
+def _builtin(name: str, type_: FieldType, es: str, en: str, values: Mapping[str, tuple[str, str]] | None = None) -> FieldSpec:
+    return FieldSpec(name, type_, tuple(values) if values else None, label={"es": es, "en": en},
+                     value_labels={v: {"es": v_es, "en": v_en} for v, (v_es, v_en) in (values or {}).items()})
+
+
 BUILTIN_FIELDS: dict[str, FieldSpec] = {
     spec.name: spec
     for spec in (
-        FieldSpec("agent.tier", "string"),
-        FieldSpec("agent.team", "string"),
-        FieldSpec("agent.kind", "string", ("human", "ai")),
-        FieldSpec("customer.tier", "string"),
-        FieldSpec("case.reason", "string"),
-        FieldSpec("case.channel", "string"),
-        FieldSpec("case.fault", "string", ("company", "carrier", "customer", "unknown")),
-        FieldSpec("proposal.action", "string"),
-        FieldSpec("customer.tenure_months", "integer"),
-        FieldSpec("case.days_since_purchase", "integer"),
-        FieldSpec("case.contact_count", "integer"),
-        FieldSpec("customer.lifetime_value", "money"),
-        FieldSpec("case.order_value", "money"),
-        FieldSpec("proposal.amount", "money"),
-        FieldSpec("customer.flags", "list"),
+        _builtin("agent.tier", "string", "nivel del agente", "agent tier"),
+        _builtin("agent.team", "string", "equipo del agente", "agent team"),
+        _builtin("agent.kind", "string", "tipo de agente", "kind of agent",
+                 {"human": ("persona", "person"), "ai": ("asistente de IA", "AI assistant")}),
+        _builtin("customer.tier", "string", "nivel del cliente", "customer tier"),
+        _builtin("case.reason", "string", "motivo", "reason"),
+        _builtin("case.channel", "string", "canal", "channel"),
+        _builtin("case.fault", "string", "responsabilidad", "fault",
+                 {"company": ("la empresa", "the company"), "carrier": ("el transportista", "the carrier"),
+                  "customer": ("el cliente", "the customer"), "unknown": ("sin determinar", "unknown")}),
+        _builtin("proposal.action", "string", "acción propuesta", "proposed action"),
+        _builtin("customer.tenure_months", "integer", "antigüedad del cliente (meses)", "customer tenure (months)"),
+        _builtin("case.days_since_purchase", "integer", "días desde la compra", "days since purchase"),
+        _builtin("case.contact_count", "integer", "contactos del cliente", "customer contacts"),
+        _builtin("customer.lifetime_value", "money", "valor del cliente", "customer lifetime value"),
+        _builtin("case.order_value", "money", "valor del pedido", "order value"),
+        _builtin("proposal.amount", "money", "importe propuesto", "proposed amount"),
+        _builtin("customer.flags", "list", "marcas del cliente", "customer flags"),
     )
 }

@@ -1,9 +1,11 @@
 """A rule in words, for people who do not read YAML: "Si la compra tiene más de 30 días: el reembolso lo
 autoriza un Supervisor; ofrecer crédito en tienda". Built from the rule's conditions and effects with the
-organisation's labels (tiers, actions, teams) and amounts written for the locale, in Spanish or English.
+organisation's labels (tiers, actions, teams, fields and their values) and amounts written for the
+locale, in Spanish or English.
 
 Plain Python over the policy model; it decides nothing and the words are a reading aid: the YAML beside
-them is the policy. A field the table below does not know is named by its id.
+them is the policy. A field is said by the phrases below when the organisation kept the built-in words,
+else by its own label ("la categoría del producto"), else by its id.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ CLAUSES: dict[str, dict[str, tuple[str, str]]] = {
     "customer.tenure_months": {"es": ("el cliente lleva", "meses"), "en": ("the customer has been with us", "months")},
     "customer.open_invoices": {"es": ("el cliente tiene", "facturas abiertas"), "en": ("the customer has", "open invoices")},
 }
-# Other fields by a noun phrase.
+# Other built-in fields by a noun phrase with its article.
 NOUNS: dict[str, dict[str, str]] = {
     "customer.tier": {"es": "el nivel del cliente", "en": "the customer's tier"},
     "customer.flags": {"es": "las marcas del cliente", "en": "the customer's flags"},
@@ -47,9 +49,14 @@ WORDS = {
     "es": {"if": "Si", "always": "Siempre", "and": " y ", "or": " o ", "not": "no", "is": "es", "is_not": "no es",
            "one_of": "es", "none_of": "no es", "contains": "incluye", "lacks": "no incluye", "given": "consta",
            "not_given": "no consta", "true": "sí", "false": "no"},
+    # a plural noun ("las marcas del cliente") takes plural verbs
+    "es+": {"is": "son", "is_not": "no son", "one_of": "son", "none_of": "no son", "contains": "incluyen",
+            "lacks": "no incluyen", "given": "constan", "not_given": "no constan"},
     "en": {"if": "If", "always": "Always", "and": " and ", "or": " or ", "not": "not", "is": "is", "is_not": "is not",
            "one_of": "is", "none_of": "is not", "contains": "includes", "lacks": "does not include", "given": "is given",
            "not_given": "is not given", "true": "yes", "false": "no"},
+    "en+": {"is": "are", "is_not": "are not", "one_of": "are", "none_of": "are not", "contains": "include",
+            "lacks": "do not include", "given": "are given", "not_given": "are not given"},
 }
 
 
@@ -83,22 +90,42 @@ def _test(test: Test, policy_set: PolicySet, locale: str, lang: str) -> str:
             before, after = CLAUSES[test.field][lang]
             said = f"{before} {COMPARE[lang][compare]} {amount} {after}"
         else:
-            said = f"{_noun(test.field, lang)} {words['is']} {COMPARE[lang][compare]} {amount}"
+            noun, verbs = _noun(test.field, policy_set, locale, lang)
+            said = f"{noun} {verbs['is']} {COMPARE[lang][compare]} {amount}"
         return f"{words['not']} ({said})" if negated else said
-    noun = _noun(test.field, lang)
+    noun, verbs = _noun(test.field, policy_set, locale, lang)
     if op == "exists":
-        return f"{noun} {words['given'] if test.value else words['not_given']}"
+        return f"{noun} {verbs['given'] if test.value else verbs['not_given']}"
     verb = {"eq": "is", "ne": "is_not", "in": "one_of", "not_in": "none_of", "contains": "contains",
             "not_contains": "lacks"}.get(op)
     if verb is None:  # an operator this table does not know: its own name
         return f"{noun} {op} {_value(test.field, test.value, policy_set, locale, lang)}"
-    return f"{noun} {words[verb]} {_value(test.field, test.value, policy_set, locale, lang)}"
+    return f"{noun} {verbs[verb]} {_value(test.field, test.value, policy_set, locale, lang)}"
 
 
-def _noun(field: str, lang: str) -> str:
-    if field in NOUNS:
-        return NOUNS[field][lang]
-    return field
+def _noun(field: str, policy_set: PolicySet, locale: str, lang: str) -> tuple[str, dict[str, str]]:
+    """The field as the subject of a clause, and the verbs that agree with it (singular or plural)."""
+    spec = policy_set.organization.fields.get(field)
+    builtin = BUILTIN_FIELDS.get(field)
+    own = spec is not None and spec.label and (builtin is None or spec.label != builtin.label)
+    if field in NOUNS and not own:
+        phrase = NOUNS[field][lang]
+    elif spec is not None and spec.label:
+        name = label(spec.label, locale, policy_set.organization, field)
+        phrase = f"{_article(name, plural=_plural(name, lang))} {name}" if lang == "es" else f"the {name}"
+    else:
+        return field, WORDS[lang]
+    return phrase, {**WORDS[lang], **WORDS[lang + "+"]} if _plural(phrase, lang) else WORDS[lang]
+
+
+def _plural(phrase: str, lang: str) -> bool:
+    """Whether a noun phrase is plural, by its head noun: Spanish puts it first (after an article),
+    English last ("the customer's flags")."""
+    words = [w for w in phrase.lower().split() if w not in ("el", "la", "los", "las", "the")]
+    if not words:
+        return False
+    head = words[0] if lang == "es" else words[-1]
+    return head.endswith("s") and not head.endswith("ss")
 
 
 def _value(field: str, value: object, policy_set: PolicySet, locale: str, lang: str) -> str:
@@ -106,7 +133,16 @@ def _value(field: str, value: object, policy_set: PolicySet, locale: str, lang: 
         return WORDS[lang]["or"].join(_value(field, v, policy_set, locale, lang) for v in value)
     if isinstance(value, bool):
         return WORDS[lang]["true" if value else "false"]
-    spec = policy_set.organization.fields.get(field) or BUILTIN_FIELDS.get(field)
+    org = policy_set.organization
+    spec = org.fields.get(field) or BUILTIN_FIELDS.get(field)
+    if isinstance(value, str):  # a value in the organisation's words: actions, tiers, or the field's own labels
+        if field == "proposal.action" and value in org.actions:
+            return action_label(org.actions[value], locale, org)
+        if field == "agent.tier" and any(t.id == value for t in org.tiers):
+            return label(org.tier(value).label, locale, org, value)
+        if field == "agent.team" and value in org.teams:
+            return label(org.teams[value].label, locale, org, value)
+        return label(spec.value_labels.get(value, {}), locale, org, value) if spec is not None else value
     if isinstance(value, int) and spec is not None and spec.type == "money":
         return format_amount(policy_set.organization, "money", value, locale) or str(value)
     if isinstance(value, int):
@@ -124,6 +160,11 @@ def _effects(rule: Rule, policy_set: PolicySet, locale: str, lang: str) -> list[
     def tier(tier_id: str) -> str:
         found = next((t for t in org.tiers if t.id == tier_id), None)
         return label(found.label, locale, org, tier_id) if found else tier_id
+
+    def tier_in_sentence(tier_id: str) -> str:
+        """A tier after an article reads in lower case ("lo autoriza un supervisor"); an acronym stays."""
+        name = tier(tier_id)
+        return name[:1].lower() + name[1:] if name[1:2].islower() else name
 
     def amount(action_id: str, value: int) -> str:
         action = org.actions.get(action_id)
@@ -148,9 +189,9 @@ def _effects(rule: Rule, policy_set: PolicySet, locale: str, lang: str) -> list[
     for action_id, tier_id in then.require_tier.items():
         if es:
             name = act(action_id)
-            out.append(f"{_article(name)} {name} {'la' if _article(name) == 'la' else 'lo'} autoriza un {tier(tier_id)}")
+            out.append(f"{_article(name)} {name} {'la' if _article(name) == 'la' else 'lo'} autoriza un {tier_in_sentence(tier_id)}")
         else:
-            out.append(f"a {act(action_id)} needs a {tier(tier_id)}")
+            out.append(f"a {act(action_id)} needs a {tier_in_sentence(tier_id)}")
     for action_id in then.forbid:
         out.append(f"{act(action_id)}: {'no se permite' if es else 'not allowed'}")
     if then.offer:
@@ -164,8 +205,11 @@ def _effects(rule: Rule, policy_set: PolicySet, locale: str, lang: str) -> list[
     return [part for part in out if part]
 
 
-def _article(name: str) -> str:
-    """Spanish "el"/"la" for an action's label: the organisation's labels carry no gender, and nouns in
-    -a, -ión and -ón are feminine often enough for a reading aid ("la prórroga", "la condonación")."""
+def _article(name: str, plural: bool = False) -> str:
+    """Spanish "el"/"la" ("los"/"las") for a label: the organisation's labels carry no gender, and nouns
+    in -a, -ión and -ón (-as, -iones) are feminine often enough for a reading aid ("la prórroga",
+    "la condonación", "las facturas abiertas")."""
     head = name.split()[0].lower() if name.split() else name
+    if plural:
+        return "las" if head.endswith(("as", "iones")) else "los"
     return "la" if head.endswith(("a", "ión", "ón")) else "el"

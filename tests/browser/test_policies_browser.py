@@ -94,7 +94,7 @@ def test_any_role_reads_the_matrix_a_rule_in_words_and_a_refused_reload(page: An
     page.keyboard.press("Enter")
     page.wait_for_url("**/console/policies#refunds/outside_return_window")
     rule = page.locator('[id="refunds/outside_return_window"]')
-    assert ("Si la compra tiene más de 30 días: el reembolso lo autoriza un Supervisor; ofrecer crédito en tienda"
+    assert ("Si la compra tiene más de 30 días: el reembolso lo autoriza un supervisor; ofrecer crédito en tienda"
             in rule.inner_text())
     assert "case.days_since_purchase" in rule.locator("pre").inner_text()
 
