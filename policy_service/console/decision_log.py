@@ -56,6 +56,8 @@ MESSAGES = (
     (re.compile(r"not a cursor from a previous page with these same filters$"), "log_bad_cursor"),
     (re.compile(r"Must be greater than or equal to (?P<low>\d+) and less than or equal to (?P<high>\d+)\.$"), "error_range"),
     (re.compile(r"Not a valid integer\.$"), "error_integer"),
+    (re.compile(r"required for (?P<action>\S+): the per-customer cap (?P<caps>.+) counts it against the customer$"),
+     "error_customer_counted"),
 )
 
 
@@ -89,6 +91,10 @@ def in_words(message: str, known: tuple[tuple[re.Pattern[str], str], ...] = MESS
         found = pattern.match(message)
         if found:
             parts = {name: value or "" for name, value in found.groupdict().items()}
+            if "action" in parts:  # ids the message names, in the organisation's words
+                parts["action"] = action_words(parts["action"])
+            if "caps" in parts:
+                parts["caps"] = ", ".join(cap_label(key) or key for key in parts["caps"].split(", "))
             if "hint" in parts:
                 return t(key + ("_hint" if parts["hint"] else ""), **parts), None
             return t(key, **parts), None
@@ -293,7 +299,7 @@ def decision(decision_id: str) -> Response:
     return console_page(
         "console/decision.html", evidence=evidence, answer=answer, action=action_words(action),
         amount=amount_words(action, answer["proposal"].get("amount")),
-        limit=amount_words(action, answer["limit"]) if answer.get("limit") is not None else t("no_limit"),
+        limit=amount_words(action, answer["limit"]) if answer.get("limit") is not None else t("limit_none"),
         outcome=t(f"outcome_{answer['outcome']}"), state=state_words(answer["state"], action),
         agent_name=agent.name if agent else None,
         tier=label(org.tier(tier).label, locale(), org, tier) if tier and tier in {x.id for x in org.tiers} else tier,

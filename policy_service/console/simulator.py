@@ -59,6 +59,32 @@ def form_fields(policy_set: PolicySet) -> list[FormField]:
     return found
 
 
+def customer_counted_actions(policy_set: PolicySet) -> list[str]:
+    """Actions a per-customer cap counts: a proposal of one must name its customer (the API refuses it
+    otherwise, deciding.request.require_countable_customer), so the form says so before it is sent."""
+    counted = {action for cap in policy_set.caps if cap.per == "customer" for action in cap.actions}
+    return [action for action in policy_set.organization.actions if action in counted]
+
+
+@blueprint.app_template_global()
+def field_words(name: str) -> str:
+    """A field as people read it, "Nivel del cliente": the organisation's label (docs/authoring.md), else its id."""
+    if name in ("customer.id", "case.id"):
+        return t("sim_" + name.replace(".", "_"))
+    org = service_state().runtime.policy_set.organization
+    spec = org.fields.get(name)
+    words = label(spec.label, locale(), org, "") if spec is not None else ""
+    return words[:1].upper() + words[1:] if words else name
+
+
+@blueprint.app_template_global()
+def value_words(name: str, value: str) -> str:
+    """One of a field's values as people read it ("oro" for gold), else as the requests write it."""
+    org = service_state().runtime.policy_set.organization
+    spec = org.fields.get(name)
+    return label(spec.value_labels.get(value, {}), locale(), org, value) if spec is not None else value
+
+
 def _set(body: dict[str, Any], path: str, value: Any) -> None:
     *parents, last = path.split(".")
     for part in parents:
@@ -135,7 +161,7 @@ def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
 def _labels(policy_set: PolicySet) -> dict[str, str]:
     fixed = {"agent.id": t("agent"), "proposal.action": t("action"), "proposal.amount": t("amount"),
              "proposal.currency": t("amount"), "locale": t("sim_locale"), "_schema": t("proposal")}
-    return {**{spec.path: spec.name for spec in form_fields(policy_set)}, **fixed}
+    return {**{spec.path: field_words(spec.name) for spec in form_fields(policy_set)}, **fixed}
 
 
 def _error_list(problems: dict[str, list[tuple[str, str]]], policy_set: PolicySet) -> list[dict[str, str]]:
@@ -155,7 +181,7 @@ def _answer_view(answer: dict[str, Any], policy_set: PolicySet) -> dict[str, Any
     return {
         "outcome": t(f"outcome_{answer['outcome']}"), "action": action_words(action),
         "amount": amount_words(action, answer["proposal"].get("amount")),
-        "limit": amount_words(action, answer["limit"]) if answer.get("limit") is not None else t("no_limit"),
+        "limit": amount_words(action, answer["limit"]) if answer.get("limit") is not None else t("limit_none"),
         "tier": label(org.tier(tier).label, locale(), org, tier) if tier in {x.id for x in org.tiers} else tier,
         "options": [{**o, "label": action_words(o["action"]), "max": amount_words(o["action"], o.get("max"))} for o in answer["options"]],
         "caps": [{**c, "name": cap_label(c["id"]), "remaining": amount_words(action, c.get("remaining"))} for c in answer["caps"]],
@@ -210,6 +236,7 @@ def simulator() -> Response:
         agents=[(a.id, f"{a.name} ({a.id}) · {tiers.get(a.tier, a.tier)}") for a in agents],
         actions=[(a.id, f"{action_words(a.id)} ({t('unit_' + a.unit)})") for a in org.actions.values()],
         locales=org.locales, currency=org.currency, answer=answer, view=view,
+        customer_counted=", ".join(action_words(a) for a in customer_counted_actions(policy_set)),
         shadow=shadow, shadow_view=shadow_view, shadow_refused=shadow_refused,
         from_decision=args.get("from", ""), masked=[m for m in args.getlist("masked") if m])
 

@@ -97,6 +97,41 @@ def test_english_pages_and_english_words(app: Any, keys: dict[str, str]) -> None
     assert all(sentence in page for sentence in api["say"])
 
 
+def test_fields_and_their_values_read_in_the_organisations_words(app: Any, keys: dict[str, str]) -> None:
+    """The owner trial read `customer.tier`, "late_delivery" and "Texto" over a fixed list: now labels,
+    value words (the option's value stays the id the API takes) and the id only as a hint."""
+    page = _text(_signed_in(app, keys["admin"]).get("/console/simulator"))
+    assert '<label for="f-customer-tier">Nivel del cliente</label>' in page
+    assert '<option value="late_delivery">entrega con retraso</option>' in page
+    assert '<option value="carrier">el transportista</option>' in page  # a built-in's own words
+    assert 'en las reglas: <span class="ident">customer.tier</span>' in page
+    tier_hint = re.search(r'id="f-customer-tier-hint">([^<]*)<', page)
+    assert tier_hint is not None and tier_hint.group(1).startswith("Uno de la lista")
+    english = _text(_signed_in(app, keys["admin"]).get("/console/simulator?lang=en"))
+    assert '<label for="f-case-reason">Reason</label>' in english and ">late delivery</option>" in english
+
+
+def test_the_customer_id_a_per_customer_cap_counts_is_marked_and_its_absence_refused_in_words(app: Any, keys: dict[str, str]) -> None:
+    """A refund (counted by a per-customer cap) without customer.id: marked required beforehand, and the
+    refusal in the page's language, naming the action and the cap by their labels."""
+    client = _signed_in(app, keys["admin"])
+    page = _text(client.get("/console/simulator"))
+    assert re.search(r'Identificador del cliente <span class="required">\(obligatorio para [^)]*reembolso', page)
+    form = {key: value for key, value in README_FORM.items() if key != "customer.id"}
+    refused = client.get("/console/simulator", query_string=form)
+    text = _text(refused)
+    assert refused.status_code == 400 and 'href="#f-customer-id"' in text
+    assert "obligatorio para reembolso: el tope por cliente «" in text and "per-customer cap" not in text
+
+
+def test_a_tier_without_a_cell_for_the_action_reads_as_no_margin_not_as_no_limit(app: Any, keys: dict[str, str]) -> None:
+    """The virtual assistant has no refund cell: "Límite del agente: ninguno" read as "unlimited" in the trial."""
+    form = {**README_FORM, "agent.id": "bot-1", "case.days_since_purchase": "10"}
+    page = _text(_signed_in(app, keys["admin"]).get("/console/simulator", query_string=form))
+    limit = re.search(r"Límite del agente para esta acción</th><td>([^<]*)<", page)
+    assert limit is not None and limit.group(1) == "sin margen: su nivel no puede concederlo por sí mismo"
+
+
 def test_a_wrong_field_is_named_in_the_summary_and_beside_it(app: Any, keys: dict[str, str]) -> None:
     """The API's 422 as the form's errors: the summary links to the field; an amount the page's locale does not
     read is refused, never guessed."""
