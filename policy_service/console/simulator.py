@@ -238,7 +238,9 @@ def simulator() -> Response:
         locales=org.locales, currency=org.currency, answer=answer, view=view,
         customer_counted=", ".join(action_words(a) for a in customer_counted_actions(policy_set)),
         shadow=shadow, shadow_view=shadow_view, shadow_refused=shadow_refused,
-        from_decision=args.get("from", ""), masked=[m for m in args.getlist("masked") if m])
+        from_decision=args.get("from", ""),
+        masked_paths=[path for path in args.getlist("masked") if path],
+        masked=[field_words(path.replace(".attributes.", ".")) for path in args.getlist("masked") if path])
 
 
 @blueprint.app_template_global()
@@ -246,7 +248,8 @@ def simulator_link(logged: dict[str, Any], masked: tuple[str, ...] | list[str], 
     """The simulator with a logged decision's request filled in; masked fields stay blank and are named."""
     policy_set = service_state().runtime.policy_set
     org = policy_set.organization
-    query: list[tuple[str, str]] = [("from", decision_id)]
+    # `run`: the page answers at once, as the decision was answered (the owner trial had to press Simulate)
+    query: list[tuple[str, str]] = [("from", decision_id), ("run", "1")]
     query += [("masked", path) for path in masked]
     agent = _get(logged, "agent.id")
     if agent is not None and "agent.id" not in masked:

@@ -165,11 +165,30 @@ def test_a_logged_decision_opens_in_the_simulator_with_masked_fields_left_blank(
     decision_page = client.get(f"/console/decisions/{decided['decision_id']}").get_data(as_text=True)
     link = re.search(r'<a href="(/console/simulator\?[^"]+)">Probar en el simulador</a>', decision_page)
     assert link is not None
-    form = _text(client.get(html.unescape(link.group(1))))
-    assert f"Rellenado con la petición de la decisión {decided['decision_id']}" in form and "customer.id" in form
+    opened = client.get(html.unescape(link.group(1)))
+    form = _text(opened)
+    assert f"Rellenado con la petición de la decisión {decided['decision_id']}" in form
+    assert "quedan en blanco: Identificador del cliente." in form and 'name="masked" value="customer.id"' in form
+    # It runs at once; the refund's per-customer cap needs the masked id back, and says so beside it.
+    assert opened.status_code == 400 and "obligatorio para reembolso" in form
     assert 'name="customer.id" value=""' in form and "[masked]" not in form
     assert '<option value="gold" selected>' in form and 'name="proposal.amount" value="120,00"' in form
     assert 'name="case.days_since_purchase" value="45"' in form and '<option value="ag-101" selected>' in form
+
+
+def test_a_logged_decision_without_masked_fields_opens_answered(tmp_path: Path, keys: dict[str, str]) -> None:
+    """"Probar en el simulador" answers at once: the trial's owner filled the form from the link and then
+    had to find the button."""
+    app = make_app(tmp_path, DEV=False, KEYS_FILE=str(tmp_path / "keys.json"))
+    tool = {"Authorization": f"Bearer {keys['tool']}"}
+    decided = app.test_client().post("/v1/decisions", json=BODY, headers=tool).get_json()
+    client = _signed_in(app, keys["audit"])
+    decision_page = client.get(f"/console/decisions/{decided['decision_id']}").get_data(as_text=True)
+    link = re.search(r'<a href="(/console/simulator\?[^"]+)">Probar en el simulador</a>', decision_page)
+    assert link is not None
+    page = _text(client.get(html.unescape(link.group(1))))
+    assert 'id="result"' in page and "Respuesta simulada: escalada" in page
+    assert all(sentence in page for sentence in decided["say"])
 
 
 def test_a_shadow_candidate_answers_side_by_side(tmp_path: Path, policies_copy: Path) -> None:
