@@ -42,3 +42,20 @@ def test_an_escalation_with_its_approval_reads_as_evidence(app: Any) -> None:
 def test_an_unknown_decision_is_none(app: Any) -> None:
     with app.app_context():
         assert decision_evidence(service_state().store, "dec_nothing") is None
+
+
+def test_a_rule_held_a_proposal_back_only_when_it_lowered_required_forbade_or_handed_off() -> None:
+    """Why a decision escalated names the rules that held it back, not those that gave more room."""
+    from policy_service.authoring.loader import load_policy_set
+    from policy_service.service.evidence import held_back
+
+    policy_set = load_policy_set(Path(__file__).resolve().parents[1] / "policies").policy_set
+    assert policy_set is not None
+    rules = {rule.key: rule for rule in policy_set.rules}
+    assert held_back(rules["refunds/outside_return_window"], "refund", "agent", policy_set)  # require_tier
+    assert not held_back(rules["refunds/gold_leeway"], "refund", "agent", policy_set)  # scale 1.5 raises
+    assert held_back(rules["deliveries/customer_fault"], "delivery_compensation", "agent", policy_set)  # forbid
+    assert held_back(rules["refunds/never_above_order_value"], "refund", "agent", policy_set)  # capped at the order
+    # very_late sets agent 25 over a cell of 15 (more room); for another action it says nothing
+    assert not held_back(rules["deliveries/very_late"], "delivery_compensation", "agent", policy_set)
+    assert not held_back(rules["refunds/outside_return_window"], "store_credit", "agent", policy_set)

@@ -25,6 +25,7 @@ from policy_service.deciding.words import action_label, label
 from policy_service.service.auditing import log_export, log_page, verify_log
 from policy_service.service.evidence import decision_evidence
 from policy_service.service.passages import stored_revision
+from policy_service.service.rule_words import rule_sentence
 from policy_service.web.state import service_state
 
 FILTERS = ("agent_id", "customer_id", "outcome", "action", "policy", "rule", "from", "to")
@@ -33,8 +34,6 @@ LOG_ARGS = (*FILTERS, "agent_other", "cursor", "limit", "back")  # a page of the
 FIRST_PAGE = "~"  # in `back`, the first page (it has no cursor); never a character of a cursor
 EXPORTS = (("log_export_csv", {"format": "csv"}), ("log_export_excel", {"format": "csv", "excel_es": "true"}),
            ("log_export_jsonl", {"format": "jsonl"}))
-# Rule effects that can keep a proposal from `allow`, marked on the decision page.
-DECIDING_EFFECTS = ("require_tier", "forbid", "handoff", "set_limits", "scale")
 # In the form's order, which the error summary follows.
 FIELD_LABELS = {"agent_id": "log_agent", "customer_id": "log_customer_id", "outcome": "log_outcome", "action": "action",
                 "policy": "log_policy", "rule": "log_rule", "from": "log_from", "to": "log_to", "cursor": "log_cursor",
@@ -307,7 +306,10 @@ def decision(decision_id: str) -> Response:
                                   for o in answer.get("options", [])],
         caps=[{**c, "name": cap_label(c["id"]), "remaining": amount_words(action, c.get("remaining"))}
               for c in answer.get("caps", [])], back_to_log=_back_to_log(request.args.get("log", "")),
-        over_limit=over_limit, binding=binding, deciding_effects=DECIDING_EFFECTS,
+        over_limit=over_limit, binding=binding,
+        rules=[{"key": r.key, "passage": r.passage, "held_back": r.held_back,
+                "sentence": rule_sentence(r.rule, evidence.policy_set, locale()) if r.rule and evidence.policy_set else None}
+               for r in evidence.rules],
         events=[_event(e, action) for e in answer.get("events", [])],
         request_json=_pretty(evidence.request), caller=evidence.entries[0].caller)
 

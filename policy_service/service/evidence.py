@@ -1,7 +1,8 @@
 """One decision as an auditor examines it (docs/contract.md §9, `/console/decisions/<id>`): the answer
 as the agent saw it with its events and state (exactly what `GET /v1/decisions/{id}` returns), the
-request as logged, each entry's place in the hash chain, and the text of every rule it fired in the
-policy revision that decided it (never the live one).
+request as logged, each entry's place in the hash chain, and every rule it fired as the policy revision
+that decided it has it (never the live one): its text, its sentence in words, and whether it held the
+proposal back or only shaped the answer (a rule that raised a limit is not why a decision escalated).
 
 Reads only: nothing here decides again or writes.
 """
@@ -9,12 +10,17 @@ Reads only: nothing here decides again or writes.
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
+from policy_service.authoring.loader import load_policy_set
 from policy_service.decisionlog import DecisionStore
 from policy_service.decisionlog.statements import as_utc
+from policy_service.model import PolicySet, Rule
 from policy_service.service.events import decision_with_events
 from policy_service.service.passages import Passage, rule_passages
 
@@ -36,6 +42,8 @@ class ChainPlace:
 class FiredRule:
     key: str  # policy/rule, as the decision names it
     passage: Passage | None  # its lines in the decision's revision; None when that revision lacks it
+    rule: Rule | None = None  # as the decision's revision has it; None when that revision cannot be read
+    held_back: bool = False  # it kept the proposal from a plain allow (see held_back)
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,7 @@ class Evidence:
     entries: tuple[ChainPlace, ...]  # oldest first; the first is the decision's
     rules: tuple[FiredRule, ...]
     revision_stored: bool
+    policy_set: PolicySet | None = None  # the decision's revision, parsed: labels and rules as they were
 
 
 def decision_evidence(store: DecisionStore, decision_id: str) -> Evidence | None:
@@ -58,6 +67,9 @@ def decision_evidence(store: DecisionStore, decision_id: str) -> Evidence | None
         return None
     stored = store.revision(first["policy_revision"])
     passages = rule_passages(stored["files"]) if stored is not None else {}
+    policy_set = revision_policy_set(first["policy_revision"], json.dumps(stored["files"], sort_keys=True)) if stored else None
+    rules = {rule.key: rule for rule in policy_set.rules} if policy_set else {}
+    action, tier = decision["proposal"]["action"], decision["agent"].get("tier")
     return Evidence(
         decision=decision,
         request=json.loads(first["request"]),
@@ -65,6 +77,42 @@ def decision_evidence(store: DecisionStore, decision_id: str) -> Evidence | None
         customer_id=first["customer_id"],
         entries=tuple(ChainPlace(r["seq"], r["id"], r["kind"], as_utc(r["created_at"]), r["caller"], r["agent_id"],
                                  r["prev_hash"], r["hash"]) for r in rows),
-        rules=tuple(FiredRule(key, passages.get(key)) for key in decision.get("rules", [])),
+        rules=tuple(FiredRule(key, passages.get(key), rules.get(key),
+                              key in rules and held_back(rules[key], action, tier, policy_set))
+                    for key in decision.get("rules", [])),
         revision_stored=stored is not None,
+        policy_set=policy_set,
     )
+
+
+@lru_cache(maxsize=16)
+def revision_policy_set(revision: str, files_json: str) -> PolicySet | None:
+    """A stored revision's files parsed as a policy set (never compiled: nothing is decided with it).
+    A revision is content-addressed, so what it parses to never changes and is kept; None when the
+    files no longer give the revision (edited in the database) or do not load."""
+    files: dict[str, str] = json.loads(files_json)
+    with tempfile.TemporaryDirectory(prefix="policy-revision-") as directory:
+        for name, text in files.items():
+            path = Path(directory) / name
+            if path.resolve().parent != Path(directory).resolve():  # a stored name is a file name, never a path
+                return None
+            path.write_text(text, encoding="utf-8")
+        policy_set = load_policy_set(directory).policy_set
+    return policy_set if policy_set is not None and policy_set.revision == revision else None
+
+
+def held_back(rule: Rule, action: str, tier: str | None, policy_set: PolicySet | None) -> bool:
+    """Whether a fired rule kept `action` from a plain allow for an agent of `tier`: it requires a tier,
+    forbids it, hands the case off, caps it at the order value, or lowers its limit (a scale below 1, a
+    set limit below the matrix's cell). A rule that only raised a limit shaped the answer, not the "no"."""
+    then = rule.then
+    if action in then.require_tier or action in then.forbid or then.handoff or action in then.cap_at_order_value:
+        return True
+    if action in then.scale and then.scale[action] < 1:
+        return True
+    if tier is not None and tier in then.set_limits.get(action, {}):
+        policy = policy_set.policy_for(action) if policy_set else None
+        cell = policy.limits.get(action, {}).get(tier) if policy else None
+        value = then.set_limits[action][tier]
+        return value == 0 or (cell is not None and value < cell)  # no cell before: it gave authority
+    return False

@@ -141,8 +141,15 @@ def test_a_decision_reads_as_the_agent_saw_it_with_why_events_state_and_hashes(a
     client = _signed_in(app, keys["audit"])
     answer = app.test_client().get(f"/v1/decisions/{ids['escalated']}", headers={"Authorization": f"Bearer {keys['audit']}"}).get_json()
     html = client.get(f"/console/decisions/{ids['escalated']}").get_data(as_text=True)
-    assert "Por qué se escaló" in html and "exige un nivel" in html
-    assert "require_tier: {refund: supervisor}" in html
+    assert "Por qué se escaló" in html
+    # The rule that held it back, in words, before the one that only raised the limit (the trial read
+    # the gold customer's leeway as a reason to escalate); the YAML stays one click away.
+    held = html.index("Lo que impidió concederlo sin más")
+    sentence = html.index("Si la compra tiene más de 30 días: el reembolso lo autoriza un supervisor")
+    shaped = html.index("Otras reglas que se aplicaron")
+    leeway = html.index("Si el nivel del cliente es oro o platino: los límites se multiplican por 1,5")
+    assert held < sentence < shaped < leeway
+    assert "require_tier: {refund: supervisor}" in html and "<summary>Ver el YAML de la regla" in html
     assert f'href="/console/revisions/{ids["revision"]}#refunds/outside_return_window"' in html
     for sentence in answer["say"]:
         assert sentence in html
