@@ -79,8 +79,8 @@ def test_replay_command_reports_transitions_money_and_ids(tmp_path: Path, polici
     text = CliRunner().invoke(main, ["replay", "--candidate", str(policies_copy), "--database", database, "--locale", "es",
                                   "--lang", "en"])
     assert text.exit_code == 0, text.output
-    assert "12 decisions replayed, 3 would change (25.0 %)" in text.output
-    assert "escalate → allow" in text.output and all(i in text.output for i in ids["agent_60"])
+    assert "12 decisions replayed, 3 would change (25,0\xa0%)" in text.output  # a share as es-ES writes it
+    assert "escalated → allowed" in text.output and "escalate → allow" not in text.output and all(i in text.output for i in ids["agent_60"])
     assert "(+30,00 €)" in text.output.replace("\xa0", " ")  # CLDR puts a no-break space before €
     as_json = CliRunner().invoke(main, ["replay", "--candidate", str(policies_copy), "--database", database,
                                         "--since", "all", "--format", "json"])
@@ -105,9 +105,9 @@ def test_replay_lists_who_proposed_what_and_the_money_before_and_after_per_chang
     lines = [line.replace("\xa0", " ") for line in text.output.splitlines()]
     for decision_id in ids["agent_60"]:
         line = next(line for line in lines if decision_id in line)
-        assert re.search(rf"{decision_id}  \d{{4}}-\d\d-\d\d \d\d:\d\d  ag-101  refund 60,00 €  escalate → allow  "
+        assert re.search(rf"{decision_id}  \d{{4}}-\d\d-\d\d \d\d:\d\d  ag-101  reembolso 60,00 €  escalated → allowed  "
                          r"50,00 € → 60,00 €$", line.strip()), line
-    assert "12 decisions replayed, 3 would change (25.0 %)" in text.output  # the summary stays
+    assert "12 decisions replayed, 3 would change (25,0\xa0%)" in text.output  # the summary stays
     as_json = CliRunner().invoke(main, ["replay", "--candidate", str(policies_copy), "--database", database,
                                         "--format", "json"])
     changes = json.loads(as_json.output)["changes"]
@@ -125,7 +125,8 @@ def test_replay_speaks_the_organisations_first_locale_and_lang_chooses(tmp_path:
     seed(make_app(tmp_path, DATABASE_URL=database).test_client())
     raise_refund_limit(policies_copy, 100)
     spanish = CliRunner().invoke(main, ["replay", "--candidate", str(policies_copy), "--database", database]).output
-    assert "12 decisiones reproducidas, 3 cambiarían (25.0 %)" in spanish
+    assert "12 decisiones reproducidas, 3 cambiarían (25,0\xa0%)" in spanish
+    assert "escalada → permitida" in spanish and "reembolso 60,00\xa0€" in spanish  # the trial read "escalate → allow"
     assert "cambios de resultado:" in spanish and "dinero que los agentes podrían conceder sin aprobación:" in spanish
     assert "decisiones que cambiarían (hora UTC, agente, propuesta, resultado, dinero concedible sin aprobación):" in spanish
     english = CliRunner().invoke(main, ["replay", "--candidate", str(policies_copy), "--database", database, "--lang", "en"])

@@ -17,13 +17,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from babel import Locale
+from babel.numbers import format_percent
 from marshmallow import ValidationError
 
 from policy_service.authoring.translations import translate
 from policy_service.deciding.budgets import Budgets
 from policy_service.deciding.request import parse_quantity
 from policy_service.deciding.runtime import PolicyRuntime
-from policy_service.deciding.words import format_amount, format_money
+from policy_service.deciding.words import action_label, format_amount, format_money
 from policy_service.decisionlog import DecisionStore, UsageQuestion
 from policy_service.model import Organization, PolicySet
 from policy_service.service.spelling import json_time, quantity_json
@@ -151,6 +153,17 @@ def _grantable(limit: str | None, amount: int, policy_set: PolicySet) -> int:
     return 0 if limit is None else min(parse_quantity(limit, "money", policy_set.organization), amount)
 
 
+# Outcomes as the report's readers say them (the JSON keeps the contract's ids).
+OUTCOME_WORDS = {"es": {"allow": "permitida", "escalate": "escalada", "handoff": "derivada", "deny": "denegada"},
+                 "en": {"allow": "allowed", "escalate": "escalated", "handoff": "handed off", "deny": "denied"}}
+
+
+def share_text(part: int, whole: int, locale: str) -> str:
+    """A share with one decimal as the locale writes a percentage: "22,2 %" in es-ES, "22.2%" in en."""
+    pattern = Locale.parse(locale.replace("-", "_")).percent_formats[None].pattern.replace("0%", "0.0%").replace("0\xa0%", "0.0\xa0%")
+    return format_percent(part / whole, pattern, locale=locale.replace("-", "_"))
+
+
 def render_text(report: ReplayReport, policy_set: PolicySet, locale: str, show_ids: int = 50, lang: str = "en") -> str:
     """The report for people: its words in `lang` (es, en), money as `locale` writes it."""
     org = policy_set.organization
@@ -160,7 +173,8 @@ def render_text(report: ReplayReport, policy_set: PolicySet, locale: str, show_i
 
     def say(text: str) -> str:
         return translate(text, lang)
-    share = f" ({100 * len(report.changed) / report.decisions:.1f} %)" if report.decisions else ""
+    outcome = OUTCOME_WORDS.get(lang, OUTCOME_WORDS["en"])
+    share = f" ({share_text(len(report.changed), report.decisions, locale)})" if report.decisions else ""
     replayed = "decision replayed" if report.decisions == 1 else "decisions replayed"
     lines = [say(f"candidate {report.candidate_revision}"),
              say(f"{report.decisions} {replayed}, {len(report.changed)} would change{share}")]
@@ -169,7 +183,7 @@ def render_text(report: ReplayReport, policy_set: PolicySet, locale: str, show_i
                          f"the request): {', '.join(list(report.not_replayable)[:5])}"))
     if report.transitions:
         lines.append(say("outcome transitions:"))
-        lines.extend(f"  {a:>9} → {b:<9} {n}" for (a, b), n in sorted(report.transitions.items()))
+        lines.extend(f"  {outcome.get(a, a):>10} → {outcome.get(b, b):<10} {n}" for (a, b), n in sorted(report.transitions.items()))
     delta = report.grantable_candidate - report.grantable_live
     sign = "+" if delta >= 0 else "-"
     lines.append(say(f"money agents could grant without approval: {money(report.grantable_live)} → "
@@ -181,18 +195,20 @@ def render_text(report: ReplayReport, policy_set: PolicySet, locale: str, show_i
         lines.append(say(f"shadow mode recorded {report.shadow_disagreements} live disagreements for this candidate"))
     if report.changes:
         lines.append(say("changed decisions (time UTC, agent, proposal, outcome, money grantable without approval):"))
-        lines.extend(_change_line(change, org, locale) for change in report.changes[:show_ids])
+        lines.extend(_change_line(change, org, locale, outcome) for change in report.changes[:show_ids])
         more = len(report.changes) - show_ids
         if more > 0:
             lines.append("  " + say(f"… and {more} more (--format json lists all)"))
     return "\n".join(lines)
 
 
-def _change_line(change: ChangedDecision, org: Organization, locale: str) -> str:
+def _change_line(change: ChangedDecision, org: Organization, locale: str, outcome: dict[str, str]) -> str:
     amount = format_amount(org, change.unit, change.amount, locale)
-    proposal = change.action if amount is None else f"{change.action} {amount}"
+    action = action_label(org.actions[change.action], locale, org) if change.action in org.actions else change.action
+    proposal = action if amount is None else f"{action} {amount}"
     money = "" if change.grantable_before is None or change.grantable_after is None else (
         f"  {format_amount(org, 'money', change.grantable_before, locale)} → "
         f"{format_amount(org, 'money', change.grantable_after, locale)}")
     return (f"  {change.decision_id}  {change.created_at.astimezone(timezone.utc):%Y-%m-%d %H:%M}  "
-            f"{change.agent_id or '-'}  {proposal}  {change.outcome_before} → {change.outcome_after}{money}")
+            f"{change.agent_id or '-'}  {proposal}  {outcome.get(change.outcome_before, change.outcome_before)} → "
+            f"{outcome.get(change.outcome_after, change.outcome_after)}{money}")
