@@ -15,9 +15,10 @@ from werkzeug.wrappers import Response
 
 from policy_service.console.decision_log import action_words
 from policy_service.console.pages import blueprint, console_page, locale, nav_entry, t
-from policy_service.console.session import current_user, requires_console_role
+from policy_service.console.session import current_user, language, requires_console_role
 from policy_service.deciding.words import format_amount
 from policy_service.model import Organization
+from policy_service.service.policy_overview import problem_list
 from policy_service.service.replay import ChangedDecision, ReplayReport, replay
 from policy_service.web.state import service_state
 
@@ -74,4 +75,4 @@ def impact() -> Response:
                       "candidate_words": outcome_words(row["candidate_outcome"])} for row in shadow.disagreements()]
     return console_page("console/impact.html", shadow=shadow, report=report, summary=summary(report, org),
                         changes=[_change_view(change, org) for change in report.changes], disagreements=disagreements,
-                        can_open=can_open)
+                        can_open=can_open, failing_tests=problem_list(shadow.failing_tests, language()))

@@ -22,10 +22,11 @@ from werkzeug.wrappers import Response
 from policy_service.console.approvals import AmountError, amount_example, amount_input, amount_value
 from policy_service.console.decision_log import action_words, amount_words, cap_label, in_words
 from policy_service.console.pages import blueprint, console_page, locale, nav_entry, t
-from policy_service.console.session import requires_console_role
+from policy_service.console.session import language, requires_console_role
 from policy_service.deciding.words import label
 from policy_service.model import PolicySet
 from policy_service.service.fields import list_fields
+from policy_service.service.policy_overview import problem_list
 from policy_service.service.simulation import simulate
 from policy_service.web.state import service_state
 
@@ -238,6 +239,7 @@ def simulator() -> Response:
         locales=org.locales, currency=org.currency, answer=answer, view=view,
         customer_counted=", ".join(action_words(a) for a in customer_counted_actions(policy_set)),
         shadow=shadow, shadow_view=shadow_view, shadow_refused=shadow_refused,
+        shadow_failing=problem_list(service_state().shadow.failing_tests, language()) if service_state().shadow else (),
         from_decision=args.get("from", ""),
         masked_paths=[path for path in args.getlist("masked") if path],
         masked=[field_words(path.replace(".attributes.", ".")) for path in args.getlist("masked") if path])

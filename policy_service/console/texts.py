@@ -434,6 +434,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "sim_shadow": {"es": "La política candidata (modo sombra), al lado", "en": "The candidate policies (shadow mode), side by side"},
     "sim_shadow_refused": {"es": "La política candidata no acepta esta petición: no hay respuesta que comparar.",
                            "en": "The candidate policies do not accept this request: there is no answer to compare."},
+    "candidate_failing_tests": {"es": "La candidata no pasa sus propias pruebas ({count} con errores): como está, no podría entrar en vigor.",
+                                "en": "The candidate fails its own test cases ({count} with errors): as it is, it could not go live."},
     "sim_live": {"es": "En vigor", "en": "Live"},
     "sim_candidate": {"es": "Candidata", "en": "Candidate"},
     "sim_open": {"es": "Probar en el simulador", "en": "Try in the simulator"},

@@ -7,10 +7,12 @@ The matrix is service.matrix's and the passages are service.passages': this modu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
+from policy_service.authoring.diagnostics import Diagnostic
 from policy_service.authoring.translations import translate
 from policy_service.deciding.words import action_label, label
 from policy_service.decisionlog import DecisionStore
@@ -18,7 +20,7 @@ from policy_service.model import PolicySet
 from policy_service.service.passages import Passage, rule_passages
 from policy_service.service.rule_words import rule_sentence
 
-__all__ = ["PolicyView", "ReloadAttempt", "RuleView", "Problem", "policy_views", "reload_history"]
+__all__ = ["PolicyView", "ReloadAttempt", "RuleView", "Problem", "policy_views", "problem_list", "reload_history"]
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,11 @@ def reload_history(store: DecisionStore, lang: str, limit: int = 20) -> list[Rel
         attempts.append(ReloadAttempt(row["at"], row["source"], row["caller"], bool(row["ok"]), row["revision"],
                                       tuple(problems)))
     return attempts
+
+
+def problem_list(diagnostics: Iterable[Diagnostic], lang: str) -> tuple[Problem, ...]:
+    """Diagnostics (a candidate's failing cases, say) as the pages show them, in `lang`, by position."""
+    return tuple(sorted((_problem(asdict(d), lang) for d in diagnostics), key=lambda p: (p.file, p.line, p.column)))
 
 
 def _problem(data: dict[str, Any], lang: str) -> Problem:

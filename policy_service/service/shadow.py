@@ -4,6 +4,9 @@ It never changes an answer: the candidate is judged inside the decision's transa
 same cap usage) but any failure of it is logged and ignored, and the caller gets the live decision.
 Disagreements (another outcome) are counted in metrics and recorded in
 `shadow_results`, where `policy-service replay` reports them beside its own re-evaluation.
+
+A candidate whose own test cases fail still shadows (its impact is worth seeing before it is fixed),
+but it carries those failures, so every page that shows it can say it would be refused as live.
 """
 
 from __future__ import annotations
@@ -17,13 +20,13 @@ from typing import Any
 
 from marshmallow import ValidationError
 
-from policy_service.authoring.diagnostics import render_text
+from policy_service.authoring.diagnostics import Diagnostic, render_text
 from policy_service.deciding.budgets import Budgets
 from policy_service.deciding.evaluation import Evaluation
 from policy_service.deciding.runtime import PolicyRuntime
 from policy_service.decisionlog import ChainTransaction, DecisionStore
 from policy_service.errors import StoreError
-from policy_service.service.reloading import load_runtime
+from policy_service.service.reloading import Gate, load_runtime
 from policy_service.telemetry import metrics
 
 log = logging.getLogger(__name__)
@@ -37,19 +40,25 @@ class ShadowVerdict:
 
 
 class ShadowPolicies:
-    def __init__(self, directory: Path, store: DecisionStore, runtime: PolicyRuntime | None, error: str | None) -> None:
+    def __init__(self, directory: Path, store: DecisionStore, runtime: PolicyRuntime | None, error: str | None,
+                 failing_tests: tuple[Diagnostic, ...] = ()) -> None:
         self.directory, self.store, self.runtime, self.error = directory, store, runtime, error
+        self.failing_tests = failing_tests  # the candidate's own cases that fail: it could not go live as it is
 
     @classmethod
-    def load(cls, directory: Path | str, store: DecisionStore) -> ShadowPolicies:
-        """A broken candidate disables shadowing (and says why); it never stops the service."""
+    def load(cls, directory: Path | str, store: DecisionStore, gate: Gate | None = None) -> ShadowPolicies:
+        """A broken candidate disables shadowing (and says why); it never stops the service. With a
+        gate (policytest.gate.failing_cases), the candidate's own cases are run and their failures kept."""
         runtime, result = load_runtime(directory)
         if runtime is None:
             error = render_text(result.diagnostics)
             log.error("shadow policies in %s cannot be loaded; shadow mode is off:\n%s", directory, error)
             return cls(Path(directory), store, None, error)
+        failing = tuple(gate(Path(directory), runtime.policy_set)) if gate is not None else ()
+        if failing:
+            log.warning("shadow policies in %s fail their own test cases:\n%s", directory, render_text(failing))
         store.store_revision(runtime.revision, dict(runtime.policy_set.files))
-        return cls(Path(directory), store, runtime, None)
+        return cls(Path(directory), store, runtime, None, failing)
 
     def detail(self) -> dict[str, Any]:
         return {"directory": str(self.directory), "revision": self.runtime.revision if self.runtime else None,

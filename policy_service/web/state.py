@@ -62,7 +62,8 @@ def init_app(app: Flask) -> None:
     gate = None if app.config.get("ALLOW_FAILING_TESTS") else failing_cases
     live = LivePolicies.start(app.config["POLICIES"], store, follow=bool(app.config.get("FOLLOW_RELOADS")), gate=gate)
     privacy = PrivacySettings.from_config(app.config.get("MASKED_FIELDS"), app.config.get("CUSTOMER_ID_KEY"))
-    shadow = ShadowPolicies.load(app.config["SHADOW_POLICIES"], store) if app.config.get("SHADOW_POLICIES") else None
+    # The candidate's own cases always run: failing ones do not stop it shadowing, but are shown beside it.
+    shadow = ShadowPolicies.load(app.config["SHADOW_POLICIES"], store, failing_cases) if app.config.get("SHADOW_POLICIES") else None
     app.extensions["policy_service"] = ServiceState(live, store, privacy, shadow)
     app.before_request(live.sync)
 

@@ -43,6 +43,7 @@ def test_the_page_agrees_with_replay_on_the_same_candidate(tmp_path: Path, polic
     shown = re.findall(r'class="ident change" href="/console/decisions/([^"]+)"', body)
     assert shown == report.changed == [ids["60.00"], ids["70.00"]]
     assert f'id="replayed">{report.decisions}<' in body and f'id="changed">{len(report.changed)}<' in body
+    assert 'id="failing-tests"' not in body  # its cases pass (the pinning file is gone): no flag
     text = _text(page)
     assert "120,00 € → 150,00 € (+30,00 €)" in text  # 50 € + 50 € + 20 € live; 60 € + 70 € + 20 € under the candidate
     assert (report.grantable_live, report.grantable_candidate) == (12000, 15000)
@@ -108,3 +109,19 @@ def test_only_policy_admins_and_auditors_see_impact(tmp_path: Path, key: str, st
     assert client.post("/console/login", data={"key": keys[key], "csrf_token": token.group(1)}).status_code == 302
     assert client.get("/console/impact").status_code == status
     assert ('href="/console/impact"' in client.get("/console/").get_data(as_text=True)) == (status == 200)
+
+
+def test_a_candidate_failing_its_own_test_cases_is_flagged_on_impact_and_in_the_simulator(tmp_path: Path,
+                                                                                            policies_copy: Path) -> None:
+    """The trial's owner previewed a candidate that could never go live (its cases pinned the old limit):
+    both pages now say so, each failing case at its file and line; a passing candidate shows no flag."""
+    refunds = policies_copy / "refunds.yaml"
+    refunds.write_text(refunds.read_text().replace("refund:       {agent: 50,", "refund:       {agent: 100,"))
+    app = make_app(tmp_path, SHADOW_POLICIES=str(policies_copy))
+    client = app.test_client()
+    impact = client.get("/console/impact?lang=es").get_data(as_text=True)
+    assert 'id="failing-tests"' in impact and "La candidata no pasa sus propias pruebas" in impact
+    assert re.search(r'<span class="ident">refunds_test\.yaml:\d+:1</span>: error\[<span class="ident">PS050</span>\]', impact)
+    simulator = client.get("/console/simulator", query_string={
+        "agent.id": "ag-101", "customer.id": "cu-1", "proposal.action": "refund", "proposal.amount": "60,00", "run": "1"})
+    assert 'id="shadow-failing-tests"' in simulator.get_data(as_text=True)
