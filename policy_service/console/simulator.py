@@ -230,6 +230,7 @@ def simulator() -> Response:
     for error in errors:
         field_errors.setdefault(error["id"], []).append(error)
     agents = sorted(policy_set.agents.values(), key=lambda a: (org.tier_rank(a.tier), a.id))
+    candidate = service_state().shadow
     tiers = {tier.id: label(tier.label, locale(), org, tier.id) for tier in org.tiers}
     return console_page(
         "console/simulator.html", 400 if errors else 200,
@@ -239,7 +240,7 @@ def simulator() -> Response:
         locales=org.locales, currency=org.currency, answer=answer, view=view,
         customer_counted=", ".join(action_words(a) for a in customer_counted_actions(policy_set)),
         shadow=shadow, shadow_view=shadow_view, shadow_refused=shadow_refused,
-        shadow_failing=problem_list(service_state().shadow.failing_tests, language()) if service_state().shadow else (),
+        shadow_failing=problem_list(candidate.failing_tests, language()) if candidate is not None else (),
         from_decision=args.get("from", ""),
         masked_paths=[path for path in args.getlist("masked") if path],
         masked=[field_words(path.replace(".attributes.", ".")) for path in args.getlist("masked") if path])
