@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from flask import request
 from werkzeug.wrappers import Response
 
 from policy_service.console.decision_log import action_words
@@ -19,10 +20,12 @@ from policy_service.console.session import current_user, language, requires_cons
 from policy_service.deciding.words import format_amount
 from policy_service.model import Organization
 from policy_service.service.policy_overview import problem_list
-from policy_service.service.replay import ChangedDecision, ReplayReport, replay
+from policy_service.service.replay import ChangedDecision, ReplayReport, replay, since_moment
 from policy_service.web.state import service_state
 
 nav_entry("console.impact", "impact", "policy_admin", "auditor")
+
+DEFAULT_SINCE = "30d"  # policy-service replay's default
 
 
 @dataclass(frozen=True)
@@ -65,14 +68,21 @@ def summary(report: ReplayReport, org: Organization) -> dict[str, Any]:
 def impact() -> Response:
     state = service_state()
     shadow = state.shadow
+    # How far back, as `policy-service replay --since` takes it (and with its default), so both agree.
+    since_text = request.args.get("since", "").strip() or DEFAULT_SINCE
     if shadow is None or shadow.runtime is None:
-        return console_page("console/impact.html", shadow=shadow, report=None)
-    report = replay(state.store, shadow.runtime, None)
+        return console_page("console/impact.html", shadow=shadow, report=None, since=since_text)
+    try:
+        since = since_moment(since_text)
+    except ValueError:
+        errors = [{"id": "f-since", "label": t("impact_since"), "message": t("impact_since_wrong", typed=since_text)}]
+        return console_page("console/impact.html", 400, shadow=shadow, report=None, since=since_text, errors=errors)
+    report = replay(state.store, shadow.runtime, since)
     user = current_user()
     can_open = user is not None and user.has_any(("auditor",))  # a decision's page is the auditor's
     org = shadow.runtime.policy_set.organization
     disagreements = [{**row, "live_words": outcome_words(row["live_outcome"]),
-                      "candidate_words": outcome_words(row["candidate_outcome"])} for row in shadow.disagreements()]
+                      "candidate_words": outcome_words(row["candidate_outcome"])} for row in shadow.disagreements(since)]
     return console_page("console/impact.html", shadow=shadow, report=report, summary=summary(report, org),
                         changes=[_change_view(change, org) for change in report.changes], disagreements=disagreements,
-                        can_open=can_open, failing_tests=problem_list(shadow.failing_tests, language()))
+                        can_open=can_open, since=since_text, failing_tests=problem_list(shadow.failing_tests, language()))

@@ -454,6 +454,14 @@ TEXTS: dict[str, dict[str, str]] = {
     "impact_broken": {"es": "La política candidata de {directory} no se puede cargar; el modo sombra está apagado:",
                       "en": "The candidate policies in {directory} cannot be loaded; shadow mode is off:"},
     "impact_candidate": {"es": "Candidata {revision}, de {directory}", "en": "Candidate {revision}, from {directory}"},
+    "impact_since": {"es": "Desde", "en": "Since"},
+    "impact_since_hint": {"es": "30d (días), 12h (horas), una fecha como 2026-11-01, o all (todo el registro); "
+                                "como en «policy-service replay --since»",
+                          "en": "30d (days), 12h (hours), a date such as 2026-11-01, or all (the whole log); "
+                                "as in “policy-service replay --since”"},
+    "impact_since_apply": {"es": "Revisar", "en": "Replay"},
+    "impact_since_wrong": {"es": "«{typed}» no es un periodo: escriba 30d, 12h, una fecha como 2026-11-01 o all",
+                           "en": "“{typed}” is not a period: write 30d, 12h, a date such as 2026-11-01 or all"},
     "impact_summary": {"es": "Resumen", "en": "Summary"},
     "impact_replayed": {"es": "Decisiones revisadas", "en": "Decisions replayed"},
     "impact_changed": {"es": "Cambiarían", "en": "Would change"},

@@ -10,11 +10,12 @@ here it is asked of the ledger in memory, so a replay is a read of two tables an
 from __future__ import annotations
 
 import json
+import re
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from babel import Locale
@@ -113,6 +114,23 @@ class ReplayReport:
             "decided_under": dict(self.live_revisions),
             "shadow_disagreements_recorded": self.shadow_disagreements,
         }
+
+
+def since_moment(text: str, now: datetime | None = None) -> datetime | None:
+    """How far back a report looks, as people write it: 30d, 12h, an ISO date (2026-11-01) or "all"
+    (None). An aware datetime; ValueError naming the forms when the text is none of them."""
+    text = text.strip()
+    if text == "all":
+        return None
+    match = re.fullmatch(r"(\d+)([dh])", text)
+    if match:
+        amount = int(match.group(1))
+        return (now or datetime.now(timezone.utc)) - (timedelta(days=amount) if match.group(2) == "d" else timedelta(hours=amount))
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r}: use 30d, 12h, an ISO date or 'all'") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def replay(store: DecisionStore, candidate: PolicyRuntime, since: datetime | None) -> ReplayReport:

@@ -64,9 +64,10 @@ class ShadowPolicies:
         return {"directory": str(self.directory), "revision": self.runtime.revision if self.runtime else None,
                 "error": self.error}
 
-    def disagreements(self) -> list[dict[str, Any]]:
-        """The disagreements recorded so far for the loaded candidate, oldest first (none when it failed to load)."""
-        return [] if self.runtime is None else self.store.shadow_results(self.runtime.revision, None)
+    def disagreements(self, since: datetime | None = None) -> list[dict[str, Any]]:
+        """The disagreements recorded so far (since `since`) for the loaded candidate, oldest first (none
+        when it failed to load)."""
+        return [] if self.runtime is None else self.store.shadow_results(self.runtime.revision, since)
 
     def judge(self, body: Any, trusted_tier: bool, transaction: ChainTransaction, customer_ref: str | None,
               now: datetime) -> ShadowVerdict | None:

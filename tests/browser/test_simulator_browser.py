@@ -86,10 +86,11 @@ def test_a_policy_owner_simulates_the_readme_example_and_nothing_is_recorded(pag
     assert page.get_by_role("heading", level=1).inner_text() == "Simulador"
     assert not serious_violations(page)
     page.get_by_label("Agente").select_option("ag-101")
-    page.get_by_label("customer.id").fill("cu-88")
-    page.get_by_label("customer.tier").select_option("gold")
-    page.get_by_label("case.order_value").fill("180,00")
-    page.get_by_label("case.days_since_purchase").fill("45")
+    # Fields by their labels, values by their words (the trial read `customer.tier` and "gold").
+    page.get_by_label("Identificador del cliente").fill("cu-88")
+    page.get_by_label("Nivel del cliente").select_option(label="oro")
+    page.get_by_label("Valor del pedido").fill("180,00")
+    page.get_by_label("Días desde la compra").fill("45")
     page.get_by_label("Acción").select_option("refund")
     page.get_by_label("Importe", exact=True).fill("120,00")
     page.get_by_label("Importe", exact=True).press("Enter")  # submits the form, as a keyboard user would
@@ -104,16 +105,16 @@ def test_a_policy_owner_simulates_the_readme_example_and_nothing_is_recorded(pag
 
 
 def test_an_auditor_opens_a_logged_decision_in_the_simulator(page: Any, site: dict[str, Any]) -> None:
-    """"Probar en el simulador" on a decision's page fills the form with its request; trying it answers the same."""
+    """"Probar en el simulador" on a decision's page fills the form with its request and answers the same at once."""
     decision = site["decision"]
     sign_in(page, site, "audit", f"/console/decisions/{decision['decision_id']}")
     page.get_by_role("link", name="Probar en el simulador").click()
-    assert page.get_by_label("customer.tier").input_value() == "gold"
+    assert page.get_by_label("Nivel del cliente").input_value() == "gold"
     assert page.get_by_label("Importe", exact=True).input_value() == "120,00"
     assert decision["decision_id"] in page.locator(".notice").first.inner_text()
-    assert not serious_violations(page)
-    page.get_by_role("button", name="Simular").click()
+    # Answered at once, without pressing Simular (the trial's owner had to find the button).
     result = page.locator("#result")
     assert "escalada" in result.inner_text()
+    assert not serious_violations(page)
     assert page.locator("#result blockquote.words").all_inner_texts()[:len(decision["say"])] == decision["say"]
     assert _entries(site) == 1

@@ -125,3 +125,20 @@ def test_a_candidate_failing_its_own_test_cases_is_flagged_on_impact_and_in_the_
     simulator = client.get("/console/simulator", query_string={
         "agent.id": "ag-101", "customer.id": "cu-1", "proposal.action": "refund", "proposal.amount": "60,00", "run": "1"})
     assert 'id="shadow-failing-tests"' in simulator.get_data(as_text=True)
+
+
+def test_the_page_looks_back_as_far_as_asked_like_replay_since(tmp_path: Path, policies_copy: Path) -> None:
+    """`since` as `policy-service replay --since` takes it (default 30d); a period it cannot read is named."""
+    from datetime import date, timedelta
+
+    app, ids = _shadowed(tmp_path, policies_copy)
+    client = app.test_client()
+    default = client.get("/console/impact").get_data(as_text=True)
+    assert 'id="replayed">3<' in default and 'name="since" value="30d"' in default
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    later = client.get("/console/impact", query_string={"since": tomorrow}).get_data(as_text=True)
+    assert 'id="replayed">0<' in later
+    assert 'class="ident disagreement"' not in later  # the disagreements follow the same window
+    wrong = client.get("/console/impact", query_string={"since": "last week"})
+    text = _text(wrong)
+    assert wrong.status_code == 400 and "«last week» no es un periodo" in text and 'href="#f-since"' in wrong.get_data(as_text=True)
