@@ -302,16 +302,23 @@ def decision(decision_id: str) -> Response:
         outcome=t(f"outcome_{answer['outcome']}"), state=state_words(answer["state"], action),
         agent_name=agent.name if agent else None,
         tier=label(org.tier(tier).label, locale(), org, tier) if tier and tier in {x.id for x in org.tiers} else tier,
-        to_tier=to_tier, options=[{**o, "label": action_words(o["action"]), "max": amount_words(o["action"], o.get("max"))}
-                                  for o in answer.get("options", [])],
-        caps=[{**c, "name": cap_label(c["id"]), "remaining": amount_words(action, c.get("remaining"))}
-              for c in answer.get("caps", [])], back_to_log=_back_to_log(request.args.get("log", "")),
+        to_tier=to_tier, **answer_words(answer), back_to_log=_back_to_log(request.args.get("log", "")),
         over_limit=over_limit, binding=binding,
         rules=[{"key": r.key, "passage": r.passage, "held_back": r.held_back,
                 "sentence": rule_sentence(r.rule, evidence.policy_set, locale()) if r.rule and evidence.policy_set else None}
                for r in evidence.rules],
         events=[_event(e, action) for e in answer.get("events", [])],
         request_json=_pretty(evidence.request), caller=evidence.entries[0].caller)
+
+
+def answer_words(answer: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """An answer's options and caps in the page's words (labels, amounts for the locale), as
+    templates/console/_answer.html shows them on the decision page and in the simulator."""
+    action = answer["proposal"]["action"]
+    return {"options": [{**o, "label": action_words(o["action"]), "max": amount_words(o["action"], o.get("max"))}
+                        for o in answer.get("options", [])],
+            "caps": [{**c, "name": cap_label(c["id"]), "remaining": amount_words(action, c.get("remaining"))}
+                     for c in answer.get("caps", [])]}
 
 
 def cap_label(cap_id: str) -> str | None:

@@ -20,7 +20,7 @@ from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
 from policy_service.console.approvals import AmountError, amount_example, amount_input, amount_value
-from policy_service.console.decision_log import action_words, amount_words, cap_label, in_words
+from policy_service.console.decision_log import action_words, amount_words, answer_words, in_words
 from policy_service.console.pages import blueprint, console_page, locale, nav_entry, t
 from policy_service.console.session import language, requires_console_role
 from policy_service.deciding.words import label
@@ -184,8 +184,7 @@ def _answer_view(answer: dict[str, Any], policy_set: PolicySet) -> dict[str, Any
         "amount": amount_words(action, answer["proposal"].get("amount")),
         "limit": amount_words(action, answer["limit"]) if answer.get("limit") is not None else t("limit_none"),
         "tier": label(org.tier(tier).label, locale(), org, tier) if tier in {x.id for x in org.tiers} else tier,
-        "options": [{**o, "label": action_words(o["action"]), "max": amount_words(o["action"], o.get("max"))} for o in answer["options"]],
-        "caps": [{**c, "name": cap_label(c["id"]), "remaining": amount_words(action, c.get("remaining"))} for c in answer["caps"]],
+        **answer_words(answer),
     }
 
 
