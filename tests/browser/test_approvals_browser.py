@@ -10,24 +10,18 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from browsing import keep_screenshot, needs_chromium, serious_violations, sign_in
 from helpers import ROOT
 from servers import call, start_instance, wait_until_serving
 
 from policy_service.service.keys import ANY_AGENT, AgentScope, create_key
 
-playwright = pytest.importorskip("playwright.sync_api")
-axe_playwright = pytest.importorskip("axe_playwright_python.sync_playwright")
-
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = ROOT / "docs" / "img" / "console-approvals.png"
 
-# CI installs Chromium (.ci/run), so there a missing browser is a failure, not a skip.
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"),
-                                reason="the distribution's Chromium (apt-get install chromium)")
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -52,21 +46,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             os.environ["POLICY_SERVICE_SECRET_KEY"] = environment
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with playwright.sync_playwright() as driver:
-        launched = driver.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="es-ES")
-    yield context.new_page()
-    context.close()
-
-
 def api(site: dict[str, Any], method: str, path: str, key: str, body: Any = None) -> tuple[int, Any]:
     status, _, payload = call(site["port"], method, path, body, {"Authorization": f"Bearer {site['keys'][key]}"})
     return status, json.loads(payload) if payload else None
@@ -81,27 +60,6 @@ def junior_escalates(site: dict[str, Any], customer: str, amount: str = "90.00")
     return decision["decision_id"]  # type: ignore[no-any-return]
 
 
-def sign_in(page: Any, site: dict[str, Any], key: str, path: str = "/console/") -> None:
-    page.goto(site["base"] + path)
-    page.get_by_label("Clave de API").fill(site["keys"][key])
-    page.get_by_role("button", name="Entrar").click()
-
-
-def serious_violations(page: Any) -> list[str]:
-    """axe-core's serious and critical findings on the page as it stands (WCAG 2.2 AA and best practice)."""
-    results = axe_playwright.Axe().run(page)
-    return [f"{v['id']}: {v['help']} ({len(v['nodes'])})" for v in results.response["violations"]
-            if v["impact"] in ("serious", "critical")]
-
-
-def keep_screenshot(page: Any, path: Path) -> None:
-    """The README's picture of the inbox, taken once (committed) or again with POLICY_SERVICE_SCREENSHOTS=1."""
-    if path.exists() and not os.environ.get("POLICY_SERVICE_SCREENSHOTS"):
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(path), clip={"x": 0, "y": 0, "width": 1100, "height": 1250}, full_page=True)
-
-
 def test_a_lead_approves_the_escalation_a_junior_just_raised(page: Any, site: dict[str, Any]) -> None:
     """Sign in with a key bound to sup-7, find the escalation in the inbox, approve it; the API says approved."""
     decision_id = junior_escalates(site, "cu-501")
@@ -112,7 +70,7 @@ def test_a_lead_approves_the_escalation_a_junior_just_raised(page: Any, site: di
     assert "Lucía Pérez (ag-101)" in card.inner_text() and "90,00\xa0€" in card.inner_text()
     assert "15,00\xa0€" in card.inner_text()  # the agent's own limit, beside the amount
     assert not serious_violations(page)
-    keep_screenshot(page, SCREENSHOT)
+    keep_screenshot(page, SCREENSHOT, 1250)
     card.get_by_role("button", name="Aprobar").click()
     assert (f"Aprobada la decisión {decision_id}: compensación por retraso para cu-501, 90,00\xa0€."
             in page.get_by_role("status").first.inner_text())

@@ -6,23 +6,16 @@ critical violation."""
 from __future__ import annotations
 
 import shutil
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from browsing import needs_chromium, serious_violations, served
 from helpers import EXAMPLE_POLICIES, make_app, raise_refund_limit, small_refund
 
 from policy_service.service.keys import ANY_AGENT, create_key
 
-playwright = pytest.importorskip("playwright.sync_api")
-axe_playwright = pytest.importorskip("axe_playwright_python.sync_playwright")
-from werkzeug.serving import make_server  # noqa: E402  (after the skips: only these tests need a server)
-
-CHROMIUM = Path("/usr/bin/chromium")
-
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="the distribution's Chromium (apt-get install chromium)")
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -40,31 +33,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     api = app.test_client()
     ids = [api.post("/v1/decisions", json=small_refund(amount), headers={"Authorization": f"Bearer {keys['tool']}"})
            .get_json()["decision_id"] for amount in ("60.00", "20.00")]
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield {"base": f"http://127.0.0.1:{server.server_port}", "keys": keys, "ids": ids}
-    finally:
-        server.shutdown()
-        thread.join(5)
-
-
-@pytest.fixture
-def page() -> Iterator[Any]:
-    with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="es-ES")
-        yield context.new_page()
-        context.close()
-        browser.close()
-
-
-def serious_violations(page: Any) -> list[str]:
-    """axe-core's serious and critical findings on the page as it stands (WCAG 2.2 AA and best practice)."""
-    results = axe_playwright.Axe().run(page)
-    return [f"{v['id']}: {v['help']} ({len(v['nodes'])})" for v in results.response["violations"]
-            if v["impact"] in ("serious", "critical")]
+    with served(app) as base:
+        yield {"base": base, "keys": keys, "ids": ids}
 
 
 def test_an_auditor_reads_the_impact_and_opens_a_changed_decision(page: Any, site: dict[str, Any]) -> None:

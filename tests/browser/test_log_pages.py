@@ -6,25 +6,18 @@ serious or critical violation on any of the pages."""
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from browsing import keep_screenshot, needs_chromium, serious_violations, served, sign_in
 from helpers import BODY, ROOT, make_app, small_refund
 
 from policy_service.service.keys import ANY_AGENT, AgentScope, create_key
 
-playwright = pytest.importorskip("playwright.sync_api")
-axe_playwright = pytest.importorskip("axe_playwright_python.sync_playwright")
-from werkzeug.serving import make_server  # noqa: E402  (after the skips: only these tests need a server)
-
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = ROOT / "docs" / "img" / "console-decision.png"
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="the distribution's Chromium (apt-get install chromium)")
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -43,51 +36,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         api.post("/v1/decisions", json={**small_refund("20.00"), "agent": {"id": agent}}, headers=tool)
     escalated = api.post("/v1/decisions", json=BODY, headers=tool).get_json()
     api.post("/v1/decisions", json={**small_refund("30.00"), "agent": {"id": "sr-202"}}, headers=tool)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield {"base": f"http://127.0.0.1:{server.server_port}", "keys": keys, "decision": escalated}
-    finally:
-        server.shutdown()
-        thread.join(5)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with playwright.sync_playwright() as driver:
-        launched = driver.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="es-ES")
-    yield context.new_page()
-    context.close()
-
-
-def sign_in(page: Any, site: dict[str, Any], key: str, path: str = "/console/") -> None:
-    page.goto(site["base"] + path)
-    page.get_by_label("Clave de API").fill(site["keys"][key])
-    page.get_by_role("button", name="Entrar").click()
-
-
-def keep_screenshot(page: Any, path: Path) -> None:
-    """The README's picture of the page, taken once (committed) or again with POLICY_SERVICE_SCREENSHOTS=1:
-    the top of the page, where the answer and the start of why it escalated are."""
-    if path.exists() and not os.environ.get("POLICY_SERVICE_SCREENSHOTS"):
-        return
-    page.locator("#why").scroll_into_view_if_needed()
-    page.screenshot(path=str(path), full_page=True, clip={"x": 0, "y": 0, "width": 1100, "height": 1400})
-
-
-def serious_violations(page: Any) -> list[str]:
-    """axe-core's serious and critical findings on the page as it stands (WCAG 2.2 AA and best practice)."""
-    results = axe_playwright.Axe().run(page)
-    return [f"{v['id']}: {v['help']} ({len(v['nodes'])})" for v in results.response["violations"]
-            if v["impact"] in ("serious", "critical")]
+    with served(app) as base:
+        yield {"base": base, "keys": keys, "decision": escalated}
 
 
 def test_an_auditor_finds_a_decision_by_agent_opens_it_sees_why_and_verifies_the_chain(page: Any, site: dict[str, Any]) -> None:
@@ -127,7 +77,7 @@ def test_an_auditor_finds_a_decision_by_agent_opens_it_sees_why_and_verifies_the
     assert site["decision"]["say"][0] in words
     assert page.locator("table.chain td.hash").count() == 2
     assert not serious_violations(page)
-    keep_screenshot(page, SCREENSHOT)
+    keep_screenshot(page, SCREENSHOT, 1400, scroll_to="#why")
 
     rule.get_by_role("link", name="Ver refunds/outside_return_window en la revisión").click()
     page.wait_for_url("**/console/revisions/**#refunds/outside_return_window")

@@ -5,23 +5,16 @@ decision in the simulator and tries it again; axe-core finds no serious or criti
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from browsing import needs_chromium, serious_violations, served, sign_in
 from helpers import BODY, make_app
 
 from policy_service.service.keys import ANY_AGENT, create_key
 
-playwright = pytest.importorskip("playwright.sync_api")
-axe_playwright = pytest.importorskip("axe_playwright_python.sync_playwright")
-from werkzeug.serving import make_server  # noqa: E402  (after the skips: only these tests need a server)
-
-CHROMIUM = Path("/usr/bin/chromium")
-
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="the distribution's Chromium (apt-get install chromium)")
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -34,42 +27,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     app = make_app(tmp_path, DEV=False, KEYS_FILE=str(key_file), SECRET_KEY="browser-tests")
     api = app.test_client()
     decided = api.post("/v1/decisions", json=BODY, headers={"Authorization": f"Bearer {keys['tool']}"}).get_json()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield {"base": f"http://127.0.0.1:{server.server_port}", "keys": keys, "decision": decided, "api": api}
-    finally:
-        server.shutdown()
-        thread.join(5)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with playwright.sync_playwright() as driver:
-        launched = driver.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="es-ES")
-    yield context.new_page()
-    context.close()
-
-
-def sign_in(page: Any, site: dict[str, Any], key: str, path: str = "/console/") -> None:
-    page.goto(site["base"] + path)
-    page.get_by_label("Clave de API").fill(site["keys"][key])
-    page.get_by_role("button", name="Entrar").click()
-
-
-def serious_violations(page: Any) -> list[str]:
-    """axe-core's serious and critical findings on the page as it stands (WCAG 2.2 AA and best practice)."""
-    results = axe_playwright.Axe().run(page)
-    return [f"{v['id']}: {v['help']} ({len(v['nodes'])})" for v in results.response["violations"]
-            if v["impact"] in ("serious", "critical")]
+    with served(app) as base:
+        yield {"base": base, "keys": keys, "decision": decided, "api": api}
 
 
 def _entries(site: dict[str, Any]) -> int:
