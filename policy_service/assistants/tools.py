@@ -117,15 +117,19 @@ def list_tools(policy_set: PolicySet) -> list[types.Tool]:
 _AUTHORITY_CLAIMS = {"agent", "agent_id", "tier", "agent_tier", "trusted_tier", "approver_id"}
 
 
+def _unknown(arguments: dict[str, Any] | None, allowed: set[str], seat: Seat) -> dict[str, list[str]]:
+    """Messages for arguments that are not the tool's own: closed, like its schema."""
+    return {name: [f"no tool takes an agent or a tier: this server acts for agent {seat.agent_id} only"
+                   if name in _AUTHORITY_CLAIMS else "Unknown field."]
+            for name in (arguments or {}) if name not in allowed}
+
+
 def _arguments(arguments: dict[str, Any] | None, allowed: set[str], seat: Seat) -> dict[str, Any]:
-    """The arguments, refused (ValidationError) when any is not one of the tool's own: closed, like the schema."""
-    given = dict(arguments or {})
-    unknown = {name: [f"no tool takes an agent or a tier: this server acts for agent {seat.agent_id} only"
-                      if name in _AUTHORITY_CLAIMS else "Unknown field."]
-               for name in given if name not in allowed}
+    """The arguments, refused (ValidationError) when any is not one of the tool's own."""
+    unknown = _unknown(arguments, allowed, seat)
     if unknown:
         raise ValidationError(unknown)
-    return given
+    return dict(arguments or {})
 
 
 def _text_argument(given: dict[str, Any], name: str, required: bool = False) -> str | None:
@@ -138,13 +142,20 @@ def _text_argument(given: dict[str, Any], name: str, required: bool = False) -> 
 
 
 def evaluate_exception(state: ServiceState, seat: Seat, arguments: dict[str, Any] | None) -> dict[str, Any]:
-    given = _arguments(arguments, {"customer", "case", "proposal", "locale", "idempotency_key"}, seat)
+    given = dict(arguments or {})
+    unknown = _unknown(given, {"customer", "case", "proposal", "locale", "idempotency_key"}, seat)
     key = _text_argument(given, "idempotency_key")
     if key is not None and len(key) > 200:
         raise ValidationError({"idempotency_key": ["at most 200 characters"]})
     # The body POST /v1/decisions would receive from a key bound to this agent.
     body: dict[str, Any] = {"agent": {"id": seat.agent_id}}
     body.update((name, given[name]) for name in ("customer", "case", "proposal", "locale") if name in given)
+    if unknown:  # refused, but with every other bad field named too, so one correction is enough
+        try:
+            state.runtime.read(body, trusted_tier=False, counted=True)
+        except ValidationError as error:
+            raise ValidationError({**unknown, **error.normalized_messages()}) from None
+        raise ValidationError(unknown)
     recorded = decide_and_record(state.runtime, state.store, body, caller=seat.caller, trusted_tier=False,
                                  privacy=state.privacy, idempotency_key=key, shadow=state.shadow, scope=seat.scope)
     return json.loads(recorded.text)  # type: ignore[no-any-return]
