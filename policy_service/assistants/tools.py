@@ -154,7 +154,8 @@ def evaluate_exception(state: ServiceState, seat: Seat, arguments: dict[str, Any
         try:
             state.runtime.read(body, trusted_tier=False, counted=True)
         except ValidationError as error:
-            raise ValidationError({**unknown, **error.normalized_messages()}) from None
+            messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
+            raise ValidationError({**unknown, **messages}) from None
         raise ValidationError(unknown)
     recorded = decide_and_record(state.runtime, state.store, body, caller=seat.caller, trusted_tier=False,
                                  privacy=state.privacy, idempotency_key=key, shadow=state.shadow, scope=seat.scope)
