@@ -22,7 +22,7 @@ from mcp_client import structured, text_of, tool_args
 from servers import free_port
 
 from policy_service.decisionlog import DecisionStore
-from policy_service.service.keys import ANY_AGENT, AgentScope, create_key
+from policy_service.service.keys import ANY_AGENT, AgentScope, create_key, revoke_key
 
 pytestmark = pytest.mark.anyio
 
@@ -41,6 +41,7 @@ class Served:
     port: int
     database: str
     keys: dict[str, str]
+    key_file: Path
 
     @property
     def url(self) -> str:
@@ -68,6 +69,7 @@ def served(tmp_path_factory: Any) -> Iterator[Served]:
         "jorge": create_key(key_file, "jorge", ["agent_tool"], scope=AgentScope(agent="ag-102")),
         "crm": create_key(key_file, "crm", ["agent_tool"], scope=ANY_AGENT),
         "auditor": create_key(key_file, "auditor", ["auditor"]),
+        "leaving": create_key(key_file, "leaving", ["agent_tool"], scope=AgentScope(agent="ag-103")),
     }
     port, database = free_port(), f"sqlite:///{root / 'log.db'}"
     server = subprocess.Popen([EXECUTABLE, "mcp", "--http", "--bind", f"127.0.0.1:{port}", "--keys", str(key_file),
@@ -84,7 +86,7 @@ def served(tmp_path_factory: Any) -> Iterator[Served]:
                 pass
             assert time.monotonic() < deadline, "the MCP server did not listen within 30 s"
             time.sleep(0.1)
-        yield Served(port, database, keys)
+        yield Served(port, database, keys, key_file)
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -169,3 +171,14 @@ def test_the_http_server_needs_a_key_bound_to_an_agent_and_named_hosts(tmp_path:
     wildcard = CliRunner().invoke(main, ["mcp", "--http", "--bind", "0.0.0.0:8765", "--keys", str(key_file)])
     assert unusable.exit_code == 1 and "no agent_tool key bound to an agent" in unusable.output
     assert wildcard.exit_code == 2 and "--allowed-host" in wildcard.output
+
+
+def test_a_revoked_key_is_refused_by_the_running_server(served: Served) -> None:
+    """The server follows the key file: `keys revoke` takes effect within about a second, no restart."""
+    leaving = {"Authorization": f"Bearer {served.keys['leaving']}"}
+    assert _post(served.port, leaving)[0] == 200
+    revoke_key(served.key_file, "leaving")
+    deadline = time.monotonic() + 5
+    while _post(served.port, leaving)[0] != 401:
+        assert time.monotonic() < deadline, "a revoked key still works after 5 s"
+        time.sleep(0.2)

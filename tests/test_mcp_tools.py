@@ -207,3 +207,13 @@ async def test_an_unknown_tool_is_a_tool_error_listing_the_tools(state: ServiceS
     async with connected(state, "ag-101") as client:
         result = await client.call_tool("approve_decision", {"decision_id": "dec_x"})
     assert result.is_error and "evaluate_exception, get_my_authority, get_decision, report_outcome" in text_of(result)
+
+
+async def test_a_log_that_cannot_record_is_a_tool_error_and_nothing_is_decided(tmp_path: Path) -> None:
+    """With the database unreachable the server still starts (from its own policy directory) and a
+    decision is a tool error telling the model nothing was decided, never an answer it could promise."""
+    state = mcp_state(EXAMPLE_POLICIES, "postgresql://policy@127.0.0.1:1/unreachable")
+    async with connected(state, "ag-101") as client:
+        result = await client.call_tool("evaluate_exception", tool_args(BODY))
+    assert result.is_error and result.structured_content is None
+    assert "nothing was decided or recorded" in text_of(result) and "same idempotency_key" in text_of(result)
