@@ -303,6 +303,7 @@ def mcp_command(agent: str | None, over_http: bool, bind: str | None, allowed_ho
     from policy_service.policytest.gate import failing_cases
     from policy_service.service.keys import KeyRing
     from policy_service.service.state import open_state
+    from policy_service.telemetry.logs import configure_logging
 
     if over_http == bool(agent):
         raise click.UsageError("give --agent ID (stdio) or --http, not both: over HTTP the key decides the agent")
@@ -321,6 +322,7 @@ def mcp_command(agent: str | None, over_http: bool, bind: str | None, allowed_ho
                                            "`policy-service keys create NAME --role agent_tool --agent ID`")
         except KeyFileError as exc:
             raise click.ClickException(str(exc)) from None
+    configure_logging()  # JSON lines on stderr: over stdio, stdout carries only the protocol
     try:
         state = open_state(_policies_dir(policies_option), database or settings.log_url, log_key=settings.log_key,
                            gate=None if allow_failing_tests or settings.allow_failing_tests else failing_cases,

@@ -75,13 +75,14 @@ class Listening:
         if not host or not port_text.isdigit():
             raise ValueError(f"{bind!r}: use HOST:PORT")
         port = int(port_text)
-        named = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
-        if host in LOOPBACK:
-            named += [f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"]
-        elif host in ("0.0.0.0", "::") and not hosts:  # no Host could be checked against a wildcard
-            raise ValueError(f"{bind}: listening on every address needs --allowed-host NAME:PORT (the names clients use)")
-        if host in ("0.0.0.0", "::"):
+        if host in ("0.0.0.0", "::"):  # every address: only the names clients use can be checked
+            if not hosts:
+                raise ValueError(f"{bind}: listening on every address needs --allowed-host NAME:PORT (the names clients use)")
             named = []
+        elif host in LOOPBACK:
+            named = [f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"]
+        else:
+            named = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
         return cls(host, port, tuple(dict.fromkeys([*named, *hosts])), tuple(origins))
 
 
