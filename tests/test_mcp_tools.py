@@ -182,7 +182,7 @@ async def test_get_decision_reads_only_this_agents_decisions(state: ServiceState
 
 async def test_report_outcome_settles_once_and_never_more_than_allowed(state: ServiceState) -> None:
     """An allowed refund is reported once; more than allowed, a second report, or a declined outcome
-    with an amount are tool errors, and another agent cannot report it."""
+    with an amount are tool errors, and to another agent the decision does not exist."""
     async with connected(state, "ag-101") as client:
         allowed = structured(await client.call_tool("evaluate_exception", tool_args(small_refund("30.00"))))
         decision_id = allowed["decision_id"]
@@ -195,7 +195,7 @@ async def test_report_outcome_settles_once_and_never_more_than_allowed(state: Se
         state_now = structured(await client.call_tool("get_decision", {"decision_id": decision_id}))["state"]
     assert too_much.is_error and "31.00 is more than the 30.00 allowed" in text_of(too_much)
     assert mixed.is_error and "- declined: " in text_of(mixed)
-    assert borrowed.is_error and "- decision_id: this key acts for agent ag-102" in text_of(borrowed)
+    assert borrowed.is_error and "among the decisions of agent ag-102" in text_of(borrowed)
     assert event["kind"] == "outcome" and event["amount"] == "25.00" and event["declined"] is False
     assert twice.is_error and "an outcome is already recorded" in text_of(twice)
     assert state_now["outcome"] == "granted" and state_now["granted"] == {"action": "refund", "amount": "25.00"}

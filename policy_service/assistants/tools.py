@@ -168,19 +168,25 @@ def get_my_authority(state: ServiceState, seat: Seat, arguments: dict[str, Any] 
                         customer_id=_text_argument(given, "customer_id"), privacy=state.privacy)
 
 
-def get_decision(state: ServiceState, seat: Seat, arguments: dict[str, Any] | None) -> dict[str, Any]:
-    given = _arguments(arguments, {"decision_id"}, seat)
-    decision_id = _text_argument(given, "decision_id", required=True) or ""
+def _own_decision(state: ServiceState, seat: Seat, decision_id: str) -> dict[str, Any]:
+    """The decision with its events and state, if this seat's agent made it. Another agent's decision
+    reads as unknown: a seat learns nothing of decisions that are not its own (not even that they exist,
+    which the HTTP API's 403 would confirm)."""
     decision = decision_with_events(state.store, decision_id)
-    # Another agent's decision reads as unknown: a seat learns nothing of decisions that are not its own.
     if decision is None or decision["agent"]["id"] != seat.agent_id:
         raise DecisionNotFoundError(decision_id)
     return decision
 
 
+def get_decision(state: ServiceState, seat: Seat, arguments: dict[str, Any] | None) -> dict[str, Any]:
+    given = _arguments(arguments, {"decision_id"}, seat)
+    return _own_decision(state, seat, _text_argument(given, "decision_id", required=True) or "")
+
+
 def report_outcome(state: ServiceState, seat: Seat, arguments: dict[str, Any] | None) -> dict[str, Any]:
     given = _arguments(arguments, {"decision_id", "action", "amount", "declined"}, seat)
     decision_id = _text_argument(given, "decision_id", required=True) or ""
+    _own_decision(state, seat, decision_id)  # before record_outcome, whose refusals would describe it
     body = {name: value for name, value in given.items() if name != "decision_id"}
     event = record_outcome(state.runtime, state.store, decision_id, body, caller=seat.caller, scope=seat.scope)
     return json.loads(event)  # type: ignore[no-any-return]
