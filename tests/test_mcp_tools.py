@@ -123,7 +123,10 @@ async def test_no_tool_argument_changes_the_agent_or_its_tier(state: ServiceStat
         results = [await client.call_tool("evaluate_exception", attempt) for attempt in attempts]
         authority = await client.call_tool("get_my_authority", {"agent_id": "mgr-1"})
         plain = structured(await client.call_tool("evaluate_exception", args))
-    for result in [*results, authority]:
+        read = await client.call_tool("get_decision", {"decision_id": plain["decision_id"], "agent": {"id": "mgr-1"}})
+        report = await client.call_tool("report_outcome", {"decision_id": plain["decision_id"], "declined": True,
+                                                           "tier": "manager"})
+    for result in [*results, authority, read, report]:
         assert result.is_error is True, text_of(result)
     assert "acts for agent ag-101 only" in text_of(results[0]) and "- agent: " in text_of(results[0])
     assert "- tier: " in text_of(results[1]) and "- proposal.tier: " in text_of(results[3])
