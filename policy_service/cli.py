@@ -275,6 +275,61 @@ def serve(dev: bool, bind: str | None, workers: int | None, policies_option: str
     run_gunicorn(bind, workers)
 
 
+
+@main.command(name="mcp")
+@click.option("--agent", help="stdio: the agent of the directory this server acts as (required without --http)")
+@click.option("--http", "over_http", is_flag=True, help="Streamable HTTP at /mcp; each request acts as its bearer key's bound agent")
+@click.option("--bind", default=None, help="--http: HOST:PORT (default 127.0.0.1:8765)")
+@click.option("--allowed-host", "allowed_hosts", multiple=True, help="--http: a Host header clients use (HOST:PORT); the bind address is allowed")
+@click.option("--allowed-origin", "allowed_origins", multiple=True, help="--http: a browser Origin to accept (none by default)")
+@click.option("--policies", "policies_option", help=POLICIES_HELP)
+@click.option("--database", help=DATABASE_HELP)
+@click.option("--keys", "keys_option", help=KEYS_HELP + "; --http only")
+@click.option("--allow-failing-tests", is_flag=True, help="start and reload even when the policies' own test cases fail")
+def mcp_command(agent: str | None, over_http: bool, bind: str | None, allowed_hosts: tuple[str, ...],
+                allowed_origins: tuple[str, ...], policies_option: str | None, database: str | None,
+                keys_option: str | None, allow_failing_tests: bool) -> None:
+    """Serve the tools for AI assistants over the Model Context Protocol (docs/contract.md §11): over
+    stdio as one agent (--agent ID), or over Streamable HTTP where a key bound to an agent decides who it is."""
+    from policy_service.errors import KeyFileError, PolicyServiceError
+    from policy_service.policytest.gate import failing_cases
+    from policy_service.service.keys import KeyRing
+    from policy_service.service.state import open_state
+    from policy_service.telemetry.logs import configure_logging
+
+    if over_http == bool(agent):
+        raise click.UsageError("give --agent ID (stdio) or --http, not both: over HTTP the key decides the agent")
+    settings = config.settings()
+    if over_http:
+        from policy_service.assistants.http import Listening, run_http
+
+        try:
+            listening = Listening.parse(bind or "127.0.0.1:8765", allowed_hosts, allowed_origins)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--bind") from None
+        keys_file = _keys_file(keys_option)
+        try:
+            if not KeyRing.load(keys_file).bound_agents(role="agent_tool"):
+                raise click.ClickException(f"no agent_tool key bound to an agent in {keys_file}: create one with "
+                                           "`policy-service keys create NAME --role agent_tool --agent ID`")
+        except KeyFileError as exc:
+            raise click.ClickException(str(exc)) from None
+    configure_logging()  # JSON lines on stderr: over stdio, stdout carries only the protocol
+    try:
+        state = open_state(_policies_dir(policies_option), database or settings.log_url, log_key=settings.log_key,
+                           gate=None if allow_failing_tests or settings.allow_failing_tests else failing_cases,
+                           masked_fields=settings.masked_fields, customer_id_key=settings.customer_id_key,
+                           shadow_policies=settings.shadow_policies)
+        if over_http:
+            click.echo(f"MCP over Streamable HTTP at http://{listening.allowed_hosts[0]}/mcp", err=True)
+            run_http(state, keys_file, listening)
+        else:
+            from policy_service.assistants.server import run_stdio
+
+            run_stdio(state, agent or "")
+    except PolicyServiceError as exc:
+        raise click.ClickException(str(exc)) from None
+
 @main.group()
 def keys() -> None:
     """API keys: each has a name, roles and optionally trusted_tier; only its hash is stored."""

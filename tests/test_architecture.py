@@ -18,7 +18,8 @@ RANKS = {
     "decisionlog": 4,
     "service": 5,
     "policytest": 6,
-    "web": 7, "console": 7,  # two faces side by side; SIDEWAYS says which of each other's modules they use
+    "web": 7, "console": 7,  # faces side by side; SIDEWAYS says which of each other's modules they use
+    "assistants": 7,  # the MCP server: a face beside web, over the same service functions
     "serving": 8,
     "cli": 9,
     "": 10,  # the package itself: create_app
@@ -36,6 +37,12 @@ SEAMS = {
     "sqlalchemy": {"decisionlog"},
     "alembic": {"decisionlog"},
     "prometheus_client": {"telemetry", "web", "serving"},
+    # The MCP SDK and what it runs on: only the MCP server's room.
+    "mcp": {"assistants"},
+    "mcp_types": {"assistants"},
+    "starlette": {"assistants"},
+    "uvicorn": {"assistants"},
+    "anyio": {"assistants"},
 }
 
 
@@ -50,6 +57,7 @@ SIDEWAYS = {
 # use cases, so it reads the decision log and policy files only through the service room.
 ONLY = {
     "console": {"console", "service", "deciding", "model", "telemetry", "config", "errors", "web"},
+    "assistants": {"assistants", "service", "deciding", "model", "telemetry", "config", "errors"},
 }
 
 

@@ -5,7 +5,9 @@ its ids (spelling), deciding and recording (recording), approvals and outcomes (
 decision stands after them (events), an approver's inbox (inbox), one decision as an auditor
 examines it (evidence), a stored revision's files cut at each rule (passages), the live policy set and its reloads (reloading), shadow
 mode (shadow), what-if replay (replay), auditors' filters that need the live policies (auditing), the
-empowerment matrix (matrix), API keys (keys) and console sessions signed out (sign_outs). Raises the
+empowerment matrix (matrix), what one agent may grant before any case facts (authority), API keys
+(keys, and the key file as running faces follow it), console sessions signed out (sign_outs), what a
+running face serves from (state) and how a refusal names its fields (problems). Raises the
 domain errors of policy_service.errors; never chooses an HTTP status.
 
 May import decisionlog, authoring, deciding, model, telemetry, config and errors; never policytest,

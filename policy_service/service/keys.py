@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import secrets
 import tempfile
+import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -29,10 +32,14 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from policy_service.errors import KeyFileError, NotPermittedError
 from policy_service.model import Agent, Organization
 
+log = logging.getLogger(__name__)
+
 ROLES = ("agent_tool", "approver", "auditor", "policy_admin")
 KEY_PREFIX = "psk_"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
+
+RECHECK_SECONDS = 1.0  # a key created or revoked with the CLI takes effect within this
 
 SCOPED_ROLES = frozenset({"agent_tool", "approver"})  # roles that act for an agent, so need a scope
 
@@ -163,6 +170,10 @@ class KeyRing:
         """Keys that act for agents with no scope (written before scopes): `serve` warns about each."""
         return sorted(key.name for key in self._by_hash.values() if key.scope.legacy)
 
+    def bound_agents(self, role: str) -> list[str]:
+        """The agents that keys with `role` are bound to, one each (the MCP server over HTTP needs one)."""
+        return sorted({key.scope.bound for key in self._by_hash.values() if role in key.roles and key.scope.bound})
+
     def find(self, secret: str) -> ApiKey | None:
         return self._by_hash.get(hash_key(secret))
 
@@ -173,6 +184,44 @@ class KeyRing:
     def __len__(self) -> int:
         return len(self._by_hash)
 
+
+
+class KeySource:
+    """The key file, re-read when it changes (checked at most every `recheck_seconds`, so a request pays
+    a clock read, not a stat): a key created or revoked with the CLI takes effect within that, in every
+    face (the HTTP API, the MCP server). A file that turns unreadable keeps the last good keys and is logged."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._stamp = self._file_stamp()
+        self.ring = KeyRing.load(self.path)
+        self._checked = time.monotonic()
+
+    def _file_stamp(self) -> tuple[int, int] | None:
+        try:
+            status = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return status.st_mtime_ns, status.st_size
+
+    @property
+    def recheck_seconds(self) -> float:
+        return RECHECK_SECONDS
+
+    def current(self) -> KeyRing:
+        now = time.monotonic()
+        if now - self._checked >= self.recheck_seconds:
+            with self._lock:
+                self._checked = now
+                stamp = self._file_stamp()
+                if stamp != self._stamp:
+                    try:
+                        self.ring = KeyRing.load(self.path)
+                    except KeyFileError as exc:
+                        log.error("keeping the previous API keys: %s", exc)
+                    self._stamp = stamp
+        return self.ring
 
 def _read(path: Path) -> list[dict[str, Any]]:
     if not path.exists():

@@ -8,16 +8,14 @@ A key is presented as `Authorization: Bearer <key>` or `X-API-Key: <key>`.
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TypeVar
 
 from flask import Flask, current_app, g, request
 
 from policy_service.errors import KeyFileError
-from policy_service.service.keys import DEV_CALLER, ApiKey, KeyRing
+from policy_service.service import keys
+from policy_service.service.keys import DEV_CALLER, ApiKey
 from policy_service.web.errors import ProblemError
 
 log = logging.getLogger(__name__)
@@ -41,37 +39,12 @@ def public(view: View) -> View:
     return view
 
 
-class KeySource:
-    """The key file, re-read when it changes (checked at most once a second, so a request pays a clock
-    read, not a stat). A file that turns unreadable keeps the last good keys and is logged."""
+class KeySource(keys.KeySource):
+    """service.keys.KeySource, rechecking as often as this module's RECHECK_SECONDS says (tests lower it)."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self._lock = threading.Lock()
-        self._stamp = self._file_stamp()
-        self.ring = KeyRing.load(self.path)
-        self._checked = time.monotonic()
-
-    def _file_stamp(self) -> tuple[int, int] | None:
-        try:
-            status = self.path.stat()
-        except FileNotFoundError:
-            return None
-        return status.st_mtime_ns, status.st_size
-
-    def current(self) -> KeyRing:
-        now = time.monotonic()
-        if now - self._checked >= RECHECK_SECONDS:
-            with self._lock:
-                self._checked = now
-                stamp = self._file_stamp()
-                if stamp != self._stamp:
-                    try:
-                        self.ring = KeyRing.load(self.path)
-                    except KeyFileError as exc:
-                        log.error("keeping the previous API keys: %s", exc)
-                    self._stamp = stamp
-        return self.ring
+    @property
+    def recheck_seconds(self) -> float:
+        return RECHECK_SECONDS
 
 
 def presented_key() -> str | None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from typing import Any
 
 from flask import Flask, Response, request
 from marshmallow import ValidationError
@@ -24,6 +23,7 @@ from policy_service.errors import (
     PolicyServiceError,
     StoreError,
 )
+from policy_service.service.problems import field_errors
 from policy_service.service.responses import ProblemSchema, dump
 from policy_service.telemetry.metrics import LOG_WRITE_FAILURES
 
@@ -49,21 +49,6 @@ def problem(status: int, title: str, detail: str, errors: Mapping[str, list[str]
     except UnicodeEncodeError:  # a message quoting a caller's lone surrogate: escape it, never fail
         payload = json.dumps(body).encode("ascii")
     return Response(payload, status=status, mimetype="application/problem+json")
-
-
-def field_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
-    """marshmallow's nested messages as {"proposal.amount": [...]} (the body itself is "body")."""
-    if isinstance(messages, list):
-        return {prefix or "body": [str(m) for m in messages]}
-    flat: dict[str, list[str]] = {}
-    for key, value in messages.items():
-        path = prefix if key == "_schema" else (f"{prefix}.{key}" if prefix else str(key))
-        if isinstance(value, dict):
-            flat.update(field_errors(value, path))
-        else:
-            items = value if isinstance(value, list) else [value]
-            flat.setdefault(path or "body", []).extend("unknown field" if m == "Unknown field." else str(m) for m in items)
-    return flat
 
 
 def init_app(app: Flask) -> None:
