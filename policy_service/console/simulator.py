@@ -101,6 +101,12 @@ def _get(body: Any, path: str) -> Any:
     return body
 
 
+def typed_locale(args: Any) -> str:
+    """The locale the form's amounts were typed in: the page's when it was sent (a hidden field), so
+    switching the page's language or sharing the link never rereads "1.200" as 1.20 (owner trial)."""
+    return str(args.get("typed_in", "")).strip() or locale()
+
+
 def _typed(spec: FormField, args: Any, errors: dict[str, str]) -> Any:
     """One field as the API takes it, or None when left empty; a typed amount the page's locale does not
     read is an error here (the API's 422 would not name the locale)."""
@@ -116,7 +122,7 @@ def _typed(spec: FormField, args: Any, errors: dict[str, str]) -> Any:
         return {"true": True, "false": False}.get(typed, typed)
     if spec.type == "money":
         try:
-            return amount_value(typed, "money", locale())
+            return amount_value(typed, "money", typed_locale(args))
         except AmountError:
             errors[spec.path] = t("amount_unreadable", typed=typed, example=amount_example())
     return typed
@@ -135,10 +141,10 @@ def request_body(args: Any, policy_set: PolicySet) -> tuple[dict[str, Any], dict
     proposal: dict[str, Any] = {"action": action_id}
     action = org.actions.get(action_id)
     typed = args.get("proposal.amount", "").strip()
-    if action is not None and action.unit != "flag" and typed:
+    if action is not None and typed:  # a flag action's amount goes too: the API refuses it, naming it
         if action.unit == "money":
             try:
-                proposal["amount"] = amount_value(typed, "money", locale())
+                proposal["amount"] = amount_value(typed, "money", typed_locale(args))
                 proposal["currency"] = org.currency
             except AmountError:
                 errors["proposal.amount"] = t("amount_unreadable", typed=typed, example=amount_example())
@@ -219,6 +225,13 @@ def simulator() -> Response:
         problems |= {path: [(words, "")] for path, words in typed_errors.items()}
         if problems:
             answer = None  # never an answer to a request other than the one typed
+    # Amounts typed in another locale than the page's are shown again as the page writes them.
+    shown: dict[str, str] = {}
+    if typed_locale(args) != locale() and args.get("run"):
+        body, _ = request_body(args, policy_set)
+        money_paths = [spec.path for spec in form_fields(policy_set) if spec.type == "money"] + ["proposal.amount"]
+        shown = {path: amount_input(_get(body, path), "money") for path in money_paths
+                 if _get(body, path) is not None and (path != "proposal.amount" or "currency" in body["proposal"])}
     shadow, shadow_view, shadow_refused = None, None, False
     if answer is not None:
         view = _answer_view(answer, policy_set)
@@ -233,7 +246,7 @@ def simulator() -> Response:
     tiers = {tier.id: label(tier.label, locale(), org, tier.id) for tier in org.tiers}
     return console_page(
         "console/simulator.html", 400 if errors else 200,
-        args=args, fields=form_fields(policy_set), errors=errors, field_errors=field_errors,
+        args=args, shown=shown, page_locale=locale(), fields=form_fields(policy_set), errors=errors, field_errors=field_errors,
         agents=[(a.id, f"{a.name} ({a.id}) · {tiers.get(a.tier, a.tier)}") for a in agents],
         actions=[(a.id, f"{action_words(a.id)} ({t('unit_' + a.unit)})") for a in org.actions.values()],
         locales=org.locales, currency=org.currency, answer=answer, view=view,
@@ -251,7 +264,7 @@ def simulator_link(logged: dict[str, Any], masked: tuple[str, ...] | list[str], 
     policy_set = service_state().runtime.policy_set
     org = policy_set.organization
     # `run`: the page answers at once, as the decision was answered (the owner trial had to press Simulate)
-    query: list[tuple[str, str]] = [("from", decision_id), ("run", "1")]
+    query: list[tuple[str, str]] = [("from", decision_id), ("run", "1"), ("typed_in", locale())]
     query += [("masked", path) for path in masked]
     agent = _get(logged, "agent.id")
     if agent is not None and "agent.id" not in masked:

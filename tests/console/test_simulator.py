@@ -212,3 +212,17 @@ def test_a_shadow_candidate_answers_side_by_side(tmp_path: Path, policies_copy: 
     assert "side by side" in english and re.search(r'id="shadow-outcome">allowed<', english)
     plain = make_app(tmp_path / "plain").test_client().get("/console/simulator", query_string=form)
     assert 'id="shadow"' not in _text(plain)
+
+
+def test_switching_the_page_language_never_rereads_a_typed_amount(app: Any, keys: dict[str, str]) -> None:
+    """The owner trial: "1.200" simulated in Spanish, then EN on the switch, became €1.20 and another outcome.
+    The form says which locale its amounts were typed in; the English page reads them so, and shows them as
+    it writes money."""
+    client = _signed_in(app, keys["admin"])
+    spanish = _text(client.get("/console/simulator", query_string={**README_FORM, "proposal.amount": "1.200", "typed_in": "es"}))
+    assert 'name="typed_in" value="es"' in spanish and "1.200,00" in spanish
+    english = _text(client.get("/console/simulator", query_string={**README_FORM, "proposal.amount": "1.200", "typed_in": "es",
+                                                                   "lang": "en"}))
+    assert "€1,200.00" in english and "€1.20" not in english
+    assert 'name="proposal.amount" value="1200"' in english and 'name="typed_in" value="en"' in english
+    assert "Simulated answer: escalated" in english
