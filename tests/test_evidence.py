@@ -45,17 +45,26 @@ def test_an_unknown_decision_is_none(app: Any) -> None:
 
 
 def test_a_rule_held_a_proposal_back_only_when_it_lowered_required_forbade_or_handed_off() -> None:
-    """Why a decision escalated names the rules that held it back, not those that gave more room."""
+    """Why a decision escalated names the rules that held it back, not those that gave more room or whose
+    requirement the agent already met (the owner trial's supervisor was told a rule wanted a supervisor)."""
     from policy_service.authoring.loader import load_policy_set
     from policy_service.service.evidence import held_back
 
     policy_set = load_policy_set(Path(__file__).resolve().parents[1] / "policies").policy_set
     assert policy_set is not None
     rules = {rule.key: rule for rule in policy_set.rules}
-    assert held_back(rules["refunds/outside_return_window"], "refund", "agent", policy_set)  # require_tier
-    assert not held_back(rules["refunds/gold_leeway"], "refund", "agent", policy_set)  # scale 1.5 raises
-    assert held_back(rules["deliveries/customer_fault"], "delivery_compensation", "agent", policy_set)  # forbid
-    assert held_back(rules["refunds/never_above_order_value"], "refund", "agent", policy_set)  # capped at the order
-    # very_late sets agent 25 over a cell of 15 (more room); for another action it says nothing
-    assert not held_back(rules["deliveries/very_late"], "delivery_compensation", "agent", policy_set)
-    assert not held_back(rules["refunds/outside_return_window"], "store_credit", "agent", policy_set)
+
+    def decision(action: str, tier: str, amount: str | None = "75.00") -> dict[str, Any]:
+        return {"proposal": {"action": action, "amount": amount}, "agent": {"tier": tier}}
+
+    assert held_back(rules["refunds/outside_return_window"], decision("refund", "agent"), policy_set)  # needs a supervisor
+    assert not held_back(rules["refunds/outside_return_window"], decision("refund", "supervisor"), policy_set)  # is one
+    assert not held_back(rules["refunds/outside_return_window"], decision("store_credit", "agent"), policy_set)
+    assert not held_back(rules["refunds/gold_leeway"], decision("refund", "agent"), policy_set)  # scale 1.5 raises
+    assert held_back(rules["deliveries/customer_fault"], decision("delivery_compensation", "agent"), policy_set)  # forbid
+    # capped at the order value only when the amount is above it; unknown order value counts as capping
+    assert not held_back(rules["refunds/never_above_order_value"], decision("refund", "agent"), policy_set, 100)
+    assert held_back(rules["refunds/never_above_order_value"], decision("refund", "agent", "120.00"), policy_set, 100)
+    assert held_back(rules["refunds/never_above_order_value"], decision("refund", "agent"), policy_set, None)
+    # very_late sets agent 25 over a cell of 15 (more room)
+    assert not held_back(rules["deliveries/very_late"], decision("delivery_compensation", "agent"), policy_set)

@@ -31,7 +31,9 @@ from policy_service.deciding.words import action_label, label
 from policy_service.errors import ConflictError, DecisionNotFoundError, FieldError, NotPermittedError
 from policy_service.service.approvals import decide_approval
 from policy_service.service.events import decision_with_events
+from policy_service.service.evidence import held_back_rules
 from policy_service.service.inbox import InboxEntry, approval_inbox
+from policy_service.service.rule_words import rule_sentence
 from policy_service.web.state import service_state
 
 STATUSES = ("pending", "approved", "rejected")
@@ -100,6 +102,7 @@ def _view(entry: InboxEntry, now: datetime) -> dict[str, Any]:
     agent = policy_set.agents.get(item["agent_id"] or "")
     tier = decision.get("escalation") or {}
     caps = {cap.key: cap for policy in policy_set.policies for cap in policy.caps}
+    rules = {rule.key: rule for rule in policy_set.rules}
     overdue_after = int(current_app.config.get("APPROVAL_OVERDUE_MINUTES", 15)) * 60
     user = current_user()
     opens = user is not None and user.has_any(("auditor",)) and "console.decision" in current_app.view_functions
@@ -119,7 +122,9 @@ def _view(entry: InboxEntry, now: datetime) -> dict[str, Any]:
         "over_limit": _over_limit(item["amount"], decision.get("limit"), unit),
         "age": age(item["waited_seconds"]),
         "overdue": item["status"] == "pending" and item["waited_seconds"] >= overdue_after,
-        "rules": decision.get("rules") or [],
+        # the rules that held it back, in words (not those that only raised a limit: owner trial)
+        "rules": [rule_sentence(rules[key], policy_set, loc) if key in rules else key
+                  for key in (held_back_rules(service_state().store, decision) if decision else [])],
         "binding_caps": [label(caps[c["id"]].label, loc, org, c["id"]) if c["id"] in caps else c["id"]
                          for c in decision.get("caps") or [] if c.get("binding")],
         "caps": [{"name": label(caps[c["id"]].label, loc, org, c["id"]) if c["id"] in caps else c["id"],

@@ -13,6 +13,7 @@ import json
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -69,16 +70,17 @@ def decision_evidence(store: DecisionStore, decision_id: str) -> Evidence | None
     passages = rule_passages(stored["files"]) if stored is not None else {}
     policy_set = revision_policy_set(first["policy_revision"], json.dumps(stored["files"], sort_keys=True)) if stored else None
     rules = {rule.key: rule for rule in policy_set.rules} if policy_set else {}
-    action, tier = decision["proposal"]["action"], decision["agent"].get("tier")
+    request = json.loads(first["request"])
+    order_value = (request.get("case") or {}).get("order_value")
     return Evidence(
         decision=decision,
-        request=json.loads(first["request"]),
+        request=request,
         masked=tuple(json.loads(first["masked"] or "[]")),
         customer_id=first["customer_id"],
         entries=tuple(ChainPlace(r["seq"], r["id"], r["kind"], as_utc(r["created_at"]), r["caller"], r["agent_id"],
                                  r["prev_hash"], r["hash"]) for r in rows),
         rules=tuple(FiredRule(key, passages.get(key), rules.get(key),
-                              key in rules and held_back(rules[key], action, tier, policy_set))
+                              key in rules and held_back(rules[key], decision, policy_set, order_value))
                     for key in decision.get("rules", [])),
         revision_stored=stored is not None,
         policy_set=policy_set,
@@ -101,13 +103,29 @@ def revision_policy_set(revision: str, files_json: str) -> PolicySet | None:
     return policy_set if policy_set is not None and policy_set.revision == revision else None
 
 
-def held_back(rule: Rule, action: str, tier: str | None, policy_set: PolicySet | None) -> bool:
-    """Whether a fired rule kept `action` from a plain allow for an agent of `tier`: it requires a tier,
-    forbids it, hands the case off, caps it at the order value, or lowers its limit (a scale below 1, a
-    set limit below the matrix's cell). A rule that only raised a limit shaped the answer, not the "no"."""
+def held_back(rule: Rule, decision: dict[str, Any], policy_set: PolicySet | None, order_value: Any = None) -> bool:
+    """Whether a fired rule kept the decision's proposal from a plain allow: it forbids the action, hands
+    the case off, requires a tier above the agent's, caps the action at an order value below the amount,
+    or lowers the agent's limit (a scale below 1, a set limit below the matrix's cell). A rule that only
+    raised a limit, or whose requirement the agent already met, shaped the answer, not the "no" (owner
+    trial: "lo autoriza un supervisor" listed for a supervisor). `order_value` as the request spelled it;
+    unknown (masked, not at hand) counts as capping."""
     then = rule.then
-    if action in then.require_tier or action in then.forbid or then.handoff or action in then.cap_at_order_value:
+    action, tier = decision["proposal"]["action"], decision["agent"].get("tier")
+    if action in then.forbid or then.handoff:
         return True
+    org = policy_set.organization if policy_set else None
+    if action in then.require_tier:
+        known = org is not None and tier is not None and {tier, then.require_tier[action]} <= {t.id for t in org.tiers}
+        return not known or org.tier_rank(tier) < org.tier_rank(then.require_tier[action])  # type: ignore[union-attr]
+    if action in then.cap_at_order_value:
+        amount = decision["proposal"].get("amount")
+        if order_value is None or amount is None or org is None:
+            return True
+        try:
+            return Decimal(str(amount)) > Decimal(str(order_value))
+        except InvalidOperation:
+            return True
     if action in then.scale and then.scale[action] < 1:
         return True
     if tier is not None and tier in then.set_limits.get(action, {}):
@@ -116,3 +134,12 @@ def held_back(rule: Rule, action: str, tier: str | None, policy_set: PolicySet |
         value = then.set_limits[action][tier]
         return value == 0 or (cell is not None and value < cell)  # no cell before: it gave authority
     return False
+
+
+def held_back_rules(store: DecisionStore, decision: dict[str, Any]) -> list[str]:
+    """The fired rules that held a decision back, read in its own revision (for a list of many decisions,
+    such as the approvals inbox: the request is not read, so a cap at the order value counts)."""
+    stored = store.revision(decision["policy_revision"])
+    policy_set = revision_policy_set(decision["policy_revision"], json.dumps(stored["files"], sort_keys=True)) if stored else None
+    rules = {rule.key: rule for rule in policy_set.rules} if policy_set else {}
+    return [key for key in decision.get("rules", []) if key not in rules or held_back(rules[key], decision, policy_set)]

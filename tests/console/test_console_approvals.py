@@ -339,3 +339,17 @@ def test_every_refusal_a_console_user_can_meet_is_in_the_pages_language(tmp_path
         assert words != message and "{" not in words
         if lang == "es":
             assert not re.search(r"\b(the|is|not|must|approval|above)\b", words), words
+
+
+def test_why_it_escalated_reads_the_rules_that_held_it_back_in_words(keyed: Any) -> None:
+    """The README's refund (gold customer, 45-day-old purchase): the rule that wants a supervisor, in words;
+    not the gold customer's leeway, which only raised the limit (owner trial)."""
+    from helpers import BODY
+
+    app, secrets, headers = keyed
+    decision = app.test_client().post("/v1/decisions", json=BODY, headers=headers["tool"]).get_json()
+    assert decision["outcome"] == "escalate" and "refunds/gold_leeway" in decision["rules"]
+    inbox = signed_in(app, secrets["marta"]).get("/console/approvals").get_data(as_text=True)
+    why = inbox[inbox.index("Por qué se escaló"):][:1500]
+    assert "<li>Si la compra tiene más de 30 días: el reembolso lo autoriza un supervisor; ofrecer crédito en tienda</li>" in why
+    assert "multiplican" not in why and "refunds/gold_leeway" not in why
