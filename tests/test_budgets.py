@@ -183,7 +183,7 @@ def test_a_per_agent_cap_binds_the_requesting_agent_only(client: Any) -> None:
     ninth = decide(client, refund("ag-101", "cu-9")).get_json()
     assert ninth["outcome"] == "escalate"
     assert {"id": "refunds/agent_daily_refunds", "remaining": "0.00", "remaining_count": None, "binding": True} in ninth["caps"]
-    assert "Ya he usado mi agent_daily_refunds: me quedan 0,00\u00a0€." in ninth["say"]  # the agent's own budget
+    assert "Ya he usado mi margen diario de reembolsos: me quedan 0,00\u00a0€." in ninth["say"]  # the agent's own budget
     assert decide(client, refund("ag-102", "cu-9")).get_json()["outcome"] == "allow"
 
 
@@ -210,4 +210,4 @@ def test_a_used_up_customer_budget_is_named_as_the_reason_for_escalating(client:
     third = decide(client, compensation("ag-101", "10.00")).get_json()
     assert third["outcome"] == "escalate"
     assert [(c["id"], c["binding"]) for c in third["caps"]] == [("deliveries/compensation_per_customer_30d", True)]
-    assert "Este cliente ya ha usado su compensation_per_customer_30d todas las veces que permite." in third["say"]
+    assert "Este cliente ya ha usado su margen de compensaciones de 30 días todas las veces que permite." in third["say"]

@@ -202,7 +202,7 @@ def test_a_cap_that_keeps_the_proposal_from_allow_is_binding_and_named(runtime: 
     result = runtime.decide(build_request(body, runtime.policy_set, trusted_tier=True), used)
     assert result.outcome == "escalate" and result.escalation.to_tier == "manager"
     assert [(c.key, c.binding) for c in result.caps] == [("refunds/customer_goodwill_90d", True), ("refunds/agent_daily_refunds", False)]
-    assert "Este cliente ya ha usado su customer_goodwill_90d: quedan 20,00\u00a0€." in result.say  # no label: the id
+    assert "Este cliente ya ha usado su margen de cortesía de 90 días: quedan 20,00\u00a0€." in result.say  # by its label
     fresh = runtime.decide(build_request(body, runtime.policy_set, trusted_tier=True))
     assert fresh.outcome == "allow" and not any(c.binding for c in fresh.caps)
     assert not any("ya ha usado" in text for text in fresh.say)
@@ -235,3 +235,16 @@ def test_an_action_label_may_carry_the_form_a_sentence_needs(runtime: PolicyRunt
     young = decide(runtime, {"agent": {"tier": "agent"}, "customer": {"tenure_months": 1},
                              "proposal": {"action": "payment_extension", "amount": 10}, "locale": "es"})
     assert "Puedo ofrecerle ahora mismo envío gratis." in [o.say for o in young.options]
+
+
+def test_a_cap_the_proposal_alone_exceeds_says_its_maximum_not_that_it_was_used(runtime: PolicyRuntime) -> None:
+    """A supervisor's 450 € refund for a customer who has used nothing of the 300 € goodwill: the words say
+    what the cap allows, never "ya ha usado su …" (owner trial), in Spanish and English."""
+    body = {"agent": {"tier": "supervisor"}, "customer": {"id": "cu-1"}, "case": {"order_value": 900},
+            "proposal": {"action": "refund", "amount": "450.00"}, "locale": "es"}
+    result = runtime.decide(build_request(body, runtime.policy_set, trusted_tier=True))
+    assert result.outcome == "escalate" and [c.key for c in result.caps if c.binding] == ["refunds/customer_goodwill_90d"]
+    assert "Su margen de cortesía de 90 días permite como máximo 300,00\u00a0€." in result.say
+    assert not any("ya ha usado" in text for text in result.say)
+    english = runtime.decide(build_request({**body, "locale": "en"}, runtime.policy_set, trusted_tier=True))
+    assert "Your 90-day goodwill allowance allows at most €300.00." in english.say

@@ -25,7 +25,7 @@ def test_the_table_shows_tier_and_action_labels_and_required_tiers_by_label() ->
     assert [cell.strip() for cell in spanish[1].split("  ") if cell.strip()][1:] == \
         ["Asistente virtual", "Asesor", "Asesor sénior", "Supervisor", "Gerente"]
     assert any(line.startswith("Reembolso ") for line in spanish)
-    assert any(line.endswith("(fees.yaml:33): requiere Supervisor") for line in spanish)
+    assert any(line.endswith("(fees.yaml:34): requiere Supervisor") for line in spanish)
     english = CliRunner().invoke(main, ["matrix", str(EXAMPLE_POLICIES), "--locale", "en"]).output
     assert "Virtual assistant" in english and "\nRefund " in english and "requires Supervisor" in english
     assert "virtual_agent" not in english and "senior_agent" not in english
@@ -37,7 +37,7 @@ def test_no_scale_is_shown_on_a_yes_no_action(policies_copy: Path) -> None:
     text = CliRunner().invoke(main, ["matrix", str(policies_copy), "--locale", "es"]).output
     reship = text.split("Reenvío sin coste")[1].split("\nCondonación")[0]
     assert "company_fault_doubles" not in reship
-    assert "company_fault_doubles (deliveries.yaml:22): × 2" in text.split("Reenvío sin coste")[0]
+    assert "company_fault_doubles (deliveries.yaml:23): × 2" in text.split("Reenvío sin coste")[0]
 
 
 def test_the_http_matrix_speaks_labels_in_its_effects(policies_copy: Path, tmp_path: Path) -> None:
@@ -54,12 +54,14 @@ def test_the_http_matrix_speaks_labels_in_its_effects(policies_copy: Path, tmp_p
 
 
 def _label_and_limit_the_goodwill_cap(policies: Path) -> None:
-    """The goodwill cap gets a label, one use per customer and a 12-hour window."""
+    """The goodwill cap gets another label, one use per customer and a 12-hour window; the daily refund
+    cap loses its label."""
     path = policies / "refunds.yaml"
-    path.write_text(path.read_text().replace(
-        "    window: 90d\n    max_amount: 300\n    max_count: 3\n",
-        "    window: 12h\n    max_amount: 300\n    max_count: 1\n"
-        "    label: {es: margen de cortesía, en: goodwill allowance}\n"))
+    text = path.read_text().replace("    window: 90d\n    max_amount: 300\n    max_count: 3\n",
+                                    "    window: 12h\n    max_amount: 300\n    max_count: 1\n")
+    text = text.replace("{es: margen de cortesía de 90 días, en: 90-day goodwill allowance}",
+                        "{es: margen de cortesía, en: goodwill allowance}")
+    path.write_text(text.replace("    label: {es: margen diario de reembolsos, en: daily refund allowance}\n", ""))
 
 
 def test_a_cap_is_shown_by_its_label_with_its_numbers_in_the_singular(policies_copy: Path) -> None:

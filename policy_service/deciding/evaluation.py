@@ -257,7 +257,9 @@ def _cap_sentences(ctx: LimitContext, action_id: str, caps: list[CapStatus], loc
             continue
         cap: Cap = by_key[status.key]
         used_up = cap.max_count is not None and status.remaining_count == 0
-        key = "cap_reached" + ("_agent" if cap.per == "agent" else "") + ("_count" if used_up else "")
+        whole = cap.max_amount_for(ctx.requester_tier) if status.remaining is not None else None
+        untouched = whole is not None and status.remaining == whole  # the proposal alone is more than the cap
+        key = "cap_reached" + ("_agent" if cap.per == "agent" else "") + ("_count" if used_up else "_whole" if untouched else "")
         remaining = status.remaining if status.remaining is not None else status.remaining_count
         values = {"cap": label(cap.label, locale, org, cap.id),
                   "remaining": format_amount(org, status.unit if status.remaining is not None else "count", remaining, locale)}

@@ -81,6 +81,17 @@ STANDARD_MESSAGES: dict[str, dict[str, str]] = {
         "es": "Ya he usado mi {cap}: me quedan {remaining}.",
         "en": "I have already used my {cap}: {remaining} left.",
     },
+    # `_whole`: nothing of the cap is used yet, the proposal alone is more than it allows ("ya ha
+    # usado su …: quedan 300 €" told a customer who had used nothing, owner trial). Optional: an
+    # organisation's own locale may leave these out; its `cap_reached` sentence is used then.
+    "cap_reached_whole": {
+        "es": "Su {cap} permite como máximo {remaining}.",
+        "en": "Your {cap} allows at most {remaining}.",
+    },
+    "cap_reached_agent_whole": {
+        "es": "Mi {cap} me permite como máximo {remaining}.",
+        "en": "My {cap} allows me at most {remaining}.",
+    },
     "cap_reached_agent_count": {
         "es": "Ya he usado mi {cap} todas las veces que permite.",
         "en": "I have already used my {cap} as many times as it allows.",
@@ -110,7 +121,9 @@ STANDARD_MESSAGES: dict[str, dict[str, str]] = {
     },
 }
 COUNT_VARIANT = "_count"
-REQUIRED_MESSAGES = tuple(key for key in STANDARD_MESSAGES if not key.endswith(COUNT_VARIANT))
+# Sentences a locale may leave out: each falls back to the sentence without its suffix (message()).
+VARIANTS = (COUNT_VARIANT, "_whole")
+REQUIRED_MESSAGES = tuple(key for key in STANDARD_MESSAGES if not key.endswith(VARIANTS))
 
 
 def resolve_locale(requested: str | None, org: Organization) -> str:
@@ -156,7 +169,7 @@ def _known(requested: str) -> str | None:
 def message(org: Organization, key: str, locale: str) -> str:
     """The organisation's own sentence in the customer's language (along `text_locales`) if it has one,
     else the shipped one in that language, else the default locale's. A `_count` sentence missing in
-    this language is the sentence without `_count`, in this language."""
+    this language is the sentence without `_count` (or `_whole`), in this language."""
     own = org.messages.get(key, {})
     shipped = STANDARD_MESSAGES[key]
     language = locale.split("-")[0]
@@ -165,8 +178,9 @@ def message(org: Organization, key: str, locale: str) -> str:
         for candidate in same_language:
             if candidate in texts:
                 return texts[candidate]
-    if key.endswith(COUNT_VARIANT):
-        return message(org, key.removesuffix(COUNT_VARIANT), locale)
+    for variant in VARIANTS:
+        if key.endswith(variant):
+            return message(org, key.removesuffix(variant), locale)
     default = org.default_locale
     return own.get(default) or shipped.get(default) or shipped.get(default.split("-")[0]) or shipped["en"]
 
