@@ -22,7 +22,7 @@ def test_validate_fails_with_positions_on_a_broken_file(policies_copy: Path) -> 
     refunds.write_text(refunds.read_text().replace("customer.tier: {in:", "customer.teir: {in:"))
     result = CliRunner().invoke(main, ["validate", "--lang", "en", str(policies_copy)])
     assert result.exit_code == 1
-    assert 'refunds.yaml:28:12: error[PS020]: unknown field "customer.teir"' in result.output
+    assert 'refunds.yaml:30:12: error[PS020]: unknown field "customer.teir"' in result.output
 
 
 def test_validate_json_output(policies_copy: Path) -> None:

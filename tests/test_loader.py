@@ -46,17 +46,17 @@ fees.yaml:9:41: warning[PS040]: agent may grant less than virtual_agent, a lower
   hint: limits usually rise with authority
 refunds.yaml:9:48: error[PS013]: unknown tier "supervisr"
   hint: did you mean "supervisor"?
-refunds.yaml:23:13: error[PS005]: "window": must be a number of days or hours, such as "90d" or "24h"
-refunds.yaml:24:5: error[PS004]: unknown key "maxcount"
+refunds.yaml:25:13: error[PS005]: "window": must be a number of days or hours, such as "90d" or "24h"
+refunds.yaml:26:5: error[PS004]: unknown key "maxcount"
   hint: did you mean "max_count"?
-refunds.yaml:29:12: error[PS020]: unknown field "customer.teir"
+refunds.yaml:31:12: error[PS020]: unknown field "customer.teir"
   hint: did you mean "customer.tier"?
-refunds.yaml:32:43: error[PS022]: case.days_since_purchase is a whole number; got '30'
-refunds.yaml:32:71: error[PS024]: "gld" is not a value of customer.tier
+refunds.yaml:34:43: error[PS022]: case.days_since_purchase is a whole number; got '30'
+refunds.yaml:34:71: error[PS024]: "gld" is not a value of customer.tier
   hint: did you mean "gold"?
-refunds.yaml:37:13: error[PS030]: unknown placeholder "{limt}"
+refunds.yaml:39:13: error[PS030]: unknown placeholder "{limt}"
   hint: did you mean "limit"?
-refunds.yaml:60:16: error[PS015]: unknown team "frau"
+refunds.yaml:62:16: error[PS015]: unknown team "frau"
   hint: did you mean "fraud"?
 9 error(s), 1 warning(s)"""
 
@@ -141,24 +141,24 @@ def test_a_dedented_first_key_is_reported_on_its_own_line_in_plain_words(policie
     the sibling's where the parser gave up, with a plain message and hint in either language."""
     edit(policies_copy / "refunds.yaml", "      require_tier: {refund: supervisor}", "     require_tier: {refund: supervisor}")
     assert _problems(policies_copy) == (
-        "refunds.yaml:33:6: error[PS001]: invalid YAML: this line is not indented like the lines around it\n"
+        "refunds.yaml:35:6: error[PS001]: invalid YAML: this line is not indented like the lines around it\n"
         "  hint: check this line's indentation against the line above: keys of one mapping start in the same column\n"
         "1 error(s), 0 warning(s)")
-    assert "refunds.yaml:33:6: error[PS001]: YAML no válido: la sangría de esta línea no encaja" in _problems(policies_copy, "es")
+    assert "refunds.yaml:35:6: error[PS001]: YAML no válido: la sangría de esta línea no encaja" in _problems(policies_copy, "es")
     assert "pista: compare la sangría de esta línea con la de la línea de arriba" in _problems(policies_copy, "es")
 
 
 def test_a_dedented_later_key_is_reported_on_its_own_line(policies_copy: Path) -> None:
     """`offer:` one space short of the keys above it is the line reported."""
     edit(policies_copy / "refunds.yaml", "      offer: [store_credit]\n      say:", "     offer: [store_credit]\n      say:")
-    assert _problems(policies_copy).startswith("refunds.yaml:34:6: error[PS001]: invalid YAML: this line is not indented")
+    assert _problems(policies_copy).startswith("refunds.yaml:36:6: error[PS001]: invalid YAML: this line is not indented")
 
 
 def test_a_tab_in_the_indentation_says_so(policies_copy: Path) -> None:
     """A tab gets a plain message and the hint that YAML indents with spaces."""
     edit(policies_copy / "refunds.yaml", "      offer: [store_credit]\n      say:", "\toffer: [store_credit]\n      say:")
     assert _problems(policies_copy, "es").startswith(
-        "refunds.yaml:34:1: error[PS001]: YAML no válido: un tabulador en la sangría\n"
+        "refunds.yaml:36:1: error[PS001]: YAML no válido: un tabulador en la sangría\n"
         "  pista: YAML sangra con espacios, no con tabuladores")
 
 
@@ -169,7 +169,7 @@ def test_a_key_written_at_the_wrong_level_says_where_it_belongs(policies_copy: P
     edit(refunds, '        en: "Final-sale', '      en: "Final-sale')
     edit(refunds, "      handoff: fraud", "      handoff: fraud\n      when: {case.fault: company}")
     output = _problems(policies_copy, "es")
-    assert 'refunds.yaml:43:5: error[PS004]: clave desconocida "say"\n  pista: "say" va bajo then:, con más sangría que él' in output
+    assert 'refunds.yaml:45:5: error[PS004]: clave desconocida "say"\n  pista: "say" va bajo then:, con más sangría que él' in output
     assert 'error[PS004]: clave desconocida "when"\n  pista: "when" es de la regla: va al lado de then: (no debajo)' in output
     assert '"say" belongs under then:, indented below it' in _problems(policies_copy)
 

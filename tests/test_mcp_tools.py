@@ -184,8 +184,9 @@ async def test_get_decision_reads_only_this_agents_decisions(state: ServiceState
 
 
 async def test_report_outcome_settles_once_and_never_more_than_allowed(state: ServiceState) -> None:
-    """An allowed refund is reported once; more than allowed, a second report, or a declined outcome
-    with an amount are tool errors, and to another agent the decision does not exist."""
+    """An allowed refund is reported once (a retry of the same report answers the same); more than allowed,
+    another report, or a declined outcome with an amount are tool errors, and to another agent the decision
+    does not exist. An escalation awaiting approval says so rather than "not offered"."""
     async with connected(state, "ag-101") as client:
         allowed = structured(await client.call_tool("evaluate_exception", tool_args(small_refund("30.00"))))
         decision_id = allowed["decision_id"]
@@ -194,15 +195,23 @@ async def test_report_outcome_settles_once_and_never_more_than_allowed(state: Se
         async with connected(state, "ag-102") as other:
             borrowed = await other.call_tool("report_outcome", {"decision_id": decision_id, "declined": True})
         event = structured(await client.call_tool("report_outcome", {"decision_id": decision_id, "action": "refund", "amount": "25.00"}))
+        retried = await client.call_tool("report_outcome", {"decision_id": decision_id, "action": "refund", "amount": "25"})
         twice = await client.call_tool("report_outcome", {"decision_id": decision_id, "declined": True})
         state_now = structured(await client.call_tool("get_decision", {"decision_id": decision_id}))["state"]
     assert too_much.is_error and "31.00 is more than the 30.00 allowed" in text_of(too_much)
     assert mixed.is_error and "- declined: " in text_of(mixed)
     assert borrowed.is_error and "among the decisions of agent ag-102" in text_of(borrowed)
     assert event["kind"] == "outcome" and event["amount"] == "25.00" and event["declined"] is False
+    # A retry of the same report (after a timeout) answers as the first did; another report is refused.
+    assert not retried.is_error and structured(retried) == event
     assert twice.is_error and "an outcome is already recorded" in text_of(twice)
     assert state_now["outcome"] == "granted" and state_now["granted"] == {"action": "refund", "amount": "25.00"}
     assert [(e["kind"], e["caller"]) for e in entries(state)] == [("decision", "mcp:ag-101"), ("outcome", "mcp:ag-101")]
+    async with connected(state, "ag-101") as client:
+        escalated = structured(await client.call_tool("evaluate_exception", tool_args(BODY)))
+        early = await client.call_tool("report_outcome", {"decision_id": escalated["decision_id"], "action": "refund",
+                                                          "amount": "120.00"})
+    assert early.is_error and "awaits approval: refund can be reported once it is approved" in text_of(early)
 
 
 async def test_an_unknown_tool_is_a_tool_error_listing_the_tools(state: ServiceState) -> None:

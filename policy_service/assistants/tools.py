@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import mcp.types as types
@@ -62,9 +63,13 @@ customer in `say` (in `locale`):
 - deny: tell the customer, in the words of `say`, and offer any `options`.
 - handoff: another team handles it (`handoff` says which and how to reach it).
 A deny or an escalate is an answer to relay, not an error: do not change the facts to get another answer, \
-and never promise more than was allowed. Every call is recorded as a decision of your agent; when retrying \
-after a timeout, send the same idempotency_key so it is not recorded twice. An isError result means the \
-request itself was wrong: its text names each field to correct."""
+and never promise more than was allowed. Propose what the customer needs as one request: never split one \
+exception into smaller ones to stay under a limit. Every call is recorded as a decision of your agent, and an \
+allow holds its amount against the customer's and your caps until report_outcome says what was granted: \
+report `declined: true` when the customer does not take it, and do not ask again to re-check the same \
+proposal (get_my_authority outlines your limits without recording anything). When retrying after a \
+timeout, send the same idempotency_key so it is not recorded twice. An isError result means the request \
+itself was wrong: its text names each field to correct."""
 
 AUTHORITY = """What you may grant without asking, per action: `limit`, your tier's limit when no special \
 circumstance applies; `limit_now`, that limit under the caps left for you (and for the customer, when you give \
@@ -80,8 +85,9 @@ where it stands now. Call it to follow an escalation: `state.approval` is pendin
 OUTCOME = """Record what the customer actually got, once they have it: `action` and `amount` (the proposed \
 action up to what was allowed or approved, or one of the decision's options up to its max), or \
 `declined: true` when the customer took nothing. This settles the budget the decision held, so report each \
-allowed or approved decision exactly once. Refused (isError, nothing recorded) when it is more than was \
-allowed, approved or offered, or when an outcome is already recorded."""
+allowed or approved decision once; repeating the same report (a retry) answers as the first did. Refused \
+(isError, nothing recorded) when it is more than was allowed, approved or offered, when an escalation still \
+awaits its approval (follow it with get_decision), or when another outcome is already recorded."""
 
 
 def _annotations(title: str, *, read_only: bool, idempotent: bool) -> types.ToolAnnotations:
@@ -188,8 +194,33 @@ def report_outcome(state: ServiceState, seat: Seat, arguments: dict[str, Any] | 
     decision_id = _text_argument(given, "decision_id", required=True) or ""
     _own_decision(state, seat, decision_id)  # before record_outcome, whose refusals would describe it
     body = {name: value for name, value in given.items() if name != "decision_id"}
-    event = record_outcome(state.runtime, state.store, decision_id, body, caller=seat.caller, scope=seat.scope)
+    try:
+        event = record_outcome(state.runtime, state.store, decision_id, body, caller=seat.caller, scope=seat.scope)
+    except ConflictError:
+        # A retry of the very report already recorded (after a timeout, say) answers as the first did:
+        # the annotation promises an idempotent tool. Any other report of a settled decision is refused.
+        repeated = _same_outcome(_own_decision(state, seat, decision_id), body)
+        if repeated is None:
+            raise
+        return repeated
     return json.loads(event)  # type: ignore[no-any-return]
+
+
+def _same_outcome(decision: dict[str, Any], body: dict[str, Any]) -> dict[str, Any] | None:
+    """The recorded outcome event `body` repeats (the same declined, or the same action and amount), if any."""
+    def same_amount(recorded: Any, asked: Any) -> bool:
+        try:
+            return Decimal(str(recorded)) == Decimal(str(asked))
+        except InvalidOperation:
+            return str(recorded).lower() == str(asked).lower()
+    for event in decision.get("events", []):
+        if event.get("kind") != "outcome":
+            continue
+        if body.get("declined") is True and event.get("declined"):
+            return event  # type: ignore[no-any-return]
+        if not body.get("declined") and event.get("action") == body.get("action") and same_amount(event.get("amount"), body.get("amount")):
+            return event  # type: ignore[no-any-return]
+    return None
 
 
 Handler = Callable[[ServiceState, Seat, dict[str, Any] | None], dict[str, Any]]

@@ -217,6 +217,10 @@ def _grant(runtime: PolicyRuntime, logged: _Logged, transaction: ChainTransactio
             raise ConflictError(f"{quantity_json(unit, amount, org)} is more than the {quantity_json(unit, ceiling, org)} allowed or approved")
         return budgets.settle(held, action, amount)
     option = next((o for o in logged.body["options"] if o["action"] == action), None)
+    if option is None and action == proposed and logged.body["outcome"] == "escalate" and approval is None:
+        # Not a "no": the escalation has no verdict yet (an assistant relayed the other message as one).
+        raise ConflictError(f"decision {logged.body['decision_id']} awaits approval: {action} can be reported "
+                            "once it is approved")
     if option is None:
         raise ConflictError(f"decision {logged.body['decision_id']} neither allowed nor offered {action}")
     ceiling = _amount(option["max"], unit, runtime, "amount")
