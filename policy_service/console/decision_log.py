@@ -57,6 +57,17 @@ MESSAGES = (
     (re.compile(r"Not a valid integer\.$"), "error_integer"),
     (re.compile(r"required for (?P<action>\S+): the per-customer cap (?P<caps>.+) counts it against the customer$"),
      "error_customer_counted"),
+    # A decision request's own checks (deciding/request.py), as the simulator shows them.
+    (re.compile(r"must be a whole number$"), "error_integer"),
+    (re.compile(r'must be (?:an amount: )?a decimal string such as "120\.00".*$'), "error_amount"),
+    (re.compile(r"must not be negative$"), "error_negative"),
+    (re.compile(r"required for a \w+ action$"), "error_amount_required"),
+    (re.compile(r"zero is not a proposal$"), "error_zero"),
+    (re.compile(r"a flag proposal carries no amount$"), "error_flag_amount"),
+    (re.compile(r"has more decimals than (?P<currency>[A-Z]{3}) allows \((?P<digits>\d+)\)$"), "error_decimals"),
+    (re.compile(r"must be (?P<currency>[A-Z]{3}), the organisation's currency$"), "error_currency"),
+    (re.compile(r'unknown agent "(?P<agent>[^"]*)": not in the agent directory$'), "error_unknown_agent"),
+    (re.compile(r"must be true or false$"), "error_boolean"),
 )
 
 

@@ -45,6 +45,8 @@ def parse_money(value: Any, org: Organization) -> int:
     """A non-negative amount in the organisation's currency, as integer minor units."""
     if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
         raise ValidationError("must be an amount: a decimal string such as \"120.00\" or a number")
+    if isinstance(value, str) and value.strip().startswith("-") and _DECIMAL.match(value.strip()[1:]):
+        raise ValidationError("must not be negative")  # not "such as 120.00": the format was right
     if isinstance(value, str) and not _DECIMAL.match(value):
         raise ValidationError("must be a decimal string such as \"120.00\"")
     try:

@@ -229,3 +229,19 @@ def test_switching_the_page_language_never_rereads_a_typed_amount(app: Any, keys
                                  headers={"Authorization": f"Bearer {keys['admin']}"}).get_json()
     words = {"allow": "allowed", "escalate": "escalated", "handoff": "handed off", "deny": "denied"}
     assert f"Simulated answer: {words[api['outcome']]}" in english
+
+
+@pytest.mark.parametrize(("typed", "said"), [
+    ({"proposal.amount": ""}, "obligatorio para esta acción: escriba el importe que se propone"),
+    ({"proposal.amount": "0"}, "cero no es una propuesta"),
+    ({"proposal.amount": "-5"}, "Importe: no puede ser negativo"),
+    ({"case.days_since_purchase": "cuarenta"}, "Días desde la compra: debe ser un número entero"),
+    ({"proposal.action": "reshipment", "proposal.amount": "10"}, "esta acción es de sí o no: no lleva importe"),
+])
+def test_the_requests_own_refusals_read_in_spanish(app: Any, keys: dict[str, str], typed: dict[str, str], said: str) -> None:
+    """The owner trial met "required for a money action", "zero is not a proposal", "must be a whole number"
+    and "must be a decimal string such as 120.00" (for -5) on Spanish pages; a yes/no action's amount was
+    silently ignored."""
+    page = _signed_in(app, keys["admin"]).get("/console/simulator", query_string={**README_FORM, **typed})
+    text = _text(page)
+    assert page.status_code == 400 and said in text and 'lang="en"' not in text.split("<main")[-1]
