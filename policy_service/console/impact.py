@@ -20,12 +20,12 @@ from policy_service.console.session import current_user, language, requires_cons
 from policy_service.deciding.words import format_amount
 from policy_service.model import Organization
 from policy_service.service.policy_overview import problem_list
-from policy_service.service.replay import ChangedDecision, ReplayReport, replay, since_moment
+from policy_service.service.replay import ChangedDecision, ReplayReport, replay, share_text, since_moment
 from policy_service.web.state import service_state
 
 nav_entry("console.impact", "impact", "policy_admin", "auditor")
 
-DEFAULT_SINCE = "30d"  # policy-service replay's default
+DEFAULT_SINCE = "all"  # the whole log, as docs/contract.md §9 has it (replay's own default is 30d)
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,7 @@ def summary(report: ReplayReport, org: Organization) -> dict[str, Any]:
     """The report's totals as the page writes them: counts, transitions in words, the money line."""
     delta = report.grantable_candidate - report.grantable_live
     return {"decisions": report.decisions, "changed": len(report.changed),
+            "share": share_text(len(report.changed), report.decisions, locale()) if report.decisions else None,
             "not_replayable": len(report.not_replayable),
             "transitions": [(outcome_words(a), outcome_words(b), n) for (a, b), n in sorted(report.transitions.items())],
             "money_before": _money(org, report.grantable_live), "money_after": _money(org, report.grantable_candidate),
@@ -68,7 +69,7 @@ def summary(report: ReplayReport, org: Organization) -> dict[str, Any]:
 def impact() -> Response:
     state = service_state()
     shadow = state.shadow
-    # How far back, as `policy-service replay --since` takes it (and with its default), so both agree.
+    # How far back, as `policy-service replay --since` takes it, so the page and the command agree.
     since_text = request.args.get("since", "").strip() or DEFAULT_SINCE
     if shadow is None or shadow.runtime is None:
         return console_page("console/impact.html", shadow=shadow, report=None, since=since_text)

@@ -493,6 +493,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "impact_disagreements": {"es": "Desacuerdos registrados en modo sombra", "en": "Disagreements recorded in shadow mode"},
     "impact_no_disagreements": {"es": "Aún no se ha registrado ningún desacuerdo.",
                                 "en": "No disagreement has been recorded yet."},
+    "impact_no_disagreements_since": {"es": "Ningún desacuerdo registrado en este periodo.",
+                                      "en": "No disagreement recorded in this period."},
     "impact_recorded_at": {"es": "Registrado", "en": "Recorded"},
     "unit_money": {"es": "importe", "en": "money"},
     "unit_days": {"es": "días", "en": "days"},

@@ -128,16 +128,18 @@ def test_a_candidate_failing_its_own_test_cases_is_flagged_on_impact_and_in_the_
 
 
 def test_the_page_looks_back_as_far_as_asked_like_replay_since(tmp_path: Path, policies_copy: Path) -> None:
-    """`since` as `policy-service replay --since` takes it (default 30d); a period it cannot read is named."""
+    """`since` as `policy-service replay --since` takes it (default: the whole log); a period it cannot read
+    is named; an empty window says so rather than that nothing was ever recorded."""
     from datetime import date, timedelta
 
     app, ids = _shadowed(tmp_path, policies_copy)
     client = app.test_client()
     default = client.get("/console/impact").get_data(as_text=True)
-    assert 'id="replayed">3<' in default and 'name="since" value="30d"' in default
+    assert 'id="replayed">3<' in default and 'name="since" value="all"' in default  # the whole log
+    assert "2 (66,7 %)" in _text(client.get("/console/impact?lang=es"))
     tomorrow = (date.today() + timedelta(days=1)).isoformat()
     later = client.get("/console/impact", query_string={"since": tomorrow}).get_data(as_text=True)
-    assert 'id="replayed">0<' in later
+    assert 'id="replayed">0<' in later and "Ningún desacuerdo registrado en este periodo." in later
     assert 'class="ident disagreement"' not in later  # the disagreements follow the same window
     wrong = client.get("/console/impact", query_string={"since": "last week"})
     text = _text(wrong)
