@@ -322,11 +322,19 @@ def decision(decision_id: str) -> Response:
         request_json=_pretty(evidence.request), caller=evidence.entries[0].caller)
 
 
-def answer_words(answer: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+def answer_words(answer: dict[str, Any]) -> dict[str, Any]:
     """An answer's options and caps in the page's words (labels, amounts for the locale), as
     templates/console/_answer.html shows them on the decision page and in the simulator."""
     action = answer["proposal"]["action"]
-    return {"options": [{**o, "label": action_words(o["action"]), "max": amount_words(o["action"], o.get("max"))}
+    org = organization()
+    escalation = answer.get("escalation") or {}
+    to_tier = escalation.get("to_tier")
+    # The tier in the page's language (the answer's label is in the customer's locale: "Gerente" on an
+    # English page, owner trial).
+    tier_words = (label(org.tier(to_tier).label, locale(), org, to_tier) if to_tier in {t.id for t in org.tiers}
+                  else escalation.get("label") or to_tier)
+    return {"escalation_tier": tier_words,
+            "options": [{**o, "label": action_words(o["action"]), "max": amount_words(o["action"], o.get("max"))}
                         for o in answer.get("options", [])],
             "caps": [{**c, "name": cap_label(c["id"]), "remaining": amount_words(action, c.get("remaining"))}
                      for c in answer.get("caps", [])]}

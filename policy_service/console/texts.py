@@ -450,6 +450,7 @@ TEXTS: dict[str, dict[str, str]] = {
                            "en": "The candidate policies do not accept this request: there is no answer to compare."},
     "candidate_failing_tests": {"es": "La candidata no pasa sus propias pruebas ({count} con errores): como está, no podría entrar en vigor.",
                                 "en": "The candidate fails its own test cases ({count} with errors): as it is, it could not go live."},
+    "candidate_failing_which": {"es": "Ver qué casos fallan y dónde", "en": "See which cases fail, and where"},
     "sim_live": {"es": "En vigor", "en": "Live"},
     "sim_candidate": {"es": "Candidata", "en": "Candidate"},
     "sim_open": {"es": "Probar en el simulador", "en": "Try in the simulator"},

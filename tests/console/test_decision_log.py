@@ -4,6 +4,7 @@ anchored, verifying the chain, and who may see them."""
 
 from __future__ import annotations
 
+import html as html_module
 import re
 from pathlib import Path
 from typing import Any
@@ -312,3 +313,14 @@ def test_every_detail_verify_can_give_has_spanish_words(tmp_path: Path, detail: 
     with make_app(tmp_path).test_request_context("/console/audit?lang=es"):
         words, lang = decision_log.in_words(detail, decision_log.DETAILS)
         assert lang is None and words != detail and "{" not in words
+
+
+def test_the_escalation_reads_in_the_page_language_and_its_sentence_once(app: Any, keys: dict[str, str]) -> None:
+    """A Spanish decision on an English page: "To tier Supervisor", not the customer's "Gerente" label
+    of the answer; the escalation's sentence is among the words, so it is not repeated (owner trial)."""
+    ids = _decide(app, keys)
+    client = _signed_in(app, keys["audit"])
+    english = client.get(f"/console/decisions/{ids['escalated']}?lang=en").get_data(as_text=True)
+    assert "To tier Supervisor" in english
+    answer = app.test_client().get(f"/v1/decisions/{ids['escalated']}", headers={"Authorization": f"Bearer {keys['audit']}"}).get_json()
+    assert english.count(html_module.escape(answer["escalation"]["say"], quote=True)) == 1
