@@ -345,8 +345,9 @@ def keys() -> None:
 @click.option("--any-agent", is_flag=True, help="agent_tool/approver keys: any agent (an integration that "
                                                  "authenticates its own users, such as a CRM plug-in)")
 @click.option("--keys", "keys_option", help=KEYS_HELP)
+@click.option("--policies", "policies_option", help=POLICIES_HELP + "; --agent, --team and --max-tier are checked against it")
 def create_key_command(name: str, roles: tuple[str, ...], trusted_tier: bool, agent: str | None, team: str | None,
-                       max_tier: str | None, any_agent: bool, keys_option: str | None) -> None:
+                       max_tier: str | None, any_agent: bool, keys_option: str | None, policies_option: str | None) -> None:
     """Create a key and print it once: it is not stored and cannot be shown again.
 
     A key with the agent_tool or approver role needs exactly one scope: --agent ID, --team and/or
@@ -356,12 +357,35 @@ def create_key_command(name: str, roles: tuple[str, ...], trusted_tier: bool, ag
 
     scope = AgentScope(agent=agent, team=team, max_tier=max_tier, any_agent=any_agent) \
         if (agent or team or max_tier or any_agent) else None
+    _check_scope_names(_policies_dir(policies_option), agent, team, max_tier)
     try:
         secret = create_key(_keys_file(keys_option), name, roles, trusted_tier, scope=scope)
     except (KeyFileError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"key {name} ({', '.join(sorted(set(roles)))}) created; copy it now, it is shown only once:", err=True)
     click.echo(secret)
+
+
+def _check_scope_names(directory: Path, agent: str | None, team: str | None, max_tier: str | None) -> None:
+    """A key bound to an agent, team or tier the directory does not know would authenticate and then fail
+    every call with an error about a field its caller never sent (an MCP trial): refused here, with the
+    closest name. Without loadable policies it cannot be checked, and says so."""
+    from policy_service.authoring.diagnostics import did_you_mean
+    from policy_service.authoring.loader import load_policy_set
+
+    if not (agent or team or max_tier):
+        return
+    policy_set = load_policy_set(directory).policy_set
+    if policy_set is None:
+        click.echo(f"warning: the policies in {directory} do not load; the key's agent, team or tier is not checked", err=True)
+        return
+    org = policy_set.organization
+    checks = [(agent, "agent", list(policy_set.agents)), (team, "team", sorted({a.team for a in policy_set.agents.values()})),
+              (max_tier, "tier", [t.id for t in org.tiers])]
+    for value, what, known in checks:
+        if value is not None and value not in known:
+            hint = did_you_mean(value, known) or f"known: {', '.join(known)}"
+            raise click.ClickException(f'unknown {what} "{value}" in {directory} ({hint}); no key was created')
 
 
 @keys.command(name="list")

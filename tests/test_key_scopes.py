@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from helpers import keyed_app
+from helpers import EXAMPLE_POLICIES, keyed_app
 
 from policy_service.cli import main
 from policy_service.errors import KeyFileError
@@ -138,3 +138,17 @@ def test_a_key_file_from_before_scopes_keeps_working_as_any_agent_and_serve_warn
     result = CliRunner().invoke(main, ["serve", "--keys", str(key_file), "--database", f"sqlite:///{tmp_path}/a-file/x.db"])
     assert result.exit_code == 1 and "warning: key old acts for any agent" in result.output
     assert "cannot create the decision log's directory" in result.output
+
+
+def test_a_key_for_an_agent_team_or_tier_the_directory_does_not_know_is_not_created(tmp_path: Path) -> None:
+    """An MCP trial made a key for "nobody-99": it signed in, then every call failed naming a field the
+    caller never sent. The closest name is offered and no key is written."""
+    keys = ["--keys", str(tmp_path / "keys.json"), "--policies", str(EXAMPLE_POLICIES)]
+    runner = CliRunner()
+    typo = runner.invoke(main, ["keys", "create", "a", "--role", "agent_tool", "--agent", "sup-07", *keys])
+    assert typo.exit_code == 1 and 'unknown agent "sup-07"' in typo.output and 'did you mean "sup-7"?' in typo.output
+    team = runner.invoke(main, ["keys", "create", "b", "--role", "approver", "--team", "nobody", *keys])
+    assert team.exit_code == 1 and 'unknown team "nobody"' in team.output
+    tier = runner.invoke(main, ["keys", "create", "c", "--role", "approver", "--max-tier", "boss", *keys])
+    assert tier.exit_code == 1 and 'unknown tier "boss"' in tier.output and "known: virtual_agent, agent" in tier.output
+    assert not (tmp_path / "keys.json").exists() or "sup-07" not in (tmp_path / "keys.json").read_text()
