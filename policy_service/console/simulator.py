@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
 from flask import request, url_for
 from marshmallow import ValidationError
 from werkzeug.wrappers import Response
@@ -65,6 +66,14 @@ def customer_counted_actions(policy_set: PolicySet) -> list[str]:
     otherwise, deciding.request.require_countable_customer), so the form says so before it is sent."""
     counted = {action for cap in policy_set.caps if cap.per == "customer" for action in cap.actions}
     return [action for action in policy_set.organization.actions if action in counted]
+
+
+def locale_name(code: str) -> str:
+    """A locale as people name it in the page's language: "español (México)" for es-MX on a Spanish page."""
+    try:
+        return Locale.parse(code.replace("-", "_")).get_display_name(locale().replace("-", "_")) or code
+    except (ValueError, UnknownLocaleError):
+        return code
 
 
 @blueprint.app_template_global()
@@ -173,7 +182,7 @@ def _labels(policy_set: PolicySet) -> dict[str, str]:
 
 def _error_list(problems: dict[str, list[tuple[str, str]]], policy_set: PolicySet) -> list[dict[str, str]]:
     labels = _labels(policy_set)
-    order = ["agent.id", *[spec.path for spec in form_fields(policy_set)], "proposal.action", "proposal.amount", "locale"]
+    order = ["agent.id", "proposal.action", "proposal.amount", "locale", *[spec.path for spec in form_fields(policy_set)]]
     rank = {path: i for i, path in enumerate(order)}
     return [{"field": path, "id": "f-" + ("proposal.amount" if path == "proposal.currency" else path).replace(".", "-"),
              "label": labels.get(path, path), "message": words, "lang": lang}
@@ -248,8 +257,11 @@ def simulator() -> Response:
         "console/simulator.html", 400 if errors else 200,
         args=args, shown=shown, page_locale=locale(), fields=form_fields(policy_set), errors=errors, field_errors=field_errors,
         agents=[(a.id, f"{a.name} ({a.id}) · {tiers.get(a.tier, a.tier)}") for a in agents],
+        # A person first, unless the form names one: the lowest tier is often an AI assistant (owner trial).
+        selected_agent=args.get("agent.id") or next((a.id for a in agents if a.kind != "ai"), agents[0].id if agents else ""),
+        locale_names=[(code, f"{locale_name(code)} ({code})") for code in org.locales],
         actions=[(a.id, f"{action_words(a.id)} ({t('unit_' + a.unit)})") for a in org.actions.values()],
-        locales=org.locales, currency=org.currency, answer=answer, view=view,
+        currency=org.currency, answer=answer, view=view,
         customer_counted=", ".join(action_words(a) for a in customer_counted_actions(policy_set)),
         shadow=shadow, shadow_view=shadow_view, shadow_refused=shadow_refused,
         shadow_failing=problem_list(candidate.failing_tests, language()) if candidate is not None else (),

@@ -245,3 +245,13 @@ def test_the_requests_own_refusals_read_in_spanish(app: Any, keys: dict[str, str
     page = _signed_in(app, keys["admin"]).get("/console/simulator", query_string={**README_FORM, **typed})
     text = _text(page)
     assert page.status_code == 400 and said in text and 'lang="en"' not in text.split("<main")[-1]
+
+
+def test_the_form_asks_who_and_what_first_with_a_person_chosen_and_languages_by_name(app: Any, keys: dict[str, str]) -> None:
+    """Owner trial: the amount was the 26th Tab stop, the bot was the default agent, languages read "es"/"en"."""
+    page = _text(_signed_in(app, keys["admin"]).get("/console/simulator"))
+    assert page.index('name="agent.id"') < page.index('name="proposal.action"') < page.index('name="proposal.amount"') \
+        < page.index('name="customer.id"')
+    selected = re.search(r'<option value="([^"]+)" selected>', page[page.index('name="agent.id"'):])
+    assert selected is not None and selected.group(1) != "bot-1"
+    assert '<option value="es">español (es)</option>' in page and '<option value="en">inglés (en)</option>' in page
