@@ -36,7 +36,11 @@ OWNER_TEXTS: dict[str, dict[str, str]] = {
                         "agente, sin registrar nada.",
                   "en": "Try a proposal against the live policies: you see the exact answer the agent would get, and "
                         "nothing is recorded."},
-    "sim_from_decision": {"es": "Rellenado con la petición de la decisión {id}.", "en": "Filled in with the request of decision {id}."},
+    # The live policies and today's cap usage answer it, so it may differ from the logged answer (owner trial).
+    "sim_from_decision": {"es": "Rellenado con la petición de la decisión {id}. Responden las políticas en vigor con "
+                                "los topes usados a día de hoy, así que puede diferir de lo que se respondió entonces.",
+                          "en": "Filled in with the request of decision {id}. The live policies answer, with the caps "
+                                "as used today, so it may differ from what was answered then."},
     "sim_masked": {"es": "Estos campos se enmascararon al guardarla y quedan en blanco: {fields}.",
                    "en": "These fields were masked when it was stored and are left blank: {fields}."},
     "sim_result": {"es": "Respuesta simulada", "en": "Simulated answer"},
