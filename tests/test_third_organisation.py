@@ -134,3 +134,13 @@ def test_its_own_policy_tests_pass() -> None:
     assert runtime is not None, [str(d) for d in loaded.diagnostics]
     results, problems = run_suites(BANCO, runtime)
     assert problems == [] and results and all(r.passed for r in results), [r for r in results if not r.passed]
+
+
+def test_the_simulator_writes_pesos_without_cents_and_reads_them_the_colombian_way(client: Any) -> None:
+    """A second trial: the hint said "como 120,00" and the refusal "como 1.234,50" for COP, which has no
+    cents; "1.200.000" is read as one million two hundred thousand."""
+    page = client.get("/console/simulator").get_data(as_text=True)
+    assert "En COP para importes, como 120;" in page
+    refused = client.get("/console/simulator", query_string={"agent.id": "as-1", "proposal.action": "reverso_comision",
+                                                             "proposal.amount": "1,200.50", "run": "1"}).get_data(as_text=True)
+    assert "escriba el importe como 1.234," in refused and "1.234,50" not in refused

@@ -87,9 +87,12 @@ def amount_value(typed: str, unit: str, locale_id: str = "es") -> str | None:
     return format(value, "f")
 
 
-def amount_example() -> str:
-    """1234.50 as the page's locale writes it, grouped ("1.234,50" in es, "1,234.50" in en)."""
-    return format_decimal(Decimal("1234.50"), format="#,##0.00", locale=locale().replace("-", "_"))
+def amount_example(value: str = "1234.50") -> str:
+    """An amount as the page's locale writes it in the organisation's currency, grouped: "1.234,50" in
+    es for euros, "1.234" for Colombian pesos, which have no cents (a second trial)."""
+    digits = organization().minor_digits
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(Decimal(value).quantize(Decimal(1).scaleb(-digits)), format=pattern, locale=locale().replace("-", "_"))
 
 
 def _view(entry: InboxEntry, now: datetime) -> dict[str, Any]:

@@ -322,6 +322,13 @@ def decision(decision_id: str) -> Response:
         request_json=_pretty(evidence.request), caller=evidence.entries[0].caller)
 
 
+@blueprint.app_template_global()
+def rule_example() -> str:
+    """A rule id of the live policies, for the filter's hint (an example from another organisation confused a trial)."""
+    rules = service_state().runtime.policy_set.rules
+    return rules[0].id if rules else "—"
+
+
 def answer_words(answer: dict[str, Any]) -> dict[str, Any]:
     """An answer's options and caps in the page's words (labels, amounts for the locale), as
     templates/console/_answer.html shows them on the decision page and in the simulator."""

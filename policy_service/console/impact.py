@@ -77,7 +77,8 @@ def impact() -> Response:
         since = since_moment(since_text)
     except ValueError:
         errors = [{"id": "f-since", "label": t("impact_since"), "message": t("impact_since_wrong", typed=since_text)}]
-        return console_page("console/impact.html", 400, shadow=shadow, report=None, since=since_text, errors=errors)
+        return console_page("console/impact.html", 400, shadow=shadow, report=None, since=since_text, errors=errors,
+                            failing_tests=problem_list(shadow.failing_tests, language()))
     report = replay(state.store, shadow.runtime, since)
     user = current_user()
     can_open = user is not None and user.has_any(("auditor",))  # a decision's page is the auditor's

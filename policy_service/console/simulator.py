@@ -261,7 +261,7 @@ def simulator() -> Response:
         selected_agent=args.get("agent.id") or next((a.id for a in agents if a.kind != "ai"), agents[0].id if agents else ""),
         locale_names=[(code, f"{locale_name(code)} ({code})") for code in org.locales],
         actions=[(a.id, f"{action_words(a.id)} ({t('unit_' + a.unit)})") for a in org.actions.values()],
-        currency=org.currency, answer=answer, view=view,
+        currency=org.currency, amount_hint_example=amount_example("120"), answer=answer, view=view,
         customer_counted=", ".join(action_words(a) for a in customer_counted_actions(policy_set)),
         shadow=shadow, shadow_view=shadow_view, shadow_refused=shadow_refused,
         shadow_failing=problem_list(candidate.failing_tests, language()) if candidate is not None else (),

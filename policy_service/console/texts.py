@@ -110,8 +110,8 @@ _COMMON: dict[str, dict[str, str]] = {
                               "en": "Decision {id} approved: {action} for {customer}."},
     "rejected_message": {"es": "Rechazada la decisión {id}: {action} para {customer}.",
                          "en": "Decision {id} rejected: {action} for {customer}."},
-    "amount_unreadable": {"es": "«{typed}» no se lee como un importe: escriba el importe como {example}, con coma "
-                                "decimal y, si quiere, puntos de miles.",
+    "amount_unreadable": {"es": "«{typed}» no se lee como un importe: escriba el importe como {example}, con "
+                                "los decimales y, si quiere, los separadores de miles de este idioma.",
                           "en": "\u201c{typed}\u201d does not read as an amount: write the amount as {example}, with a "
                                 "decimal point and, if you like, commas for thousands."},
     # decide_approval's refusals (approvals.REFUSALS), in the page's words

@@ -81,9 +81,9 @@ OWNER_TEXTS: dict[str, dict[str, str]] = {
     "sim_not_sent": {"es": "Sin indicar", "en": "Not given"},
     "sim_true": {"es": "Sí", "en": "Yes"},
     "sim_false": {"es": "No", "en": "No"},
-    "sim_amount_hint": {"es": "En {currency} para importes, como 120,00; un número entero para días o veces; vacío para "
+    "sim_amount_hint": {"es": "En {currency} para importes, como {example}; un número entero para días o veces; vacío para "
                               "una acción sin cantidad.",
-                        "en": "In {currency} for money, such as 120.00; a whole number for days or times; empty for an "
+                        "en": "In {currency} for money, such as {example}; a whole number for days or times; empty for an "
                               "action without a quantity."},
     "sim_locale": {"es": "Idioma de las palabras para el cliente", "en": "Language of the words for the customer"},
     "sim_run": {"es": "Simular", "en": "Simulate"},

@@ -119,13 +119,14 @@ class ReplayReport:
 def since_moment(text: str, now: datetime | None = None) -> datetime | None:
     """How far back a report looks, as people write it: 30d, 12h, an ISO date (2026-11-01) or "all"
     (None). An aware datetime; ValueError naming the forms when the text is none of them."""
-    text = text.strip()
-    if text == "all":
+    text = text.strip().lower()
+    if text in ("all", "todo"):
         return None
-    match = re.fullmatch(r"(\d+)([dh])", text)
+    # 30d, 12h, and as people write them: "30 días", "12 horas", "7 days"
+    match = re.fullmatch(r"(\d+)\s*(d|h|d[ií]as?|days?|horas?|hours?)", text)
     if match:
         amount = int(match.group(1))
-        return (now or datetime.now(timezone.utc)) - (timedelta(days=amount) if match.group(2) == "d" else timedelta(hours=amount))
+        return (now or datetime.now(timezone.utc)) - (timedelta(days=amount) if match.group(2)[0] == "d" else timedelta(hours=amount))
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:

@@ -241,7 +241,7 @@ def test_why_names_the_limit_or_the_cap_when_no_rule_required_a_tier(tmp_path: P
     client = make_app(tmp_path).test_client()
     over = client.post("/v1/decisions", json=small_refund()).get_json()
     html = client.get(f"/console/decisions/{over['decision_id']}").get_data(as_text=True)
-    assert "El importe propuesto (60,00\xa0€) supera lo que este agente puede conceder solo (50,00\xa0€)." in html
+    assert "Lo propuesto (60,00\xa0€) supera lo que este agente puede conceder solo (50,00\xa0€)." in html
     compensation = {"agent": {"id": "sr-201"}, "customer": {"id": "cu-9", "tier": "standard"},
                     "case": {"reason": "late_delivery", "fault": "carrier"},
                     "proposal": {"action": "delivery_compensation", "amount": "40.00", "currency": "EUR"}}

@@ -144,3 +144,16 @@ def test_the_page_looks_back_as_far_as_asked_like_replay_since(tmp_path: Path, p
     wrong = client.get("/console/impact", query_string={"since": "last week"})
     text = _text(wrong)
     assert wrong.status_code == 400 and "«last week» no es un periodo" in text and 'href="#f-since"' in wrong.get_data(as_text=True)
+
+
+def test_a_mistyped_window_keeps_the_candidate_named_and_spanish_periods_read(tmp_path: Path, policies_copy: Path) -> None:
+    """A second trial typed "hoy": the page then said how to configure a candidate, as if it were gone.
+    "30 días" and "todo" are read as 30d and all."""
+    app, _ = _shadowed(tmp_path, policies_copy)
+    client = app.test_client()
+    wrong = client.get("/console/impact", query_string={"since": "hoy"}).get_data(as_text=True)
+    assert "«hoy» no es un periodo" in wrong and "Candidata sha256:" in wrong and 'id="no-candidate"' not in wrong
+    assert "policy-service serve --shadow" not in wrong
+    for typed in ("30 días", "30 dias", "todo", "7 days"):
+        page = client.get("/console/impact", query_string={"since": typed}).get_data(as_text=True)
+        assert 'id="replayed">3<' in page, typed
