@@ -26,6 +26,8 @@ from policy_service.console.pages import blueprint, console_page, locale, nav_en
 from policy_service.console.session import language, requires_console_role
 from policy_service.deciding.words import label
 from policy_service.model import PolicySet
+from policy_service.model.conditions import All, Condition, Not, Test
+from policy_service.model.conditions import Any as AnyOf
 from policy_service.service.fields import list_fields
 from policy_service.service.policy_overview import problem_list
 from policy_service.service.simulation import simulate
@@ -58,6 +60,26 @@ def form_fields(policy_set: PolicySet) -> list[FormField]:
     found += [FormField(r.request or r.name, r.name, r.type, r.values, r.builtin) for r in rows if r.name.startswith("customer.")]
     found.append(FormField("case.id", "case.id", "string", None, True))
     found += [FormField(r.request or r.name, r.name, r.type, r.values, r.builtin) for r in rows if not r.name.startswith("customer.")]
+    return found
+
+
+def read_fields(policy_set: PolicySet) -> set[str]:
+    """The fields an answer can depend on today: those the rules' conditions test, the order value when
+    a rule caps at it, and the ids caps count by and cases are logged by."""
+    found = {"customer.id", "case.id"}
+
+    def walk(condition: Condition) -> None:
+        if isinstance(condition, Test):
+            found.add(condition.field)
+        elif isinstance(condition, All | AnyOf):
+            for item in condition.items:
+                walk(item)
+        elif isinstance(condition, Not):
+            walk(condition.item)
+    for rule in policy_set.rules:
+        walk(rule.when)
+        if rule.then.cap_at_order_value:
+            found.add("case.order_value")
     return found
 
 
@@ -255,7 +277,7 @@ def simulator() -> Response:
     tiers = {tier.id: label(tier.label, locale(), org, tier.id) for tier in org.tiers}
     return console_page(
         "console/simulator.html", 400 if errors else 200,
-        args=args, shown=shown, page_locale=locale(), fields=form_fields(policy_set), errors=errors, field_errors=field_errors,
+        args=args, shown=shown, page_locale=locale(), fields=form_fields(policy_set), read_fields=read_fields(policy_set), errors=errors, field_errors=field_errors,
         agents=[(a.id, f"{a.name} ({a.id}) · {tiers.get(a.tier, a.tier)}") for a in agents],
         # A person first, unless the form names one: the lowest tier is often an AI assistant (owner trial).
         selected_agent=args.get("agent.id") or next((a.id for a in agents if a.kind != "ai"), agents[0].id if agents else ""),

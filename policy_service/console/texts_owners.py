@@ -55,6 +55,8 @@ OWNER_TEXTS: dict[str, dict[str, str]] = {
     "sim_type_money": {"es": "Importe", "en": "Amount"},
     "sim_type_boolean": {"es": "Sí o no", "en": "Yes or no"},
     "sim_type_list": {"es": "Valores separados por comas", "en": "Values separated by commas"},
+    "sim_other_fields": {"es": "Otros campos ({count}): ninguna regla en vigor los lee ahora",
+                         "en": "Other fields ({count}): no live rule reads them now"},
     "sim_type_choice": {"es": "Uno de la lista", "en": "One of the list"},
     "sim_type_choices": {"es": "Marque los que correspondan", "en": "Tick those that apply"},
     "sim_rules_name_it": {"es": "en las reglas:", "en": "in the rules:"},

@@ -255,3 +255,16 @@ def test_the_form_asks_who_and_what_first_with_a_person_chosen_and_languages_by_
     selected = re.search(r'<option value="([^"]+)" selected>', page[page.index('name="agent.id"'):])
     assert selected is not None and selected.group(1) != "bot-1"
     assert '<option value="es">español (es)</option>' in page and '<option value="en">inglés (en)</option>' in page
+
+
+def test_fields_no_live_rule_reads_are_folded_away_and_open_when_filled(app: Any, keys: dict[str, str]) -> None:
+    """A second trial (a bank) met a store's fields it never uses: fields the rules read come first; the
+    rest sit in a closed "Otros campos" that opens when one of them was sent."""
+    client = _signed_in(app, keys["admin"])
+    page = _text(client.get("/console/simulator"))
+    other = page.index('<details class="other-fields">')
+    assert page.index('name="customer.tier"') < other  # gold_leeway reads it
+    assert page.index('name="case.attributes.product_category"') > other  # no rule reads it
+    assert "Otros campos (" in page and "ninguna regla en vigor los lee ahora" in page
+    filled = _text(client.get("/console/simulator", query_string={"case.attributes.product_category": "ropa"}))
+    assert '<details class="other-fields" open>' in filled
