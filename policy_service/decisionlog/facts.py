@@ -1,0 +1,80 @@
+"""What insights aggregate of each chained entry, as one narrow row of `decision_facts`.
+
+A report over a million decisions cannot parse a million JSON answers (seconds of CPU on either
+backend), so the append writes, beside each entry, the few values insights group and sum: who asked
+(tier, agent), what (action, amount in the unit's integer form), the answer (outcome, the agent's own
+limit, how many options), and for an approval the approver's tier. An event's row repeats its
+decision's action, tier and agent, so the report groups events without joining the JSON.
+
+Derived only from the entry's own response (the JSON the caller received) and its columns, so the
+migration can backfill an existing log the same way the append fills a new one. A row carries no
+authority: nothing decides from it. Derivation never fails an append: a value the response does not
+hold is stored as NULL.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class DecisionFact:
+    """What an event's fact row repeats of its decision."""
+    seq: int
+    action: str | None
+    tier: str | None
+    agent_id: str | None
+
+
+def epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def units(value: Any) -> int | None:
+    """An amount as the answers spell it, in the integer form the ledger uses: "120.00" -> 12000
+    (answers always write every minor digit of the currency), 15 days -> 15, a flag -> 1."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return 1 if value else None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.count(".") <= 1 and value.replace(".", "").isdigit():
+        return int(value.replace(".", ""))
+    return None
+
+
+def entry_facts(seq: int, kind: str, created_at: datetime, columns: dict[str, Any], response: str,
+                decision: DecisionFact | None) -> dict[str, Any]:
+    """The fact row of one entry. `columns`: the entry's action, agent_id and outcome columns;
+    `decision`: for an event, its decision's fact (None for a decision, or when it cannot be found)."""
+    try:
+        body = json.loads(response)
+    except ValueError:
+        body = {}
+    body = body if isinstance(body, dict) else {}
+    row: dict[str, Any] = {"seq": seq, "kind": kind, "at_ms": epoch_ms(created_at), "outcome": columns.get("outcome"),
+                           "agent_limit": None, "options": None, "approver_tier": None}
+    if kind == "decision":
+        proposal, agent = _mapping(body.get("proposal")), _mapping(body.get("agent"))
+        action = proposal.get("action") or columns.get("action")
+        options = body.get("options")
+        row.update(decision_seq=seq, action=action, tier=agent.get("tier"), agent_id=agent.get("id") or columns.get("agent_id"),
+                   outcome=body.get("outcome") or columns.get("outcome"), amount=units(proposal.get("amount")),
+                   amount_action=action, agent_limit=units(body.get("limit")),
+                   options=len(options) if isinstance(options, list) else None)
+        return row
+    row.update(decision_seq=decision.seq if decision else None, action=decision.action if decision else columns.get("action"),
+               tier=decision.tier if decision else None, agent_id=decision.agent_id if decision else None,
+               amount=None if body.get("declined") else units(body.get("amount")),
+               amount_action=body.get("action") or columns.get("action"))
+    if kind == "approval":
+        row["approver_tier"] = _mapping(body.get("approver")).get("tier")
+    return row
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
