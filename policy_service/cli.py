@@ -212,21 +212,13 @@ def replay(candidate: str, since: str, output: str, locale: str | None, database
 
 
 def _since(text: str) -> Any:
-    """30d / 12h / 2026-11-01 / all -> an aware datetime or None."""
-    import re
-    from datetime import datetime, timedelta, timezone
+    """30d / 12h / 2026-11-01 / all -> an aware datetime or None (service.replay.parse_since)."""
+    from policy_service.service.replay import parse_since
 
-    if text == "all":
-        return None
-    match = re.fullmatch(r"(\d+)([dh])", text)
-    if match:
-        amount = int(match.group(1))
-        return datetime.now(timezone.utc) - (timedelta(days=amount) if match.group(2) == "d" else timedelta(hours=amount))
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise click.BadParameter(f"{text!r}: use 30d, 12h, an ISO date or 'all'", param_hint="--since") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        return parse_since(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
 
 
 @main.command()

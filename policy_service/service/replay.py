@@ -10,11 +10,12 @@ here it is asked of the ledger in memory, so a replay is a read of two tables an
 from __future__ import annotations
 
 import json
+import re
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from marshmallow import ValidationError
@@ -111,6 +112,27 @@ class ReplayReport:
             "decided_under": dict(self.live_revisions),
             "shadow_disagreements_recorded": self.shadow_disagreements,
         }
+
+
+def parse_since(text: str, now: datetime | None = None) -> datetime | None:
+    """How far back a report looks: `30d` / `12h` (back from now), an ISO date or date-time (UTC
+    unless it says otherwise), or `all` (None). ValueError names the accepted forms. Shared by
+    `replay --since`, `insights --since` and GET /v1/insights?since=."""
+    if text == "all":
+        return None
+    match = re.fullmatch(r"(\d{1,6})([dh])", text)
+    if match:
+        amount = int(match.group(1))
+        step = timedelta(days=amount) if match.group(2) == "d" else timedelta(hours=amount)
+        try:
+            return (now or datetime.now(timezone.utc)) - step
+        except OverflowError:  # before year 1: no log is that old
+            raise ValueError(f"{text!r} reaches back before the year 1; use 'all'") from None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{text!r}: use 30d, 12h, an ISO date or 'all'") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def replay(store: DecisionStore, candidate: PolicyRuntime, since: datetime | None) -> ReplayReport:
