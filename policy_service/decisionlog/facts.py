@@ -3,7 +3,7 @@
 A report over a million decisions cannot parse a million JSON answers (seconds of CPU on either
 backend), so the append writes, beside each entry, the few values insights group and sum: who asked
 (tier, agent), what (action, amount in the unit's integer form), the answer (outcome, the agent's own
-limit, how many options), and for an approval the approver's tier. An event's row repeats its
+limit, the least room its caps left, how many options), and for an approval the approver's tier. An event's row repeats its
 decision's action, tier and agent, so the report groups events without joining the JSON.
 
 Derived only from the entry's own response (the JSON the caller received) and its columns, so the
@@ -57,14 +57,14 @@ def entry_facts(seq: int, kind: str, created_at: datetime, columns: dict[str, An
         body = {}
     body = body if isinstance(body, dict) else {}
     row: dict[str, Any] = {"seq": seq, "kind": kind, "at_ms": epoch_ms(created_at), "outcome": columns.get("outcome"),
-                           "agent_limit": None, "options": None, "approver_tier": None}
+                           "agent_limit": None, "cap_room": None, "options": None, "approver_tier": None}
     if kind == "decision":
         proposal, agent = _mapping(body.get("proposal")), _mapping(body.get("agent"))
         action = proposal.get("action") or columns.get("action")
         options = body.get("options")
         row.update(decision_seq=seq, action=action, tier=agent.get("tier"), agent_id=agent.get("id") or columns.get("agent_id"),
                    outcome=body.get("outcome") or columns.get("outcome"), amount=units(proposal.get("amount")),
-                   amount_action=action, agent_limit=units(body.get("limit")),
+                   amount_action=action, agent_limit=units(body.get("limit")), cap_room=cap_room(body.get("caps")),
                    options=len(options) if isinstance(options, list) else None)
         return row
     row.update(decision_seq=decision.seq if decision else None, action=decision.action if decision else columns.get("action"),
@@ -74,6 +74,20 @@ def entry_facts(seq: int, kind: str, created_at: datetime, columns: dict[str, An
     if kind == "approval":
         row["approver_tier"] = _mapping(body.get("approver")).get("tier")
     return row
+
+
+def cap_room(caps: Any) -> int | None:
+    """The least any cap on the decision still left (0 once a cap's count is used up); None without
+    caps. A new matrix cell cannot lift a proposal above this, so insights need it to say which
+    escalations a raised limit turns into allow."""
+    rooms = []
+    for cap in caps if isinstance(caps, list) else ():
+        cap = _mapping(cap)
+        if cap.get("remaining_count") == 0:
+            rooms.append(0)
+        elif (remaining := units(cap.get("remaining"))) is not None:
+            rooms.append(remaining)
+    return min(rooms, default=None)
 
 
 def _mapping(value: Any) -> dict[str, Any]:

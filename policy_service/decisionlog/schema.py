@@ -42,7 +42,7 @@ facts_table = Table("decision_facts", metadata, Column("seq", _seq_type, primary
                     Column("decision_seq", _seq_type), Column("kind", String(16)), Column("at_ms", BigInteger),
                     Column("action", String(100)), Column("tier", String(100)), Column("agent_id", String(200)),
                     Column("outcome", String(16)), Column("amount", BigInteger), Column("amount_action", String(100)),
-                    Column("agent_limit", BigInteger), Column("options", Integer), Column("approver_tier", String(100)))
+                    Column("agent_limit", BigInteger), Column("cap_room", BigInteger), Column("options", Integer), Column("approver_tier", String(100)))
 sign_outs_table = Table("console_sign_outs", metadata, Column("session_id", String(64), primary_key=True),
                         Column("signed_out_at", DateTime(timezone=True)))
 

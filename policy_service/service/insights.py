@@ -6,12 +6,11 @@ escalation to verdict, and what was proposed, allowed, approved and granted; `de
 no option left); and `recommendations`, each with the figures that justify it and the one-line
 `set_limits` change that would act on them.
 
-A recommendation considers only the escalations the matrix alone decided: the agent's recorded limit
-for the action was today's matrix cell for its tier (no rule scaled, replaced or took it away, no
-cap bound it). Those, and only those, move exactly with the cell, so replaying the window with the
-candidate turns exactly `escalations_avoided` decided escalations (plus `pending_now_allowed`
-undecided ones) from escalate into allow. An escalation a rule or a cap shaped moves differently
-under a new cell, and is left out rather than miscounted.
+A recommendation counts an escalation by the cell it needed (service/insights_advice.py): its amount
+when the matrix alone set the agent's limit, less under a rule that scaled it (a gold customer's
+×1.5), never when a rule replaced the cell, took the action away or a cap left less than the amount.
+So replaying the window with the candidate turns exactly `escalations_avoided` decided escalations
+(plus `pending_now_allowed` undecided ones) from escalate into allow.
 
 Reads the log only through DecisionStore.insight_rows (aggregated in SQL): the report's memory grows
 with the number of distinct groups and amounts, never with the log.
@@ -80,7 +79,7 @@ def insights(store: DecisionStore, policy_set: PolicySet, settings: InsightSetti
             tally.outcomes[outcome] = tally.outcomes.get(outcome, 0) + n
             tally.proposed += amount
             tally.allowed += amount if outcome == "allow" else 0
-    for action, tier, agent, _, _, verdict, _, n, amount in rows.verdicts:
+    for action, tier, agent, verdict, n, amount in rows.verdicts:
         for tally in both(action, tier, agent):
             if verdict == "approved":
                 tally.approved, tally.approved_amount = tally.approved + n, tally.approved_amount + amount
@@ -89,7 +88,7 @@ def insights(store: DecisionStore, policy_set: PolicySet, settings: InsightSetti
     for action, tier, agent, seconds, n in rows.waits:
         for tally in both(action, tier, agent):
             tally.waits[seconds] += n
-    for action, tier, agent, _, _, n in rows.pending:
+    for action, tier, agent, n in rows.pending:
         for tally in both(action, tier, agent):
             tally.pending += n
     for action, tier, agent, granted_action, _, amount in rows.granted:
@@ -114,7 +113,7 @@ def insights(store: DecisionStore, policy_set: PolicySet, settings: InsightSetti
         "by_agent_kind": [{"action": a, "agent_kind": k, "unit": unit(a), **kinds[(a, k)].as_dict(unit(a), policy_set)}
                           for a, k in sorted(kinds, key=lambda key: (action_order.get(key[0], 99), key[0], key[1]))],
         "dead_ends": dead_ends(rows.dead_ends, action_order),
-        "recommendations": recommendations(store, policy_set, settings, rows.verdicts, rows.pending),
+        "recommendations": recommendations(store, policy_set, settings, rows.cases),
     }
 
 

@@ -6,17 +6,21 @@ among decided escalations proposing at most L is at least `min_rate`, with at le
 them, and L is no higher than the lowest limit of the tiers that approved them (an agent is never
 trusted beyond the people who vouched for those cases).
 
-Only escalations the matrix alone decided count (the agent's recorded limit was today's cell, see
-service/insights.py): those are exactly the ones a new cell turns into `allow` on replay.
+"Amount ≤ L" is read as "needs a cell of at most L" (CellNeeds): for an escalation the matrix alone
+decided that is its amount; under a fired scale it is less; where no cell would allow it (a rule
+replaced the cell or took the action away, a cap left less) it does not count. Those are exactly
+the escalations a new cell turns into `allow` on replay.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
 from policy_service.decisionlog import DecisionStore
@@ -61,39 +65,96 @@ def percentile(histogram: Iterable[tuple[int, int]], q: float) -> int | None:
 
 
 @dataclass
-class _AtAmount:
+class _AtCell:
+    """The escalations of one (action, tier) that need the same cell to be allowed."""
     approved: int = 0
     approved_amount: int = 0  # what the approvers approved (an approval may lower the amount)
     rejected: int = 0
+    rejected_amount: int = 0  # what the rejected ones proposed
+    pending: int = 0
     approver_tiers: set[str] = field(default_factory=set)
 
 
+class CellNeeds:
+    """The smallest matrix cell for (action, tier) at which the live policies would have allowed a
+    logged escalation, or None when no cell would: §10's "amount ≤ L" measured where the candidate
+    acts. Plain escalations need their amount; under fired scales the cell is multiplied as the
+    evaluation multiplies it (deciding.limits: floor of the exact product), so a gold customer's 90 €
+    needs 60 at ×1.5; a fired `set_limits` on that cell, a ban or a required tier above it, or caps
+    that left less than the amount mean no cell would, and a recorded limit that today's matrix does
+    not explain (the policies changed since) is left out rather than guessed."""
+
+    def __init__(self, policy_set: PolicySet) -> None:
+        self._policy_set = policy_set
+        self._rules = {rule.key: rule for rule in policy_set.rules}
+        self._factors: dict[tuple[str, str, str], Decimal | None] = {}
+
+    def factor(self, action: str, tier: str, fired: str) -> Decimal | None:
+        key = (action, tier, fired)
+        if key not in self._factors:
+            self._factors[key] = self._factor(action, tier, fired)
+        return self._factors[key]
+
+    def _factor(self, action: str, tier: str, fired: str) -> Decimal | None:
+        org = self._policy_set.organization
+        rules = [self._rules.get(key) for key in json.loads(fired or "[]")]
+        if any(rule is None for rule in rules):  # a rule today's policies no longer have: unknown effect
+            return None
+        factor = Decimal(1)
+        for rule in rules:
+            assert rule is not None
+            then = rule.then
+            if tier in then.set_limits.get(action, {}) or action in then.forbid or (
+                    action in then.require_tier and org.tier_rank(then.require_tier[action]) > org.tier_rank(tier)):
+                return None
+            factor *= then.scale.get(action, Decimal(1))
+        return factor
+
+    def needed(self, action: str, tier: str, amount: int | None, agent_limit: int | None, cap_room: int | None,
+               fired: str) -> int | None:
+        cell = today_limit(self._policy_set, action, tier)
+        factor = self.factor(action, tier, fired)
+        if cell is None or amount is None or factor is None or factor <= 0:
+            return None
+        expected = _scaled(cell, factor) if cap_room is None else min(_scaled(cell, factor), cap_room)
+        if agent_limit != expected or (cap_room is not None and amount > cap_room):
+            return None
+        need = int((Decimal(amount) / factor).to_integral_value(rounding=ROUND_CEILING))
+        while _scaled(need, factor) < amount:
+            need += 1
+        while need > 1 and _scaled(need - 1, factor) >= amount:
+            need -= 1
+        return need
+
+
+def _scaled(cell: int, factor: Decimal) -> int:
+    return cell if factor == 1 else int((Decimal(cell) * factor).to_integral_value(rounding=ROUND_FLOOR))
+
+
 def recommendations(store: DecisionStore, policy_set: PolicySet, settings: InsightSettings,
-                    verdicts: Iterable[tuple[Any, ...]], pending: Iterable[tuple[Any, ...]]) -> list[dict[str, Any]]:
+                    cases: Iterable[tuple[Any, ...]]) -> list[dict[str, Any]]:
     """One recommendation per (action, tier) whose evidence meets the thresholds, in matrix order.
-    `verdicts` and `pending` are InsightRows.verdicts and .pending."""
+    `cases` is InsightRows.cases."""
     org = policy_set.organization
-    cases: dict[tuple[str, str], dict[int, _AtAmount]] = defaultdict(lambda: defaultdict(_AtAmount))
-    for action, tier, _, amount, limit, verdict, approver_tier, n, approved_amount in verdicts:
-        cell = today_limit(policy_set, action, tier)
-        if cell is None or amount is None or limit != cell:
+    needs = CellNeeds(policy_set)
+    by_cell: dict[tuple[str, str], dict[int, _AtCell]] = defaultdict(lambda: defaultdict(_AtCell))
+    for action, tier, amount, agent_limit, cap_room, fired, verdict, approver_tier, n, approved_amount in cases:
+        need = needs.needed(action, tier, amount, agent_limit, cap_room, fired)
+        if need is None:
             continue
-        at = cases[(action, tier)][amount]
+        at = by_cell[(action, tier)][need]
         if verdict == "approved":
             at.approved, at.approved_amount = at.approved + n, at.approved_amount + approved_amount
             at.approver_tiers.add(approver_tier or "")
+        elif verdict == "rejected":
+            at.rejected, at.rejected_amount = at.rejected + n, at.rejected_amount + amount * n
         else:
-            at.rejected += n
-    undecided: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
-    for action, tier, _, amount, limit, n in pending:
-        if amount is not None and limit is not None and limit == today_limit(policy_set, action, tier):
-            undecided[(action, tier)].append((amount, n))
+            at.pending += n
     found = []
-    for (action, tier), by_amount in cases.items():
-        suggestion = _suggest(policy_set, action, tier, by_amount, settings)
+    for (action, tier), at_cells in by_cell.items():
+        suggestion = _suggest(policy_set, action, tier, at_cells, settings)
         if suggestion is not None:
-            found.append(_recommendation(store, policy_set, settings, action, tier, suggestion, by_amount,
-                                         sum(n for amount, n in undecided[(action, tier)] if amount <= suggestion)))
+            found.append(_recommendation(store, policy_set, settings, needs, action, tier, suggestion, at_cells))
     order = {a: i for i, a in enumerate(org.actions)}
     return sorted(found, key=lambda r: (order.get(r["action"], 99), org.tier_rank(r["tier"])))
 
@@ -107,49 +168,53 @@ def today_limit(policy_set: PolicySet, action: str | None, tier: str | None) -> 
     return None if policy is None else policy.limits.get(action, {}).get(tier or "")
 
 
-def _suggest(policy_set: PolicySet, action: str, tier: str, by_amount: dict[int, _AtAmount],
+def _suggest(policy_set: PolicySet, action: str, tier: str, at_cells: dict[int, _AtCell],
              settings: InsightSettings) -> int | None:
-    """The largest L meeting §10's conditions, walking the amounts upwards with running totals."""
+    """The largest L meeting §10's conditions, walking the needed cells upwards with running totals."""
     cell = today_limit(policy_set, action, tier) or 0
     policy = policy_set.policy_for(action)
     limits = policy.limits.get(action, {}) if policy else {}
     cases = approved = 0
     ceiling: int | None = None
     best = None
-    for amount in sorted(by_amount):
-        at = by_amount[amount]
+    for need in sorted(at_cells):
+        at = at_cells[need]
         cases, approved = cases + at.approved + at.rejected, approved + at.approved
         for approver in at.approver_tiers:  # a tier with no cell for the action bounds nothing here
             if approver in limits:
                 ceiling = limits[approver] if ceiling is None else min(ceiling, limits[approver])
-        if (at.approved and amount > cell and cases >= settings.min_cases and approved >= settings.min_rate * cases
-                and (ceiling is None or amount <= ceiling)):
-            best = amount
+        if (at.approved and need > cell and cases >= settings.min_cases and approved >= settings.min_rate * cases
+                and (ceiling is None or need <= ceiling)):
+            best = need
     return best
 
 
-def _recommendation(store: DecisionStore, policy_set: PolicySet, settings: InsightSettings, action: str, tier: str,
-                    suggested: int, by_amount: dict[int, _AtAmount], pending_now_allowed: int) -> dict[str, Any]:
+def _recommendation(store: DecisionStore, policy_set: PolicySet, settings: InsightSettings, needs: CellNeeds,
+                    action: str, tier: str, suggested: int, at_cells: dict[int, _AtCell]) -> dict[str, Any]:
     org = policy_set.organization
     unit = org.actions[action].unit
-    cell = today_limit(policy_set, action, tier) or 0
-    within = [(amount, at) for amount, at in by_amount.items() if amount <= suggested]
-    approved = sum(at.approved for _, at in within)
-    cases = approved + sum(at.rejected for _, at in within)
+    within = [at for need, at in at_cells.items() if need <= suggested]
+    approved = sum(at.approved for at in within)
+    rejected = sum(at.rejected for at in within)
+    cases = approved + rejected
     lower = wilson_lower_bound(approved, cases)
-    waits = store.insight_waits(settings.since, action, tier, suggested, cell)
+    waits: dict[int, int] = defaultdict(int)
+    for amount, agent_limit, cap_room, fired, seconds, n in store.insight_waits(settings.since, action, tier):
+        need = needs.needed(action, tier, amount, agent_limit, cap_room, fired)
+        if need is not None and need <= suggested:
+            waits[int(seconds)] += n
     policy = policy_set.policy_for(action)
     return {
         "action": action, "tier": tier, "policy": policy.id if policy else None, "file": policy.file if policy else None,
-        "current_limit": quantity_json(unit, cell, org), "suggested_limit": quantity_json(unit, suggested, org),
+        "current_limit": quantity_json(unit, today_limit(policy_set, action, tier), org),
+        "suggested_limit": quantity_json(unit, suggested, org),
         "cases": cases, "approved": approved, "approval_rate": round(approved / cases, 4),
         "approval_rate_lower_bound": None if lower is None else round(lower, 4),
         "escalations_avoided": cases,
-        "money_released": quantity_json(unit, sum(at.approved_amount for _, at in within), org),
-        "rejected_now_allowed": {"count": sum(at.rejected for _, at in within),
-                                 "amount": quantity_json(unit, sum(amount * at.rejected for amount, at in within), org)},
-        "pending_now_allowed": pending_now_allowed,
-        "median_wait_seconds": percentile(waits, 0.5),
+        "money_released": quantity_json(unit, sum(at.approved_amount for at in within), org),
+        "rejected_now_allowed": {"count": rejected, "amount": quantity_json(unit, sum(at.rejected_amount for at in within), org)},
+        "pending_now_allowed": sum(at.pending for at in within),
+        "median_wait_seconds": percentile(waits.items(), 0.5),
         "candidate": f"set_limits: {{{action}: {{{tier}: {yaml_number(unit, suggested, policy_set)}}}}}",
     }
 

@@ -83,7 +83,7 @@ def render_text(report: Mapping[str, Any], policy_set: PolicySet, locale: str, l
         return format_decimal(value, locale=locale.replace("-", "_"))
 
     def share(value: float | None) -> str:
-        return texts["no_wait"] if value is None else format_percent(value, "#,##0.0 %", locale=locale.replace("-", "_"))
+        return texts["no_wait"] if value is None else format_percent(value, locale=locale.replace("-", "_"), decimal_quantization=False)
 
     def wait(seconds: int | None) -> str:
         if seconds is None:

@@ -46,6 +46,7 @@ def upgrade() -> None:
         sa.Column("amount", sa.BigInteger),  # proposed / approved / granted, in the unit's integer form
         sa.Column("amount_action", sa.String(100)),  # the action `amount` counts (an outcome may grant an option)
         sa.Column("agent_limit", sa.BigInteger),  # a decision's `limit`: what the agent could grant of it
+        sa.Column("cap_room", sa.BigInteger),  # the least its caps still left: no new cell lifts it above that
         sa.Column("options", sa.Integer),
         sa.Column("approver_tier", sa.String(100)),
     )
