@@ -250,3 +250,34 @@ def test_the_cli_never_creates_a_log(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere.db"
     result = CliRunner().invoke(main, ["insights", "--database", f"sqlite:///{missing}", "--policies", str(EXAMPLE_POLICIES)])
     assert result.exit_code == 2 and not missing.exists()
+
+
+def test_the_migration_backfills_an_existing_log_with_the_rows_appends_write(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A log from before decision_facts (schema 0005) gets, on upgrade, exactly the rows the append
+    writes for the same entries, so its report is the same as if it had always had them."""
+    import sqlalchemy
+    from alembic import command
+
+    from policy_service.decisionlog.database import _alembic_config
+    from policy_service.decisionlog.schema import facts_table, log_table
+
+    client = make_app(tmp_path).test_client()
+    seed(client, monkeypatch)
+    source = DecisionStore(f"sqlite:///{tmp_path / 'log.db'}")
+    older = DecisionStore(f"sqlite:///{tmp_path / 'older.db'}")
+    config = _alembic_config()
+    with older.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0005")
+    with source.engine.connect() as connection:
+        entries = [dict(row._mapping) for row in connection.execute(sqlalchemy.select(log_table))]
+        appended = {tuple(row) for row in connection.execute(sqlalchemy.select(facts_table))}
+    with older.engine.begin() as connection:
+        connection.execute(sqlalchemy.insert(log_table), entries)
+    older.upgrade()
+    with older.engine.connect() as connection:
+        backfilled = {tuple(row) for row in connection.execute(sqlalchemy.select(facts_table))}
+    assert len(appended) == len(entries) and backfilled == appended
+    source.dispose()
+    older.dispose()

@@ -3,8 +3,9 @@
 A report over a million decisions cannot parse a million JSON answers (seconds of CPU on either
 backend), so the append writes, beside each entry, the few values insights group and sum: who asked
 (tier, agent), what (action, amount in the unit's integer form), the answer (outcome, the agent's own
-limit, the least room its caps left, how many options), and for an approval the approver's tier. An event's row repeats its
-decision's action, tier and agent, so the report groups events without joining the JSON.
+limit, the least room its caps left, how many options, the fired rules), for an approval the
+approver's tier and the wait since the decision. An event's row repeats what insights group it by
+of its decision, so each kind is read without a join.
 
 Derived only from the entry's own response (the JSON the caller received) and its columns, so the
 migration can backfill an existing log the same way the append fills a new one. A row carries no
@@ -22,11 +23,19 @@ from typing import Any
 
 @dataclass(frozen=True)
 class DecisionFact:
-    """What an event's fact row repeats of its decision."""
+    """What an event's fact row repeats of its decision, so insights read each kind without a join."""
     seq: int
+    at_ms: int
     action: str | None
     tier: str | None
     agent_id: str | None
+    amount: int | None
+    agent_limit: int | None
+    cap_room: int | None
+    rules: str | None
+
+
+DECISION_FACT_COLUMNS = ("seq", "at_ms", "action", "tier", "agent_id", "amount", "agent_limit", "cap_room", "rules")
 
 
 def epoch_ms(moment: datetime) -> int:
@@ -49,31 +58,33 @@ def units(value: Any) -> int | None:
 
 def entry_facts(seq: int, kind: str, created_at: datetime, columns: dict[str, Any], response: str,
                 decision: DecisionFact | None) -> dict[str, Any]:
-    """The fact row of one entry. `columns`: the entry's action, agent_id and outcome columns;
-    `decision`: for an event, its decision's fact (None for a decision, or when it cannot be found)."""
+    """The fact row of one entry. `columns`: the entry's action, agent_id, outcome and rules columns;
+    `decision`: for an event, its decision's fact (None for a decision, or when it cannot be found:
+    the row then belongs to no decision, decision_seq 0)."""
     try:
         body = json.loads(response)
     except ValueError:
         body = {}
     body = body if isinstance(body, dict) else {}
-    row: dict[str, Any] = {"seq": seq, "kind": kind, "at_ms": epoch_ms(created_at), "outcome": columns.get("outcome"),
-                           "agent_limit": None, "cap_room": None, "options": None, "approver_tier": None}
+    at_ms = epoch_ms(created_at)
     if kind == "decision":
         proposal, agent = _mapping(body.get("proposal")), _mapping(body.get("agent"))
         action = proposal.get("action") or columns.get("action")
         options = body.get("options")
-        row.update(decision_seq=seq, action=action, tier=agent.get("tier"), agent_id=agent.get("id") or columns.get("agent_id"),
-                   outcome=body.get("outcome") or columns.get("outcome"), amount=units(proposal.get("amount")),
-                   amount_action=action, agent_limit=units(body.get("limit")), cap_room=cap_room(body.get("caps")),
-                   options=len(options) if isinstance(options, list) else None)
-        return row
-    row.update(decision_seq=decision.seq if decision else None, action=decision.action if decision else columns.get("action"),
-               tier=decision.tier if decision else None, agent_id=decision.agent_id if decision else None,
-               amount=None if body.get("declined") else units(body.get("amount")),
-               amount_action=body.get("action") or columns.get("action"))
-    if kind == "approval":
-        row["approver_tier"] = _mapping(body.get("approver")).get("tier")
-    return row
+        amount = units(proposal.get("amount"))
+        return {"seq": seq, "decision_seq": seq, "kind": kind, "at_ms": at_ms, "action": action, "tier": agent.get("tier"),
+                "agent_id": agent.get("id") or columns.get("agent_id"), "outcome": body.get("outcome") or columns.get("outcome"),
+                "amount": amount, "amount_action": action, "proposed": amount, "agent_limit": units(body.get("limit")),
+                "cap_room": cap_room(body.get("caps")), "rules": columns.get("rules"),
+                "options": len(options) if isinstance(options, list) else None, "approver_tier": None, "waited_ms": None}
+    known = decision or DecisionFact(0, at_ms, columns.get("action"), None, None, None, None, None, None)
+    return {"seq": seq, "decision_seq": known.seq, "kind": kind, "at_ms": at_ms, "action": known.action, "tier": known.tier,
+            "agent_id": known.agent_id, "outcome": columns.get("outcome"),
+            "amount": None if body.get("declined") else units(body.get("amount")),
+            "amount_action": body.get("action") or columns.get("action"), "proposed": known.amount,
+            "agent_limit": known.agent_limit, "cap_room": known.cap_room, "rules": known.rules, "options": None,
+            "approver_tier": _mapping(body.get("approver")).get("tier") if kind == "approval" else None,
+            "waited_ms": at_ms - known.at_ms if decision is not None else None}
 
 
 def cap_room(caps: Any) -> int | None:

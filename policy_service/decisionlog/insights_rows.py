@@ -16,76 +16,79 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, literal, select
+from sqlalchemy import and_, case, exists, func, literal, select, tuple_
 from sqlalchemy.engine import Connection
 
-from policy_service.decisionlog.schema import facts_table, log_table
+from policy_service.decisionlog.schema import facts_table
 from policy_service.decisionlog.statements import first_seq_at_or_after
 
 
 @dataclass(frozen=True)
 class InsightRows:
     """Plain tuples, each ending in its count (and sums), for service.insights to read."""
-    # (action, tier, agent_id, outcome, decisions, amount summed, dead ends: deny with no option)
-    decisions: list[tuple[str, str | None, str | None, str, int, int, int]]
-    # (action, tier, agent_id, verdict, escalations, approved amount summed)
-    verdicts: list[tuple[str, str | None, str | None, str, int, int]]
-    # (action, tier, agent_id, whole seconds from escalation to verdict, escalations)
-    waits: list[tuple[str, str | None, str | None, int, int]]
-    # (action, tier, agent_id, escalations without a verdict)
-    pending: list[tuple[str, str | None, str | None, int]]
+    # (action, tier, agent_id, outcome, fired rules when a dead end (deny, no option) else None, decisions, amount summed)
+    decisions: list[tuple[str, str | None, str | None, str, str | None, int, int]]
+    # (action, tier, agent_id, verdict, whole seconds from escalation to verdict, escalations, amount summed)
+    verdicts: list[tuple[str, str | None, str | None, str, int | None, int, int]]
     # (action, tier, agent_id, granted action, outcomes, amount summed): declined outcomes excluded
     granted: list[tuple[str, str | None, str | None, str | None, int, int]]
-    # (action, the fired rules as logged (canonical JSON), dead ends)
-    dead_ends: list[tuple[str, str, int]]
-    # Every escalation by what decides how it moves with a new cell: (action, tier, proposed amount,
-    # agent's limit, cap room, fired rules, verdict (None: pending), approver tier, escalations, approved summed)
-    cases: list[tuple[str, str | None, int | None, int | None, int | None, str, str | None, str | None, int, int]]
+    # Decided escalations by what decides how they move with a new cell: (action, tier, proposed amount,
+    # agent's limit, cap room, fired rules, verdict, approver tier, escalations, approved amount summed)
+    decided: list[tuple[str, str | None, int | None, int | None, int | None, str | None, str, str | None, int, int]]
+    # Escalations without a verdict: (action, tier, agent_id, proposed amount, agent's limit, cap room, fired rules, escalations)
+    pending: list[tuple[str, str | None, str | None, int | None, int | None, int | None, str | None, int]]
 
 
 class InsightQueries:
     _reading: Callable[[], AbstractContextManager[Connection]]
 
     def insight_rows(self, since: datetime | None) -> InsightRows:
+        """One read of each kind of fact in the window (a range of the table's key), grouped in SQL."""
         f = facts_table.c
         first = _first(since)
-        v = facts_table.alias("verdict").c
-        dead = and_(f.outcome == "deny", f.options == 0)
+        dead_rules = case((and_(f.outcome == "deny", f.options == 0), f.rules), else_=None)
+        seconds = (f.waited_ms // 1000).label("seconds")  # integer division: whole seconds on both backends
+        verdict = facts_table.alias("verdict")
         queries: dict[str, Any] = {
-            "decisions": select(f.action, f.tier, f.agent_id, f.outcome, func.count(),
-                                func.coalesce(func.sum(f.amount), 0), func.coalesce(func.sum(case((dead, 1), else_=0)), 0))
-            .where(f.kind == "decision", f.decision_seq >= first).group_by(f.action, f.tier, f.agent_id, f.outcome),
-            "verdicts": select(f.action, f.tier, f.agent_id, f.outcome, func.count(), func.coalesce(func.sum(f.amount), 0))
-            .where(f.kind == "approval", f.decision_seq >= first).group_by(f.action, f.tier, f.agent_id, f.outcome),
-            "waits": _waits(first),
-            "pending": select(f.action, f.tier, f.agent_id, func.count())
-            .where(f.kind == "decision", f.outcome == "escalate", f.decision_seq >= first,
-                   ~exists().where(v.kind == "approval", v.decision_seq == f.seq))
-            .group_by(f.action, f.tier, f.agent_id),
-            "granted": select(f.action, f.tier, f.agent_id, f.amount_action, func.count(), func.coalesce(func.sum(f.amount), 0))
+            "decisions": select(f.action, f.tier, f.agent_id, f.outcome, dead_rules, func.count(), _sum(f.amount))
+            .where(f.kind == "decision", f.decision_seq >= first).group_by(f.action, f.tier, f.agent_id, f.outcome, dead_rules),
+            "verdicts": select(f.action, f.tier, f.agent_id, f.outcome, seconds, func.count(), _sum(f.amount))
+            .where(f.kind == "approval", f.decision_seq >= first).group_by(f.action, f.tier, f.agent_id, f.outcome, seconds),
+            "granted": select(f.action, f.tier, f.agent_id, f.amount_action, func.count(), _sum(f.amount))
             .where(f.kind == "outcome", f.outcome == "granted", f.decision_seq >= first)
             .group_by(f.action, f.tier, f.agent_id, f.amount_action),
-            "dead_ends": select(f.action, log_table.c.rules, func.count()).join(log_table, log_table.c.seq == f.seq)
-            .where(f.kind == "decision", dead, f.decision_seq >= first).group_by(f.action, log_table.c.rules),
-            "cases": _cases(first),
+            "decided": select(*_case_key(f), f.outcome, f.approver_tier, func.count(), _sum(f.amount))
+            .where(f.kind == "approval", f.decision_seq >= first).group_by(*_case_key(f), f.outcome, f.approver_tier),
+            "pending": select(f.action, f.tier, f.agent_id, f.proposed, f.agent_limit, f.cap_room, f.rules, func.count())
+            .where(f.kind == "decision", f.outcome == "escalate", f.decision_seq >= first,
+                   ~exists().where(verdict.c.kind == "approval", verdict.c.decision_seq == f.seq))
+            .group_by(f.action, f.tier, f.agent_id, f.proposed, f.agent_limit, f.cap_room, f.rules),
         }
         with self._reading() as connection:
             found = {name: [_plain(row) for row in connection.execute(query)] for name, query in queries.items()}
         return InsightRows(**found)
 
-    def insight_waits(self, since: datetime | None, action: str, tier: str) -> list[tuple[Any, ...]]:
-        """The decided escalations of `action` by `tier` as in InsightRows.cases (amount, agent's limit,
-        cap room, fired rules), each with its whole seconds to verdict and count: a recommendation's
-        median wait over exactly its cases."""
-        decision, verdict = facts_table.alias("decision"), facts_table.alias("verdict")
-        d, v = decision.c, verdict.c
-        seconds = _seconds(v, d)
-        query = (select(d.amount, d.agent_limit, d.cap_room, log_table.c.rules, seconds, func.count())
-                 .select_from(verdict).join(decision, d.seq == v.decision_seq).join(log_table, log_table.c.seq == d.seq)
-                 .where(v.kind == "approval", v.decision_seq >= _first(since), v.action == action, v.tier == tier)
-                 .group_by(d.amount, d.agent_limit, d.cap_room, log_table.c.rules, seconds))
+    def insight_waits(self, since: datetime | None, pairs: list[tuple[str, str]]) -> list[tuple[Any, ...]]:
+        """The decided escalations of these (action, tier) pairs as in InsightRows.decided (action, tier,
+        proposed amount, agent's limit, cap room, fired rules), each with its whole seconds to verdict
+        and count: each recommendation's median wait over exactly its cases, in one read."""
+        if not pairs:
+            return []
+        f = facts_table.c
+        seconds = (f.waited_ms // 1000).label("seconds")
+        query = (select(*_case_key(f), seconds, func.count())
+                 .where(f.kind == "approval", f.decision_seq >= _first(since), tuple_(f.action, f.tier).in_(pairs))
+                 .group_by(*_case_key(f), seconds))
         with self._reading() as connection:
             return [_plain(row) for row in connection.execute(query)]
+
+
+def _case_key(f: Any) -> tuple[Any, ...]:
+    return f.action, f.tier, f.proposed, f.agent_limit, f.cap_room, f.rules
+
+
+def _sum(column: Any) -> Any:
+    return func.coalesce(func.sum(column), 0)
 
 
 def _plain(row: Any) -> tuple[Any, ...]:
@@ -95,29 +98,3 @@ def _plain(row: Any) -> tuple[Any, ...]:
 
 def _first(since: datetime | None) -> Any:
     return first_seq_at_or_after(since) if since is not None else literal(0)
-
-
-def _seconds(verdict: Any, decision: Any) -> Any:
-    # Integer division of milliseconds (waits are never negative): whole seconds on both backends.
-    return ((verdict.at_ms - decision.at_ms) // 1000).label("seconds")
-
-
-def _waits(first: Any) -> Any:
-    decision, verdict = facts_table.alias("decision"), facts_table.alias("verdict")
-    d, v = decision.c, verdict.c
-    seconds = _seconds(v, d)
-    return (select(v.action, v.tier, v.agent_id, seconds, func.count()).select_from(verdict)
-            .join(decision, d.seq == v.decision_seq).where(v.kind == "approval", v.decision_seq >= first)
-            .group_by(v.action, v.tier, v.agent_id, seconds))
-
-
-def _cases(first: Any) -> Any:
-    f, log = facts_table.c, log_table.c
-    verdict = facts_table.alias("verdict")
-    v = verdict.c
-    return (select(f.action, f.tier, f.amount, f.agent_limit, f.cap_room, log.rules, v.outcome, v.approver_tier,
-                   func.count(), func.coalesce(func.sum(v.amount), 0))
-            .select_from(facts_table).join(log_table, log.seq == f.seq)
-            .outerjoin(verdict, and_(v.kind == "approval", v.decision_seq == f.seq))
-            .where(f.kind == "decision", f.outcome == "escalate", f.decision_seq >= first)
-            .group_by(f.action, f.tier, f.amount, f.agent_limit, f.cap_room, log.rules, v.outcome, v.approver_tier))

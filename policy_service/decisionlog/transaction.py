@@ -85,7 +85,7 @@ class ChainTransaction:
         decision = None
         if entry.kind != "decision":
             found = sql("decision_fact").run(cursor, decision_id=entry.decision_id).fetchone()
-            decision = DecisionFact(int(found[0]), found[1], found[2], found[3]) if found else None
+            decision = DecisionFact(*found) if found else None
         sql("insert_fact").run(cursor, **entry_facts(seq, entry.kind, created_at, row, response, decision))
         for item in ledger:
             sql("insert_ledger").run(cursor, seq=seq, decision_id=entry.decision_id, reserved_at=reserved_at or created_at,

@@ -74,21 +74,23 @@ def insights(store: DecisionStore, policy_set: PolicySet, settings: InsightSetti
         return tiers[(action, tier or "")], kinds[(action, _kind(policy_set, agent_id))]
 
     money_actions = {a for a, spec in org.actions.items() if spec.unit == "money"}
-    for action, tier, agent, outcome, n, amount, _ in rows.decisions:
+    dead: dict[tuple[str, str], int] = defaultdict(int)
+    for action, tier, agent, outcome, dead_rules, n, amount in rows.decisions:
         for tally in both(action, tier, agent):
             tally.outcomes[outcome] = tally.outcomes.get(outcome, 0) + n
             tally.proposed += amount
             tally.allowed += amount if outcome == "allow" else 0
-    for action, tier, agent, verdict, n, amount in rows.verdicts:
+        if dead_rules is not None:
+            dead[(action, dead_rules)] += n
+    for action, tier, agent, verdict, seconds, n, amount in rows.verdicts:
         for tally in both(action, tier, agent):
             if verdict == "approved":
                 tally.approved, tally.approved_amount = tally.approved + n, tally.approved_amount + amount
             else:
                 tally.rejected += n
-    for action, tier, agent, seconds, n in rows.waits:
-        for tally in both(action, tier, agent):
-            tally.waits[seconds] += n
-    for action, tier, agent, n in rows.pending:
+            if seconds is not None:
+                tally.waits[seconds] += n
+    for action, tier, agent, *_, n in rows.pending:
         for tally in both(action, tier, agent):
             tally.pending += n
     for action, tier, agent, granted_action, _, amount in rows.granted:
@@ -107,13 +109,13 @@ def insights(store: DecisionStore, policy_set: PolicySet, settings: InsightSetti
         "since": None if settings.since is None else json_time(settings.since),
         "currency": org.currency,
         "min_cases": settings.min_cases, "min_rate": settings.min_rate,
-        "decisions": sum(n for *_, n, _, _ in rows.decisions),
+        "decisions": sum(n for *_, n, _ in rows.decisions),
         "by_tier": [{"action": a, "tier": t or None, "unit": unit(a), **tiers[(a, t)].as_dict(unit(a), policy_set)}
                     for a, t in sorted(tiers, key=order)],
         "by_agent_kind": [{"action": a, "agent_kind": k, "unit": unit(a), **kinds[(a, k)].as_dict(unit(a), policy_set)}
                           for a, k in sorted(kinds, key=lambda key: (action_order.get(key[0], 99), key[0], key[1]))],
-        "dead_ends": dead_ends(rows.dead_ends, action_order),
-        "recommendations": recommendations(store, policy_set, settings, rows.cases),
+        "dead_ends": dead_ends(((a, rules, n) for (a, rules), n in dead.items()), action_order),
+        "recommendations": recommendations(store, policy_set, settings, rows.decided, rows.pending),
     }
 
 

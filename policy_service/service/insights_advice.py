@@ -132,13 +132,13 @@ def _scaled(cell: int, factor: Decimal) -> int:
 
 
 def recommendations(store: DecisionStore, policy_set: PolicySet, settings: InsightSettings,
-                    cases: Iterable[tuple[Any, ...]]) -> list[dict[str, Any]]:
+                    decided: Iterable[tuple[Any, ...]], pending: Iterable[tuple[Any, ...]]) -> list[dict[str, Any]]:
     """One recommendation per (action, tier) whose evidence meets the thresholds, in matrix order.
-    `cases` is InsightRows.cases."""
+    `decided` and `pending` are InsightRows.decided and .pending."""
     org = policy_set.organization
     needs = CellNeeds(policy_set)
     by_cell: dict[tuple[str, str], dict[int, _AtCell]] = defaultdict(lambda: defaultdict(_AtCell))
-    for action, tier, amount, agent_limit, cap_room, fired, verdict, approver_tier, n, approved_amount in cases:
+    for action, tier, amount, agent_limit, cap_room, fired, verdict, approver_tier, n, approved_amount in decided:
         need = needs.needed(action, tier, amount, agent_limit, cap_room, fired)
         if need is None:
             continue
@@ -146,15 +146,21 @@ def recommendations(store: DecisionStore, policy_set: PolicySet, settings: Insig
         if verdict == "approved":
             at.approved, at.approved_amount = at.approved + n, at.approved_amount + approved_amount
             at.approver_tiers.add(approver_tier or "")
-        elif verdict == "rejected":
-            at.rejected, at.rejected_amount = at.rejected + n, at.rejected_amount + amount * n
         else:
-            at.pending += n
-    found = []
-    for (action, tier), at_cells in by_cell.items():
-        suggestion = _suggest(policy_set, action, tier, at_cells, settings)
-        if suggestion is not None:
-            found.append(_recommendation(store, policy_set, settings, needs, action, tier, suggestion, at_cells))
+            at.rejected, at.rejected_amount = at.rejected + n, at.rejected_amount + amount * n
+    for action, tier, _, amount, agent_limit, cap_room, fired, n in pending:
+        need = needs.needed(action, tier, amount, agent_limit, cap_room, fired)
+        if need is not None:
+            by_cell[(action, tier)][need].pending += n
+    suggestions = {pair: _suggest(policy_set, *pair, at_cells, settings) for pair, at_cells in by_cell.items()}
+    chosen = {pair: suggested for pair, suggested in suggestions.items() if suggested is not None}
+    waits: dict[tuple[str, str], dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for action, tier, amount, agent_limit, cap_room, fired, seconds, n in store.insight_waits(settings.since, sorted(chosen)):
+        need = needs.needed(action, tier, amount, agent_limit, cap_room, fired)
+        if need is not None and seconds is not None and need <= chosen[(action, tier)]:
+            waits[(action, tier)][int(seconds)] += n
+    found = [_recommendation(policy_set, action, tier, suggested, by_cell[(action, tier)], waits[(action, tier)])
+             for (action, tier), suggested in chosen.items()]
     order = {a: i for i, a in enumerate(org.actions)}
     return sorted(found, key=lambda r: (order.get(r["action"], 99), org.tier_rank(r["tier"])))
 
@@ -189,8 +195,8 @@ def _suggest(policy_set: PolicySet, action: str, tier: str, at_cells: dict[int, 
     return best
 
 
-def _recommendation(store: DecisionStore, policy_set: PolicySet, settings: InsightSettings, needs: CellNeeds,
-                    action: str, tier: str, suggested: int, at_cells: dict[int, _AtCell]) -> dict[str, Any]:
+def _recommendation(policy_set: PolicySet, action: str, tier: str, suggested: int, at_cells: dict[int, _AtCell],
+                    waits: dict[int, int]) -> dict[str, Any]:
     org = policy_set.organization
     unit = org.actions[action].unit
     within = [at for need, at in at_cells.items() if need <= suggested]
@@ -198,11 +204,6 @@ def _recommendation(store: DecisionStore, policy_set: PolicySet, settings: Insig
     rejected = sum(at.rejected for at in within)
     cases = approved + rejected
     lower = wilson_lower_bound(approved, cases)
-    waits: dict[int, int] = defaultdict(int)
-    for amount, agent_limit, cap_room, fired, seconds, n in store.insight_waits(settings.since, action, tier):
-        need = needs.needed(action, tier, amount, agent_limit, cap_room, fired)
-        if need is not None and need <= suggested:
-            waits[int(seconds)] += n
     policy = policy_set.policy_for(action)
     return {
         "action": action, "tier": tier, "policy": policy.id if policy else None, "file": policy.file if policy else None,

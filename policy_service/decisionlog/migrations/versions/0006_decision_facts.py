@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from policy_service.decisionlog.facts import DecisionFact, entry_facts
+from policy_service.decisionlog.facts import DECISION_FACT_COLUMNS, DecisionFact, entry_facts
 
 revision = "0006"
 down_revision = "0005"
@@ -35,9 +35,12 @@ def upgrade() -> None:
     seq_type = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
     facts = op.create_table(
         TABLE,
+        # Keyed (kind, decision_seq, seq): every report reads one kind over a range of decisions (a
+        # window is a seq range), and SQLite stores a WITHOUT ROWID table in key order, so that is a
+        # sequential read; an event finds its decision's row by ("decision", seq).
+        sa.Column("kind", sa.String(16), primary_key=True),
+        sa.Column("decision_seq", seq_type, primary_key=True),  # its decision's seq (its own for a decision)
         sa.Column("seq", seq_type, primary_key=True, autoincrement=False),  # the entry's seq
-        sa.Column("decision_seq", seq_type),  # its decision's seq (its own for a decision)
-        sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("at_ms", sa.BigInteger, nullable=False),  # epoch ms: waits are a subtraction on both backends
         sa.Column("action", sa.String(100)),  # the decision's proposed action
         sa.Column("tier", sa.String(100)),  # the requesting agent's tier
@@ -45,13 +48,15 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(16)),
         sa.Column("amount", sa.BigInteger),  # proposed / approved / granted, in the unit's integer form
         sa.Column("amount_action", sa.String(100)),  # the action `amount` counts (an outcome may grant an option)
-        sa.Column("agent_limit", sa.BigInteger),  # a decision's `limit`: what the agent could grant of it
+        sa.Column("proposed", sa.BigInteger),  # the decision's proposed amount, on every row
+        sa.Column("agent_limit", sa.BigInteger),  # the decision's `limit`: what the agent could grant of it
         sa.Column("cap_room", sa.BigInteger),  # the least its caps still left: no new cell lifts it above that
+        sa.Column("rules", sa.Text),  # the decision's fired rules, as the log keeps them
         sa.Column("options", sa.Integer),
         sa.Column("approver_tier", sa.String(100)),
+        sa.Column("waited_ms", sa.BigInteger),  # an approval: since its decision
+        sqlite_with_rowid=False,
     )
-    # Every report reads one kind over a range of decisions (a window is a seq range).
-    op.create_index("ix_decision_facts_kind_decision_seq", TABLE, ["kind", "decision_seq"])
     if op.get_context().dialect.name == "postgresql":
         op.execute(f"CREATE TRIGGER {TABLE}_append_only BEFORE UPDATE OR DELETE ON {TABLE} "
                    "FOR EACH ROW EXECUTE FUNCTION policy_log_refuse_change()")
@@ -66,17 +71,17 @@ def upgrade() -> None:
 
 def _backfill(connection: Any, facts: sa.Table) -> None:
     log = sa.table("decision_log", *(sa.column(n) for n in (
-        "seq", "kind", "decision_id", "created_at", "agent_id", "outcome", "action", "response")))
+        "seq", "kind", "decision_id", "created_at", "agent_id", "outcome", "action", "rules", "response")))
     decision = log.alias("decision")
     fact = facts.alias("fact")
     for events in (False, True):
         query = sa.select(log.c.seq, log.c.kind, log.c.created_at, log.c.agent_id, log.c.outcome, log.c.action,
-                          log.c.response, fact.c.seq.label("d_seq"), fact.c.action.label("d_action"),
-                          fact.c.tier.label("d_tier"), fact.c.agent_id.label("d_agent"))
+                          log.c.rules, log.c.response,
+                          *(fact.c[name].label(f"d_{name}") for name in DECISION_FACT_COLUMNS))
         if events:
             query = (query.select_from(log.outerjoin(decision, (decision.c.decision_id == log.c.decision_id)
                                                      & (decision.c.kind == "decision"))
-                                       .outerjoin(fact, fact.c.seq == decision.c.seq))
+                                       .outerjoin(fact, (fact.c.kind == "decision") & (fact.c.decision_seq == decision.c.seq)))
                      .where(log.c.kind != "decision"))
         else:
             query = query.select_from(log.outerjoin(fact, fact.c.seq == -1)).where(log.c.kind == "decision")
@@ -92,9 +97,11 @@ def _backfill(connection: Any, facts: sa.Table) -> None:
 def _row(r: Any) -> dict[str, Any]:
     moment = datetime.fromisoformat(r.created_at) if isinstance(r.created_at, str) else r.created_at
     moment = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
-    decision = DecisionFact(int(r.d_seq), r.d_action, r.d_tier, r.d_agent) if r.d_seq is not None else None
-    return entry_facts(int(r.seq), r.kind, moment, {"action": r.action, "agent_id": r.agent_id, "outcome": r.outcome},
-                       r.response, decision)
+    found = r._mapping
+    decision = (DecisionFact(**{name: found[f"d_{name}"] for name in DECISION_FACT_COLUMNS})
+                if found["d_seq"] is not None else None)
+    return entry_facts(int(r.seq), r.kind, moment, {"action": r.action, "agent_id": r.agent_id, "outcome": r.outcome,
+                                                    "rules": r.rules}, r.response, decision)
 
 
 def downgrade() -> None:
