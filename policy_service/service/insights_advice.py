@@ -16,12 +16,16 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from policy_service.decisionlog import DecisionStore
 from policy_service.model import PolicySet
@@ -226,3 +230,22 @@ def yaml_number(unit: str, amount: int, policy_set: PolicySet) -> str:
         return str(amount)
     text = decimal_text(amount, policy_set.organization)
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def apply_candidate(directory: Path, recommendation: dict[str, Any]) -> None:
+    """Write a recommendation's candidate into a policy directory (a copy, to replay it): the cell of
+    the action's `limits:` line in the policy's file, as `set_limits` replaces a matrix cell. The
+    line must be a flow mapping (`refund: {agent: 50, ...}`), as the example policies write it."""
+    change = yaml.safe_load(recommendation["candidate"])["set_limits"]
+    ((action, cells),) = change.items()
+    ((tier, value),) = cells.items()
+    path = directory / recommendation["file"]
+    text = path.read_text(encoding="utf-8")
+    line = re.search(rf"^(\s+{re.escape(action)}:\s*\{{)([^}}]*)(\}})", text[text.index("\nlimits:"):], re.MULTILINE)
+    if line is None:
+        raise ValueError(f"{path}: no `{action}: {{...}}` line under limits:")
+    offset = text.index("\nlimits:")
+    entries = dict(item.split(":", 1) for item in line.group(2).replace(" ", "").split(",") if item)
+    entries[tier] = str(value)
+    cells_text = ", ".join(f"{k}: {v}" for k, v in entries.items())
+    path.write_text(text[:offset + line.start(2)] + cells_text + text[offset + line.end(2):], encoding="utf-8")

@@ -88,7 +88,7 @@ def render_text(report: Mapping[str, Any], policy_set: PolicySet, locale: str, l
     def wait(seconds: int | None) -> str:
         if seconds is None:
             return texts["no_wait"]
-        return format_timedelta(timedelta(seconds=seconds), threshold=1.5, locale=locale.replace("-", "_"))
+        return format_timedelta(timedelta(seconds=seconds), threshold=2, locale=locale.replace("-", "_"))
 
     def amount(action: str, value: Any, unit: str | None = None) -> str:
         unit = unit or (org.actions[action].unit if action in org.actions else "count")
