@@ -76,7 +76,7 @@ def entry_facts(seq: int, kind: str, created_at: datetime, columns: dict[str, An
                 "agent_id": agent.get("id") or columns.get("agent_id"), "outcome": body.get("outcome") or columns.get("outcome"),
                 "amount": amount, "amount_action": action, "proposed": amount, "agent_limit": units(body.get("limit")),
                 "cap_room": cap_room(body.get("caps")), "rules": columns.get("rules"),
-                "options": len(options) if isinstance(options, list) else None, "approver_tier": None, "waited_ms": None}
+                "options": len(options) if isinstance(options, list) else None, "approver_tier": None, "waited_s": None}
     known = decision or DecisionFact(0, at_ms, columns.get("action"), None, None, None, None, None, None)
     return {"seq": seq, "decision_seq": known.seq, "kind": kind, "at_ms": at_ms, "action": known.action, "tier": known.tier,
             "agent_id": known.agent_id, "outcome": columns.get("outcome"),
@@ -84,7 +84,7 @@ def entry_facts(seq: int, kind: str, created_at: datetime, columns: dict[str, An
             "amount_action": body.get("action") or columns.get("action"), "proposed": known.amount,
             "agent_limit": known.agent_limit, "cap_room": known.cap_room, "rules": known.rules, "options": None,
             "approver_tier": _mapping(body.get("approver")).get("tier") if kind == "approval" else None,
-            "waited_ms": at_ms - known.at_ms if decision is not None else None}
+            "waited_s": (at_ms - known.at_ms) // 1000 if decision is not None else None}
 
 
 def cap_room(caps: Any) -> int | None:

@@ -10,77 +10,82 @@ A part of DecisionStore, kept apart so each file stays one subject.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, literal, select, tuple_
+from sqlalchemy import and_, exists, func, literal, select
 from sqlalchemy.engine import Connection
 
-from policy_service.decisionlog.schema import facts_table
+from policy_service.decisionlog.schema import facts_table, log_table
 from policy_service.decisionlog.statements import first_seq_at_or_after
 
 
 @dataclass(frozen=True)
 class InsightRows:
     """Plain tuples, each ending in its count (and sums), for service.insights to read."""
-    # (action, tier, agent_id, outcome, fired rules when a dead end (deny, no option) else None, decisions, amount summed)
-    decisions: list[tuple[str, str | None, str | None, str, str | None, int, int]]
+    # (action, tier, agent_id, outcome, decisions, amount summed)
+    decisions: list[tuple[str, str | None, str | None, str, int, int]]
     # (action, tier, agent_id, verdict, whole seconds from escalation to verdict, escalations, amount summed)
     verdicts: list[tuple[str, str | None, str | None, str, int | None, int, int]]
-    # (action, tier, agent_id, granted action, outcomes, amount summed): declined outcomes excluded
-    granted: list[tuple[str, str | None, str | None, str | None, int, int]]
+    # (action, tier, agent_id, granted | declined, granted action, outcomes, amount summed)
+    outcomes: list[tuple[str, str | None, str | None, str, str | None, int, int]]
+    # (action, fired rules, answers with outcome deny and no option)
+    dead_ends: list[tuple[str, str | None, int]]
     # Decided escalations by what decides how they move with a new cell: (action, tier, proposed amount,
-    # agent's limit, cap room, fired rules, verdict, approver tier, escalations, approved amount summed)
-    decided: list[tuple[str, str | None, int | None, int | None, int | None, str | None, str, str | None, int, int]]
+    # agent's limit, cap room, fired rules, verdict, approver tier, whole seconds to verdict, escalations,
+    # approved amount summed)
+    decided: list[tuple[str, str | None, int | None, int | None, int | None, str | None, str, str | None, int | None, int, int]]
     # Escalations without a verdict: (action, tier, agent_id, proposed amount, agent's limit, cap room, fired rules, escalations)
     pending: list[tuple[str, str | None, str | None, int | None, int | None, int | None, str | None, int]]
 
 
 class InsightQueries:
     _reading: Callable[[], AbstractContextManager[Connection]]
+    dialect: str
 
     def insight_rows(self, since: datetime | None) -> InsightRows:
-        """One read of each kind of fact in the window (a range of the table's key), grouped in SQL."""
+        """One read of each kind of fact in the window (a range of the table's key), grouped in SQL.
+
+        The six reads run on three connections at once (each backend sorts or hashes its groups in
+        its own process or thread; SQLite releases the GIL while it works), all bounded by the log's
+        head as it stood when the report began, so they describe the same log."""
         f = facts_table.c
-        first = _first(since)
-        dead_rules = case((and_(f.outcome == "deny", f.options == 0), f.rules), else_=None)
-        seconds = (f.waited_ms // 1000).label("seconds")  # integer division: whole seconds on both backends
+        with self._reading() as connection:
+            head = connection.execute(select(func.coalesce(func.max(log_table.c.seq), 0))).scalar_one()
+            first = connection.execute(select(_first(since))).scalar_one()
+        window = and_(f.decision_seq >= first, f.seq <= head)
+        seconds = f.waited_s
         verdict = facts_table.alias("verdict")
+        # decisions, verdicts and outcomes group in the order of ix_decision_facts_groups (its columns
+        # constrained or constant where a kind has none), so SQLite reads them sorted from that index.
         queries: dict[str, Any] = {
-            "decisions": select(f.action, f.tier, f.agent_id, f.outcome, dead_rules, func.count(), _sum(f.amount))
-            .where(f.kind == "decision", f.decision_seq >= first).group_by(f.action, f.tier, f.agent_id, f.outcome, dead_rules),
+            "decisions": select(f.action, f.tier, f.agent_id, f.outcome, func.count(), _sum(f.amount))
+            .where(f.kind == "decision", window).group_by(f.action, f.tier, f.agent_id, f.outcome),
             "verdicts": select(f.action, f.tier, f.agent_id, f.outcome, seconds, func.count(), _sum(f.amount))
-            .where(f.kind == "approval", f.decision_seq >= first).group_by(f.action, f.tier, f.agent_id, f.outcome, seconds),
-            "granted": select(f.action, f.tier, f.agent_id, f.amount_action, func.count(), _sum(f.amount))
-            .where(f.kind == "outcome", f.outcome == "granted", f.decision_seq >= first)
-            .group_by(f.action, f.tier, f.agent_id, f.amount_action),
-            "decided": select(*_case_key(f), f.outcome, f.approver_tier, func.count(), _sum(f.amount))
-            .where(f.kind == "approval", f.decision_seq >= first).group_by(*_case_key(f), f.outcome, f.approver_tier),
+            .where(f.kind == "approval", window).group_by(f.action, f.tier, f.agent_id, f.outcome, seconds),
+            "outcomes": select(f.action, f.tier, f.agent_id, f.outcome, f.amount_action, func.count(), _sum(f.amount))
+            .where(f.kind == "outcome", window).group_by(f.action, f.tier, f.agent_id, f.outcome, f.waited_s, f.amount_action),
+            "dead_ends": select(f.action, f.rules, func.count())
+            .where(f.kind == "decision", f.outcome == "deny", f.options == 0, window).group_by(f.action, f.rules),
+            "decided": select(*_case_key(f), f.outcome, f.approver_tier, seconds, func.count(), _sum(f.amount))
+            .where(f.kind == "approval", window).group_by(*_case_key(f), f.outcome, f.approver_tier, seconds),
             "pending": select(f.action, f.tier, f.agent_id, f.proposed, f.agent_limit, f.cap_room, f.rules, func.count())
-            .where(f.kind == "decision", f.outcome == "escalate", f.decision_seq >= first,
-                   ~exists().where(verdict.c.kind == "approval", verdict.c.decision_seq == f.seq))
+            .where(f.kind == "decision", f.outcome == "escalate", window,
+                   ~exists().where(verdict.c.kind == "approval", verdict.c.decision_seq == f.seq, verdict.c.seq <= head))
             .group_by(f.action, f.tier, f.agent_id, f.proposed, f.agent_limit, f.cap_room, f.rules),
         }
-        with self._reading() as connection:
-            found = {name: [_plain(row) for row in connection.execute(query)] for name, query in queries.items()}
-        return InsightRows(**found)
+        plain = _plain if self.dialect == "postgresql" else tuple
 
-    def insight_waits(self, since: datetime | None, pairs: list[tuple[str, str]]) -> list[tuple[Any, ...]]:
-        """The decided escalations of these (action, tier) pairs as in InsightRows.decided (action, tier,
-        proposed amount, agent's limit, cap room, fired rules), each with its whole seconds to verdict
-        and count: each recommendation's median wait over exactly its cases, in one read."""
-        if not pairs:
-            return []
-        f = facts_table.c
-        seconds = (f.waited_ms // 1000).label("seconds")
-        query = (select(*_case_key(f), seconds, func.count())
-                 .where(f.kind == "approval", f.decision_seq >= _first(since), tuple_(f.action, f.tier).in_(pairs))
-                 .group_by(*_case_key(f), seconds))
-        with self._reading() as connection:
-            return [_plain(row) for row in connection.execute(query)]
+        def read(query: Any) -> list[tuple[Any, ...]]:
+            with self._reading() as connection:
+                return [plain(row) for row in connection.execute(query)]
+        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="insights") as pool:
+            futures = {name: pool.submit(read, query) for name, query in queries.items()}
+            return InsightRows(**{name: future.result() for name, future in futures.items()})
 
 
 def _case_key(f: Any) -> tuple[Any, ...]:
@@ -92,7 +97,7 @@ def _sum(column: Any) -> Any:
 
 
 def _plain(row: Any) -> tuple[Any, ...]:
-    """PostgreSQL sums BIGINTs as NUMERIC: back to int, as SQLite gives them."""
+    """PostgreSQL sums BIGINTs as NUMERIC: back to int, as SQLite gives them (SQLite rows pass as they are)."""
     return tuple(int(value) if isinstance(value, Decimal) else value for value in row)
 
 

@@ -47,7 +47,7 @@ facts_table = Table("decision_facts", metadata,
                     Column("outcome", String(16)), Column("amount", BigInteger), Column("amount_action", String(100)),
                     Column("proposed", BigInteger), Column("agent_limit", BigInteger), Column("cap_room", BigInteger),
                     Column("rules", Text), Column("options", Integer), Column("approver_tier", String(100)),
-                    Column("waited_ms", BigInteger), sqlite_with_rowid=False)
+                    Column("waited_s", BigInteger), sqlite_with_rowid=False)
 sign_outs_table = Table("console_sign_outs", metadata, Column("session_id", String(64), primary_key=True),
                         Column("signed_out_at", DateTime(timezone=True)))
 

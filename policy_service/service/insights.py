@@ -75,13 +75,13 @@ def insights(store: DecisionStore, policy_set: PolicySet, settings: InsightSetti
 
     money_actions = {a for a, spec in org.actions.items() if spec.unit == "money"}
     dead: dict[tuple[str, str], int] = defaultdict(int)
-    for action, tier, agent, outcome, dead_rules, n, amount in rows.decisions:
+    for action, tier, agent, outcome, n, amount in rows.decisions:
         for tally in both(action, tier, agent):
             tally.outcomes[outcome] = tally.outcomes.get(outcome, 0) + n
             tally.proposed += amount
             tally.allowed += amount if outcome == "allow" else 0
-        if dead_rules is not None:
-            dead[(action, dead_rules)] += n
+    for action, fired, n in rows.dead_ends:
+        dead[(action, fired or "[]")] += n
     for action, tier, agent, verdict, seconds, n, amount in rows.verdicts:
         for tally in both(action, tier, agent):
             if verdict == "approved":
@@ -93,8 +93,8 @@ def insights(store: DecisionStore, policy_set: PolicySet, settings: InsightSetti
     for action, tier, agent, *_, n in rows.pending:
         for tally in both(action, tier, agent):
             tally.pending += n
-    for action, tier, agent, granted_action, _, amount in rows.granted:
-        if granted_action in money_actions:
+    for action, tier, agent, outcome, granted_action, _, amount in rows.outcomes:
+        if outcome == "granted" and granted_action in money_actions:
             for tally in both(action, tier, agent):
                 tally.granted_money += amount
 
@@ -115,7 +115,7 @@ def insights(store: DecisionStore, policy_set: PolicySet, settings: InsightSetti
         "by_agent_kind": [{"action": a, "agent_kind": k, "unit": unit(a), **kinds[(a, k)].as_dict(unit(a), policy_set)}
                           for a, k in sorted(kinds, key=lambda key: (action_order.get(key[0], 99), key[0], key[1]))],
         "dead_ends": dead_ends(((a, rules, n) for (a, rules), n in dead.items()), action_order),
-        "recommendations": recommendations(store, policy_set, settings, rows.decided, rows.pending),
+        "recommendations": recommendations(policy_set, settings, rows.decided, rows.pending),
     }
 
 

@@ -27,7 +27,6 @@ from typing import Any
 
 import yaml
 
-from policy_service.decisionlog import DecisionStore
 from policy_service.model import PolicySet
 from policy_service.service.spelling import decimal_text, quantity_json
 
@@ -77,6 +76,7 @@ class _AtCell:
     rejected_amount: int = 0  # what the rejected ones proposed
     pending: int = 0
     approver_tiers: set[str] = field(default_factory=set)
+    waits: dict[int, int] = field(default_factory=lambda: defaultdict(int))  # whole seconds to verdict -> count
 
 
 class CellNeeds:
@@ -92,6 +92,7 @@ class CellNeeds:
         self._policy_set = policy_set
         self._rules = {rule.key: rule for rule in policy_set.rules}
         self._factors: dict[tuple[str, str, str], Decimal | None] = {}
+        self._needs: dict[tuple[Any, ...], int | None] = {}
 
     def factor(self, action: str, tier: str, fired: str) -> Decimal | None:
         key = (action, tier, fired)
@@ -116,6 +117,13 @@ class CellNeeds:
 
     def needed(self, action: str, tier: str, amount: int | None, agent_limit: int | None, cap_room: int | None,
                fired: str) -> int | None:
+        key = (action, tier, amount, agent_limit, cap_room, fired)
+        if key not in self._needs:  # the same few thousand keys recur across a million rows
+            self._needs[key] = self._needed(action, tier, amount, agent_limit, cap_room, fired)
+        return self._needs[key]
+
+    def _needed(self, action: str, tier: str, amount: int | None, agent_limit: int | None, cap_room: int | None,
+                fired: str) -> int | None:
         cell = today_limit(self._policy_set, action, tier)
         factor = self.factor(action, tier, fired)
         if cell is None or amount is None or factor is None or factor <= 0:
@@ -135,14 +143,14 @@ def _scaled(cell: int, factor: Decimal) -> int:
     return cell if factor == 1 else int((Decimal(cell) * factor).to_integral_value(rounding=ROUND_FLOOR))
 
 
-def recommendations(store: DecisionStore, policy_set: PolicySet, settings: InsightSettings,
+def recommendations(policy_set: PolicySet, settings: InsightSettings,
                     decided: Iterable[tuple[Any, ...]], pending: Iterable[tuple[Any, ...]]) -> list[dict[str, Any]]:
     """One recommendation per (action, tier) whose evidence meets the thresholds, in matrix order.
     `decided` and `pending` are InsightRows.decided and .pending."""
     org = policy_set.organization
     needs = CellNeeds(policy_set)
     by_cell: dict[tuple[str, str], dict[int, _AtCell]] = defaultdict(lambda: defaultdict(_AtCell))
-    for action, tier, amount, agent_limit, cap_room, fired, verdict, approver_tier, n, approved_amount in decided:
+    for action, tier, amount, agent_limit, cap_room, fired, verdict, approver_tier, seconds, n, approved_amount in decided:
         need = needs.needed(action, tier, amount, agent_limit, cap_room, fired)
         if need is None:
             continue
@@ -152,19 +160,17 @@ def recommendations(store: DecisionStore, policy_set: PolicySet, settings: Insig
             at.approver_tiers.add(approver_tier or "")
         else:
             at.rejected, at.rejected_amount = at.rejected + n, at.rejected_amount + amount * n
+        if seconds is not None:
+            at.waits[seconds] += n
     for action, tier, _, amount, agent_limit, cap_room, fired, n in pending:
         need = needs.needed(action, tier, amount, agent_limit, cap_room, fired)
         if need is not None:
             by_cell[(action, tier)][need].pending += n
-    suggestions = {pair: _suggest(policy_set, *pair, at_cells, settings) for pair, at_cells in by_cell.items()}
-    chosen = {pair: suggested for pair, suggested in suggestions.items() if suggested is not None}
-    waits: dict[tuple[str, str], dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    for action, tier, amount, agent_limit, cap_room, fired, seconds, n in store.insight_waits(settings.since, sorted(chosen)):
-        need = needs.needed(action, tier, amount, agent_limit, cap_room, fired)
-        if need is not None and seconds is not None and need <= chosen[(action, tier)]:
-            waits[(action, tier)][int(seconds)] += n
-    found = [_recommendation(policy_set, action, tier, suggested, by_cell[(action, tier)], waits[(action, tier)])
-             for (action, tier), suggested in chosen.items()]
+    found = []
+    for (action, tier), at_cells in by_cell.items():
+        suggested = _suggest(policy_set, action, tier, at_cells, settings)
+        if suggested is not None:
+            found.append(_recommendation(policy_set, action, tier, suggested, at_cells))
     order = {a: i for i, a in enumerate(org.actions)}
     return sorted(found, key=lambda r: (order.get(r["action"], 99), org.tier_rank(r["tier"])))
 
@@ -199,8 +205,8 @@ def _suggest(policy_set: PolicySet, action: str, tier: str, at_cells: dict[int, 
     return best
 
 
-def _recommendation(policy_set: PolicySet, action: str, tier: str, suggested: int, at_cells: dict[int, _AtCell],
-                    waits: dict[int, int]) -> dict[str, Any]:
+def _recommendation(policy_set: PolicySet, action: str, tier: str, suggested: int,
+                    at_cells: dict[int, _AtCell]) -> dict[str, Any]:
     org = policy_set.organization
     unit = org.actions[action].unit
     within = [at for need, at in at_cells.items() if need <= suggested]
@@ -208,6 +214,10 @@ def _recommendation(policy_set: PolicySet, action: str, tier: str, suggested: in
     rejected = sum(at.rejected for at in within)
     cases = approved + rejected
     lower = wilson_lower_bound(approved, cases)
+    waits: dict[int, int] = defaultdict(int)
+    for at in within:
+        for seconds, n in at.waits.items():
+            waits[seconds] += n
     policy = policy_set.policy_for(action)
     return {
         "action": action, "tier": tier, "policy": policy.id if policy else None, "file": policy.file if policy else None,
