@@ -19,14 +19,20 @@ with the number of distinct groups and amounts, never with the log.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from policy_service.decisionlog import DecisionStore
 from policy_service.model import PolicySet
-from policy_service.service.insights_advice import InsightSettings, percentile, recommendations, wilson_lower_bound
+from policy_service.service.insights_advice import (
+    InsightSettings,
+    percentile,
+    recommendations,
+    wait_histogram,
+    wilson_lower_bound,
+)
 from policy_service.service.spelling import json_time, quantity_json
 
 OUTCOMES = ("allow", "escalate", "handoff", "deny")
@@ -43,7 +49,7 @@ class Tally:
     approved_amount: int = 0
     pending: int = 0
     granted_money: int = 0
-    waits: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    waits: Counter[int] = field(default_factory=Counter)  # whole seconds to verdict -> escalations
 
     def as_dict(self, unit: str, policy_set: PolicySet) -> dict[str, Any]:
         org = policy_set.organization
@@ -70,8 +76,14 @@ def insights(store: DecisionStore, policy_set: PolicySet, settings: InsightSetti
     tiers: dict[tuple[str, str], Tally] = defaultdict(Tally)
     kinds: dict[tuple[str, str], Tally] = defaultdict(Tally)
 
+    pairs: dict[tuple[str, str | None, str | None], tuple[Tally, Tally]] = {}
+
     def both(action: str, tier: str | None, agent_id: str | None) -> tuple[Tally, Tally]:
-        return tiers[(action, tier or "")], kinds[(action, _kind(policy_set, agent_id))]
+        """The group's tally by tier and by agent kind (memoised: rows repeat agents)."""
+        found = pairs.get((action, tier, agent_id))
+        if found is None:
+            found = pairs[(action, tier, agent_id)] = (tiers[(action, tier or "")], kinds[(action, _kind(policy_set, agent_id))])
+        return found
 
     money_actions = {a for a, spec in org.actions.items() if spec.unit == "money"}
     dead: dict[tuple[str, str], int] = defaultdict(int)
@@ -82,14 +94,14 @@ def insights(store: DecisionStore, policy_set: PolicySet, settings: InsightSetti
             tally.allowed += amount if outcome == "allow" else 0
     for action, fired, n in rows.dead_ends:
         dead[(action, fired or "[]")] += n
-    for action, tier, agent, verdict, seconds, n, amount in rows.verdicts:
+    for action, tier, agent, verdict, n, amount, waits in rows.verdicts:
+        histogram = wait_histogram(waits)
         for tally in both(action, tier, agent):
             if verdict == "approved":
                 tally.approved, tally.approved_amount = tally.approved + n, tally.approved_amount + amount
             else:
                 tally.rejected += n
-            if seconds is not None:
-                tally.waits[seconds] += n
+            tally.waits.update(histogram)
     for action, tier, agent, *_, n in rows.pending:
         for tally in both(action, tier, agent):
             tally.pending += n

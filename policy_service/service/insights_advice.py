@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -52,6 +52,11 @@ def wilson_lower_bound(successes: int, trials: int, z: float = Z95) -> float | N
     return (centre - spread) / (1 + z * z / trials)
 
 
+def wait_histogram(waits: str | None) -> Counter[int]:
+    """Whole seconds to verdict -> escalations, from the log's "60,125,60" (one per verdict)."""
+    return Counter(map(int, waits.split(","))) if waits else Counter()
+
+
 def percentile(histogram: Iterable[tuple[int, int]], q: float) -> int | None:
     """Nearest-rank percentile of (value, count) pairs: the smallest value with at least a share q of
     the counts at or below it (the median of 10, 20 and 30 seconds is 20; of 10 and 20, 10)."""
@@ -76,7 +81,7 @@ class _AtCell:
     rejected_amount: int = 0  # what the rejected ones proposed
     pending: int = 0
     approver_tiers: set[str] = field(default_factory=set)
-    waits: dict[int, int] = field(default_factory=lambda: defaultdict(int))  # whole seconds to verdict -> count
+    waits: list[str] = field(default_factory=list)  # the waits texts of its groups (see wait_histogram)
 
 
 class CellNeeds:
@@ -150,7 +155,7 @@ def recommendations(policy_set: PolicySet, settings: InsightSettings,
     org = policy_set.organization
     needs = CellNeeds(policy_set)
     by_cell: dict[tuple[str, str], dict[int, _AtCell]] = defaultdict(lambda: defaultdict(_AtCell))
-    for action, tier, amount, agent_limit, cap_room, fired, verdict, approver_tier, seconds, n, approved_amount in decided:
+    for action, tier, amount, agent_limit, cap_room, fired, verdict, approver_tier, n, approved_amount, waits in decided:
         need = needs.needed(action, tier, amount, agent_limit, cap_room, fired)
         if need is None:
             continue
@@ -160,8 +165,8 @@ def recommendations(policy_set: PolicySet, settings: InsightSettings,
             at.approver_tiers.add(approver_tier or "")
         else:
             at.rejected, at.rejected_amount = at.rejected + n, at.rejected_amount + amount * n
-        if seconds is not None:
-            at.waits[seconds] += n
+        if waits:
+            at.waits.append(waits)  # parsed only for the cases a recommendation counts
     for action, tier, _, amount, agent_limit, cap_room, fired, n in pending:
         need = needs.needed(action, tier, amount, agent_limit, cap_room, fired)
         if need is not None:
@@ -214,10 +219,7 @@ def _recommendation(policy_set: PolicySet, action: str, tier: str, suggested: in
     rejected = sum(at.rejected for at in within)
     cases = approved + rejected
     lower = wilson_lower_bound(approved, cases)
-    waits: dict[int, int] = defaultdict(int)
-    for at in within:
-        for seconds, n in at.waits.items():
-            waits[seconds] += n
+    waits = wait_histogram(",".join(text for at in within for text in at.waits))
     policy = policy_set.policy_for(action)
     return {
         "action": action, "tier": tier, "policy": policy.id if policy else None, "file": policy.file if policy else None,
