@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from policy_service.console.texts_insights import INSIGHT_TEXTS
+
 LANGUAGES = ("es", "en")
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -462,6 +464,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "unit_count": {"es": "veces", "en": "times"},
     "unit_flag": {"es": "sin cantidad", "en": "no quantity"},
 }
+
+TEXTS.update(INSIGHT_TEXTS)  # the Insights page's own words (console/texts_insights.py)
 
 
 def text(key: str, language: str, **values: Any) -> str:
