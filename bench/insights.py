@@ -148,6 +148,8 @@ def main() -> None:
     runtime, result = load_runtime(ROOT / "policies")
     assert runtime is not None, result.diagnostics
     for url in urls:
+        if url.startswith("postgresql") and args.database:
+            _postgres(url.rsplit("/", 1)[1])  # created on first use, like the default
         store = DecisionStore(url)
         store.upgrade()
         seed(store, args.decisions)
