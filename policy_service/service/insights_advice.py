@@ -25,13 +25,12 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from policy_service.model import PolicySet
 from policy_service.service.spelling import decimal_text, quantity_json
 
 Z95 = 1.959963984540054  # two-sided 95 %
-RECOMMENDABLE_UNITS = ("money", "days", "count")  # a flag's limit is yes or no: there is no amount to raise
+RECOMMENDABLE_UNITS = ("money", "days", "count")
+CANDIDATE = re.compile(r"set_limits: \{([\w.-]+): \{([\w.-]+): ([0-9]+(?:\.[0-9]+)?)\}\}")  # as _recommendation writes it  # a flag's limit is yes or no: there is no amount to raise
 
 
 @dataclass(frozen=True)
@@ -248,9 +247,10 @@ def apply_candidate(directory: Path, recommendation: dict[str, Any]) -> None:
     """Write a recommendation's candidate into a policy directory (a copy, to replay it): the cell of
     the action's `limits:` line in the policy's file, as `set_limits` replaces a matrix cell. The
     line must be a flow mapping (`refund: {agent: 50, ...}`), as the example policies write it."""
-    change = yaml.safe_load(recommendation["candidate"])["set_limits"]
-    ((action, cells),) = change.items()
-    ((tier, value),) = cells.items()
+    change = CANDIDATE.fullmatch(recommendation["candidate"])
+    if change is None:
+        raise ValueError(f"not a candidate line: {recommendation['candidate']!r}")
+    action, tier, value = change.groups()
     path = directory / recommendation["file"]
     text = path.read_text(encoding="utf-8")
     line = re.search(rf"^(\s+{re.escape(action)}:\s*\{{)([^}}]*)(\}})", text[text.index("\nlimits:"):], re.MULTILINE)
