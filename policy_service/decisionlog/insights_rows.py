@@ -1,5 +1,5 @@
 """The reads insights make of the log (docs/contract.md §10): aggregates over `decision_facts`, grouped
-in SQL, so a report over a million decisions returns a few thousand rows and holds nothing else.
+in SQL, so a report over a million decisions returns some tens of thousands of groups and holds nothing else.
 
 A window is the decisions appended since a time (a seq range, as every time filter is: time never
 runs backwards along seq); an approval or outcome counts with its decision, whenever it came. Groups
@@ -49,7 +49,7 @@ class InsightQueries:
     def insight_rows(self, since: datetime | None) -> InsightRows:
         """One read of each kind of fact in the window (a range of the table's key), grouped in SQL.
 
-        The five reads run on three connections at once (each backend sorts or hashes its groups in
+        The six reads run on three connections at once (each backend sorts or hashes its groups in
         its own process or thread; SQLite releases the GIL while it works), all bounded by the log's
         head as it stood when the report began, so they describe the same log."""
         f = facts_table.c
