@@ -320,7 +320,7 @@ def test_prepare_is_safe_when_several_processes_start_at_once(database_url: str)
         for process in processes:
             process.join(60)
             assert process.exitcode == 0
-        assert DecisionStore(url).schema_version() == "0005"
+        assert DecisionStore(url).schema_version() == "0006"
 
 
 def _prepare_only(url: str, together: Any) -> None:

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from policy_service.console import approvals, decision_log, impact, pages, policies, simulator
+from policy_service.console import approvals, decision_log, impact, insights, pages, policies, simulator
 
 __all__ = ["init_app"]
 
-PAGE_MODULES = (approvals, decision_log, impact, policies, simulator)  # imported for their routes on pages.blueprint
+PAGE_MODULES = (approvals, decision_log, impact, insights, policies, simulator)  # imported for their routes on pages.blueprint
 
 
 def init_app(app: Flask) -> None:

@@ -20,7 +20,7 @@ from policy_service.console.session import current_user, language, requires_cons
 from policy_service.deciding.words import format_amount
 from policy_service.model import Organization
 from policy_service.service.policy_overview import problem_list
-from policy_service.service.replay import ChangedDecision, ReplayReport, replay, share_text, since_moment
+from policy_service.service.replay import ChangedDecision, ReplayReport, parse_since, replay, share_text
 from policy_service.web.state import service_state
 
 nav_entry("console.impact", "impact", "policy_admin", "auditor")
@@ -74,7 +74,7 @@ def impact() -> Response:
     if shadow is None or shadow.runtime is None:
         return console_page("console/impact.html", shadow=shadow, report=None, since=since_text)
     try:
-        since = since_moment(since_text)
+        since = parse_since(since_text)
     except ValueError:
         errors = [{"id": "f-since", "label": t("impact_since"), "message": t("impact_since_wrong", typed=since_text)}]
         return console_page("console/impact.html", 400, shadow=shadow, report=None, since=since_text, errors=errors,

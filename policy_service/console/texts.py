@@ -1,7 +1,7 @@
 """The console's own words, in Spanish and English (docs/contract.md §9: Spanish first, English too).
 
 One catalogue, keyed by what a text is for (common words and the approvals here, auditors' pages in
-texts_log.py, policy owners' in texts_owners.py); every key has both languages (tests/console/test_console_texts.py).
+texts_log.py, policy owners' in texts_owners.py, the Insights page's in texts_insights.py); every key has both languages (tests/console/test_console_texts.py).
 Sentences for customers stay in deciding/words.py; these are the words of the pages around them.
 Placeholders are `str.format` fields, filled by `text()`.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from policy_service.console.texts_insights import INSIGHT_TEXTS
 from policy_service.console.texts_log import LOG_TEXTS
 from policy_service.console.texts_owners import OWNER_TEXTS
 
@@ -149,9 +150,9 @@ _COMMON: dict[str, dict[str, str]] = {
 
 # One catalogue for the templates, kept in three files by the pages they serve; a key defined twice
 # would silently take one of its texts.
-_PARTS = (_COMMON, LOG_TEXTS, OWNER_TEXTS)
+_PARTS = (_COMMON, LOG_TEXTS, OWNER_TEXTS, INSIGHT_TEXTS)
 if len({key for part in _PARTS for key in part}) != sum(len(part) for part in _PARTS):
-    raise RuntimeError("a console text key is defined twice across texts.py, texts_log.py and texts_owners.py")
+    raise RuntimeError("a console text key is defined twice across the texts*.py files")
 TEXTS: dict[str, dict[str, str]] = {key: value for part in _PARTS for key, value in part.items()}
 
 

@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from policy_service.decisionlog.chain import timestamp_text
 from policy_service.decisionlog.connection import ensure_directory, lock_file, make_engine
 from policy_service.decisionlog.history import PolicyHistory
+from policy_service.decisionlog.insights_rows import InsightQueries
 from policy_service.decisionlog.presence import missing_log
 from policy_service.decisionlog.records import Appended, LogFilter, NewEntry
 from policy_service.decisionlog.schema import (
@@ -55,7 +56,7 @@ _CHECKPOINT_EVERY = 100  # commits per writer thread between WAL checkpoints
 
 
 
-class DecisionStore(PolicyHistory, SignOuts):
+class DecisionStore(PolicyHistory, InsightQueries, SignOuts):
     def __init__(self, url: str, log_key: bytes | None = None) -> None:
         self.url = url
         self.log_key = log_key  # entries are HMAC-SHA256 under it (chain.entry_hash); never stored here

@@ -36,8 +36,20 @@ reloads_table = Table("policy_reloads", metadata, Column("seq", _seq_type, prima
 shadow_table = Table("shadow_results", metadata, Column("decision_id", String(40)), Column("candidate_revision", String(80)),
                      Column("created_at", DateTime(timezone=True)), Column("live_outcome", String(16)),
                      Column("candidate_outcome", String(16)), Column("live_rules", Text), Column("candidate_rules", Text))
+# One narrow row per chained entry with what insights aggregate (decisionlog/facts.py derives it from
+# the entry's own response): a report over a million decisions reads this, never the JSON documents.
+# Keyed (kind, decision_seq, seq): SQLite stores it in that order (WITHOUT ROWID), so reading one kind
+# over a window is one sequential range.
+facts_table = Table("decision_facts", metadata,
+                    Column("kind", String(16), primary_key=True), Column("decision_seq", _seq_type, primary_key=True),
+                    Column("seq", _seq_type, primary_key=True, autoincrement=False), Column("at_ms", BigInteger),
+                    Column("action", String(100)), Column("tier", String(100)), Column("agent_id", String(200)),
+                    Column("outcome", String(16)), Column("amount", BigInteger), Column("amount_action", String(100)),
+                    Column("proposed", BigInteger), Column("agent_limit", BigInteger), Column("cap_room", BigInteger),
+                    Column("rules", Text), Column("options", Integer), Column("approver_tier", String(100)),
+                    Column("waited_s", BigInteger), sqlite_with_rowid=False)
 sign_outs_table = Table("console_sign_outs", metadata, Column("session_id", String(64), primary_key=True),
                         Column("signed_out_at", DateTime(timezone=True)))
 
 APPEND_ONLY_TABLES = ("decision_log", "decision_rules", "policy_revisions", "budget_ledger", "approval_requests",
-                      "idempotency_keys", "policy_reloads", "shadow_results", "console_sign_outs")
+                      "idempotency_keys", "policy_reloads", "shadow_results", "console_sign_outs", "decision_facts")

@@ -8,8 +8,10 @@ from typing import Any
 from sqlalchemy import DateTime, bindparam, func, insert, literal, select, union_all
 from sqlalchemy.engine import Engine
 
+from policy_service.decisionlog.facts import DECISION_FACT_COLUMNS
 from policy_service.decisionlog.schema import (
     approvals_table,
+    facts_table,
     idempotency_table,
     ledger_table,
     log_table,
@@ -49,6 +51,11 @@ def statements() -> dict[str, Any]:
         .where(ledger.decision_id == bindparam("decision_id")).group_by(ledger.scope, ledger.subject, ledger.action),
         "approval": select(approvals.decision_id, approvals.to_tier, approvals.team, approvals.action, approvals.amount,
                            approvals.created_at).where(approvals.decision_id == bindparam("decision_id")),
+        # An event's fact repeats its decision's: one probe of the decision_id index, then the key.
+        "decision_fact": select(*(facts_table.c[name] for name in DECISION_FACT_COLUMNS))
+        .join(log_table, (facts_table.c.kind == "decision") & (facts_table.c.decision_seq == log.seq))
+        .where(log.decision_id == bindparam("decision_id"), log.kind == "decision"),
+        "insert_fact": insert(facts_table),
         "insert_log": insert(log_table), "insert_rule": insert(rules_table), "insert_ledger": insert(ledger_table),
         "insert_approval": insert(approvals_table), "insert_idempotency": insert(idempotency_table),
     }

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from policy_service.deciding.budgets import LedgerRow, UsageQuestion
 from policy_service.decisionlog.chain import GENESIS, entry_hash, timestamp_text
+from policy_service.decisionlog.facts import DecisionFact, entry_facts
 from policy_service.decisionlog.records import Appended, ApprovalRequest, NewEntry
 from policy_service.decisionlog.statements import as_utc, usage_statement
 
@@ -81,6 +82,11 @@ class ChainTransaction:
         row["hash"] = entry_hash({**row, "created_at": timestamp_text(created_at)}, self._store.log_key)
         sql("insert_log").run(cursor, **row)
         sql("insert_rule").run_many(cursor, [{"rule": rule, "seq": seq} for rule in entry.fired_rules])
+        decision = None
+        if entry.kind != "decision":
+            found = sql("decision_fact").run(cursor, decision_id=entry.decision_id).fetchone()
+            decision = DecisionFact(*found) if found else None
+        sql("insert_fact").run(cursor, **entry_facts(seq, entry.kind, created_at, row, response, decision))
         for item in ledger:
             sql("insert_ledger").run(cursor, seq=seq, decision_id=entry.decision_id, reserved_at=reserved_at or created_at,
                                      **item.__dict__)

@@ -116,19 +116,24 @@ class ReplayReport:
         }
 
 
-def since_moment(text: str, now: datetime | None = None) -> datetime | None:
-    """How far back a report looks, as people write it: 30d, 12h, an ISO date (2026-11-01) or "all"
-    (None). An aware datetime; ValueError naming the forms when the text is none of them."""
-    text = text.strip().lower()
-    if text in ("all", "todo"):
+def parse_since(text: str, now: datetime | None = None) -> datetime | None:
+    """How far back a report looks: `30d` / `12h` (back from now, also as people write them: "30 días",
+    "12 horas", "7 days"), an ISO date or date-time (UTC unless it says otherwise), or `all` / `todo`
+    (None). ValueError names the accepted forms. Shared by `replay --since`, `insights --since`,
+    GET /v1/insights?since= and the console's Impact and Insights pages."""
+    text = text.strip()
+    if text.lower() in ("all", "todo"):
         return None
-    # 30d, 12h, and as people write them: "30 días", "12 horas", "7 days"
-    match = re.fullmatch(r"(\d+)\s*(d|h|d[ií]as?|days?|horas?|hours?)", text)
+    match = re.fullmatch(r"(\d{1,6})\s*(d|h|d[ií]as?|days?|horas?|hours?)", text.lower())
     if match:
         amount = int(match.group(1))
-        return (now or datetime.now(timezone.utc)) - (timedelta(days=amount) if match.group(2)[0] == "d" else timedelta(hours=amount))
+        step = timedelta(days=amount) if match.group(2)[0] == "d" else timedelta(hours=amount)
+        try:
+            return (now or datetime.now(timezone.utc)) - step
+        except OverflowError:  # before year 1: no log is that old
+            raise ValueError(f"{text!r} reaches back before the year 1; use 'all'") from None
     try:
-        moment = datetime.fromisoformat(text)
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise ValueError(f"{text!r}: use 30d, 12h, an ISO date or 'all'") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -16,6 +16,7 @@ from policy_service.web import (
     decisions,
     errors,
     health,
+    insights,
     metrics,
     openapi,
     policies,
@@ -61,5 +62,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(audit.blueprint)
     app.register_blueprint(approvals.blueprint)
     app.register_blueprint(simulations.blueprint)
+    app.register_blueprint(insights.blueprint)
     init_console(app)  # the pages for people under /console/, and GET / to them
     return app
