@@ -5,7 +5,7 @@ gunicorn serves `policy_service:create_app()`. The app exists only inside `creat
 The package's folders are its architecture; imports point down this list, never up
 (tests/test_architecture.py walks them):
 
-    cli.py        the command line (click)
+    cli/          the command line (click)
     serving/      gunicorn's settings and hooks, `serve`, the policy file watcher
     web/          the HTTP API (Flask)
     policytest/   policy test suites: runner, report, coverage, pytest plugin
