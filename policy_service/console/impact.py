@@ -47,7 +47,7 @@ def _money(org: Organization, minor: int | None, unit: str = "money") -> str:
     return "—" if minor is None else (format_amount(org, unit, minor, locale()) or "—")
 
 
-def _change_view(change: ChangedDecision, org: Organization) -> ChangeView:
+def change_view(change: ChangedDecision, org: Organization) -> ChangeView:
     return ChangeView(change, action_words(change.action), _money(org, change.amount, change.unit),
                       outcome_words(change.outcome_before), outcome_words(change.outcome_after),
                       _money(org, change.grantable_before), _money(org, change.grantable_after))
@@ -86,5 +86,5 @@ def impact() -> Response:
     disagreements = [{**row, "live_words": outcome_words(row["live_outcome"]),
                       "candidate_words": outcome_words(row["candidate_outcome"])} for row in shadow.disagreements(since)]
     return console_page("console/impact.html", shadow=shadow, report=report, summary=summary(report, org),
-                        changes=[_change_view(change, org) for change in report.changes], disagreements=disagreements,
+                        changes=[change_view(change, org) for change in report.changes], disagreements=disagreements,
                         can_open=can_open, since=since_text, failing_tests=problem_list(shadow.failing_tests, language()))

@@ -18,11 +18,13 @@ from flask import request
 from werkzeug.wrappers import Response
 
 from policy_service.console.decision_log import action_words
+from policy_service.console.impact import change_view, summary
 from policy_service.console.pages import blueprint, console_page, locale, money, nav_entry, organization, t
 from policy_service.console.session import current_user, requires_console_role
 from policy_service.deciding.words import label
 from policy_service.service.insights import insights
 from policy_service.service.insights_advice import InsightSettings
+from policy_service.service.insights_replay import replay_recommendation
 from policy_service.service.replay import parse_since
 from policy_service.web.state import service_state
 
@@ -112,6 +114,7 @@ def insights_page() -> Response:
         "rate": _share(rec["approval_rate"]),
         "log_query": {"action": rec["action"], "outcome": "escalate",
                       **({"from": report["since"][:10]} if report["since"] else {})},
+        "replay_query": {"action": rec["action"], "tier": rec["tier"], "since": asked},
     } for rec in report["recommendations"]]
     rows = [{**row, "band": _band(row), "rate": _share(row["approval_rate"]),
              "lower": _share(row["approval_rate_lower_bound"]),
@@ -121,4 +124,35 @@ def insights_page() -> Response:
     return console_page("console/insights.html", report=report, asked=asked, error=error, rows=rows,
                         rates=rates, rates_height=rates_height, waits=waits, waits_height=waits_height,
                         bar_width=BAR_WIDTH, recommendations=recommendations, dead_ends=dead_ends,
+                        can_open=user is not None and user.has_any(("auditor",)))
+
+
+@blueprint.get("/insights/replay")
+@requires_console_role("policy_admin", "auditor")
+def recommendation_replay() -> Response:
+    """A recommendation's candidate replayed over the same window: the proof beside the advice. The
+    recommendation is found again in the report (never built from the URL), so only the report's own
+    candidate lines are ever written, into a temporary copy of the live files."""
+    asked = request.args.get("since", "").strip() or "90d"
+    try:
+        since = parse_since(asked)
+    except ValueError:
+        return console_page("console/error.html", 400, title=t("insights"), body=t("impact_since_wrong", typed=asked))
+    state = service_state()
+    report = insights(state.store, state.runtime.policy_set, InsightSettings(since))
+    rec = next((r for r in report["recommendations"]
+                if r["action"] == request.args.get("action") and r["tier"] == request.args.get("tier")), None)
+    if rec is None:
+        return console_page("console/error.html", 404, title=t("insights"), body=t("insights_no_such_recommendation"))
+    replayed = replay_recommendation(state.store, state.live.directory, rec, since)
+    org = organization()
+    user = current_user()
+    unit = org.actions[rec["action"]].unit
+    expected = rec["escalations_avoided"] + rec["pending_now_allowed"]
+    became_allowed = replayed.transitions.get(("escalate", "allow"), 0)
+    return console_page("console/insights_replay.html", rec=rec, asked=asked,
+                        title_words=t("insights_raise", action=action_words(rec["action"]), tier=_tier_label(rec["tier"]),
+                                      current=money(rec["current_limit"], unit), suggested=money(rec["suggested_limit"], unit)),
+                        expected=expected, became_allowed=became_allowed,
+                        summary=summary(replayed, org), changes=[change_view(c, org) for c in replayed.changes],
                         can_open=user is not None and user.has_any(("auditor",)))

@@ -49,4 +49,14 @@ INSIGHT_TEXTS: dict[str, dict[str, str]] = {
     "insights_rules": {"es": "Reglas que se aplicaron", "en": "Rules that fired"},
     "insights_no_dead_ends": {"es": "Ninguna respuesta sin salida.", "en": "No dead end."},
     "insights_empty": {"es": "No hay decisiones en este periodo.", "en": "No decisions in this window."},
+    "insights_replay_link": {"es": "Ver qué cambiaría: la revisión del registro con este cambio",
+                             "en": "See what would change: the log replayed with this change"},
+    "insights_replay_title": {"es": "Revisión de una recomendación", "en": "A recommendation replayed"},
+    "insights_replay_back": {"es": "Volver a Perspectivas", "en": "Back to Insights"},
+    "insights_replay_check": {"es": "La recomendación prevé {expected} escaladas que pasarían a permitidas; la revisión "
+                                    "del registro con el cambio da {allowed}.",
+                              "en": "The recommendation expects {expected} escalations to become allowed; replaying "
+                                    "the log with the change gives {allowed}."},
+    "insights_no_such_recommendation": {"es": "Esa recomendación no está en el informe de este periodo.",
+                                        "en": "That recommendation is not in this window's report."},
 }

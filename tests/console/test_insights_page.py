@@ -72,3 +72,21 @@ def test_only_policy_admins_and_auditors_see_insights(tmp_path: Path, key: str, 
     assert client.post("/console/login", data={"key": keys[key], "csrf_token": token.group(1)}).status_code == 302
     assert client.get("/console/insights").status_code == status
     assert ('href="/console/insights"' in client.get("/console/").get_data(as_text=True)) == (status == 200)
+
+
+def test_a_recommendation_links_to_its_replay_which_allows_exactly_what_it_expects(tmp_path: Path) -> None:
+    """Contract §10: each recommendation is linked to its replay. The page writes the candidate into a copy
+    of the live files, replays the same window and shows the report Impact shows: here 21 escalations
+    that become allowed, as the recommendation expects; the live files are untouched."""
+    client = make_app(tmp_path).test_client()
+    _escalations(client)
+    body = client.get("/console/insights?since=2026-01-01").get_data(as_text=True)
+    link = re.search(r'<a href="(/console/insights/replay\?[^"]+)">Ver qué cambiaría', body)
+    assert link is not None
+    page = client.get(html.unescape(link.group(1)))
+    text = _text(page)
+    assert page.status_code == 200
+    assert "La recomendación prevé 21 escaladas que pasarían a permitidas; la revisión del registro con el cambio da 21." in text
+    assert "escalada permitida 21" in text and "set_limits: {refund: {agent: 75}}" in text
+    assert "refund:       {agent: 50," in (Path(__file__).resolve().parents[2] / "policies" / "refunds.yaml").read_text()
+    assert client.get("/console/insights/replay?since=2026-01-01&action=refund&tier=manager").status_code == 404
