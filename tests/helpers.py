@@ -42,6 +42,25 @@ def keyed_app(tmp_path: Path, keys: dict[str, tuple[Any, ...]], **config: Any) -
     return make_app(tmp_path, DEV=False, KEYS_FILE=str(key_file), **config), headers
 
 
+def console_as(tmp_path: Path, role: str, **config: Any) -> Any:
+    """A test client of an app that requires keys, signed in to the console with a key of one role
+    (admin = policy_admin, audit = auditor, approver and tool act for any agent)."""
+    import re
+
+    from policy_service.service.keys import ANY_AGENT, create_key
+
+    key_file = tmp_path / "keys.json"
+    roles = {"admin": ("policy_admin", None), "audit": ("auditor", None), "approver": ("approver", ANY_AGENT),
+             "tool": ("agent_tool", ANY_AGENT)}
+    name, scope = roles[role]
+    secret = create_key(key_file, role, [name], scope=scope)
+    client = make_app(tmp_path, DEV=False, KEYS_FILE=str(key_file), **config).test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/console/login").get_data(as_text=True))
+    assert token is not None
+    assert client.post("/console/login", data={"key": secret, "csrf_token": token.group(1)}).status_code == 302
+    return client
+
+
 def raise_refund_limit(policies: Path, to: int) -> None:
     path = policies / "refunds.yaml"
     text = path.read_text()

@@ -258,8 +258,7 @@ def simulator() -> Response:
             answer = None  # never an answer to a request other than the one typed
     # Amounts typed in another locale than the page's are shown again as the page writes them.
     shown: dict[str, str] = {}
-    if typed_locale(args) != locale() and args.get("run"):
-        body, _ = request_body(args, policy_set)
+    if typed_locale(args) != locale() and args.get("run"):  # `body` is the run's, read above
         money_paths = [spec.path for spec in form_fields(policy_set) if spec.type == "money"] + ["proposal.amount"]
         shown = {path: amount_input(_get(body, path), "money") for path in money_paths
                  if _get(body, path) is not None and (path != "proposal.amount" or "currency" in body["proposal"])}

@@ -14,7 +14,6 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +67,7 @@ def decision_evidence(store: DecisionStore, decision_id: str) -> Evidence | None
         return None
     stored = store.revision(first["policy_revision"])
     passages = rule_passages(stored["files"]) if stored is not None else {}
-    policy_set = revision_policy_set(first["policy_revision"], json.dumps(stored["files"], sort_keys=True)) if stored else None
+    policy_set = revision_policy_set(store, first["policy_revision"], stored["files"]) if stored else None
     rules = {rule.key: rule for rule in policy_set.rules} if policy_set else {}
     request = json.loads(first["request"])
     order_value = (request.get("case") or {}).get("order_value")
@@ -87,12 +86,31 @@ def decision_evidence(store: DecisionStore, decision_id: str) -> Evidence | None
     )
 
 
-@lru_cache(maxsize=16)
-def revision_policy_set(revision: str, files_json: str) -> PolicySet | None:
-    """A stored revision's files parsed as a policy set (never compiled: nothing is decided with it).
-    A revision is content-addressed, so what it parses to never changes and is kept; None when the
-    files no longer give the revision (edited in the database) or do not load."""
-    files: dict[str, str] = json.loads(files_json)
+# Parsed revisions by id. A revision is content-addressed, so what it parses to never changes: a list of
+# many decisions (the approvals inbox) reads and parses each revision once, not once per decision.
+_PARSED: dict[str, PolicySet | None] = {}
+_PARSED_KEPT = 16
+
+
+def revision_policy_set(store: DecisionStore, revision: str, files: dict[str, str] | None = None) -> PolicySet | None:
+    """A stored revision's files parsed as a policy set (never compiled: nothing is decided with it);
+    `files` when the caller has already read them. None when the log does not hold the revision, or its
+    files no longer give it (edited in the database) or do not load."""
+    if revision in _PARSED:
+        return _PARSED[revision]
+    if files is None:
+        stored = store.revision(revision)
+        if stored is None:
+            return None  # not kept: it may be stored later
+        files = stored["files"]
+    parsed = _parse(revision, files)
+    if len(_PARSED) >= _PARSED_KEPT:
+        _PARSED.pop(next(iter(_PARSED)))
+    _PARSED[revision] = parsed
+    return parsed
+
+
+def _parse(revision: str, files: dict[str, str]) -> PolicySet | None:
     with tempfile.TemporaryDirectory(prefix="policy-revision-") as directory:
         for name, text in files.items():
             path = Path(directory) / name
@@ -139,7 +157,6 @@ def held_back(rule: Rule, decision: dict[str, Any], policy_set: PolicySet | None
 def held_back_rules(store: DecisionStore, decision: dict[str, Any]) -> list[str]:
     """The fired rules that held a decision back, read in its own revision (for a list of many decisions,
     such as the approvals inbox: the request is not read, so a cap at the order value counts)."""
-    stored = store.revision(decision["policy_revision"])
-    policy_set = revision_policy_set(decision["policy_revision"], json.dumps(stored["files"], sort_keys=True)) if stored else None
+    policy_set = revision_policy_set(store, decision["policy_revision"])
     rules = {rule.key: rule for rule in policy_set.rules} if policy_set else {}
     return [key for key in decision.get("rules", []) if key not in rules or held_back(rules[key], decision, policy_set)]

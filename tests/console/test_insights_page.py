@@ -10,9 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import make_app
-
-from policy_service.service.keys import ANY_AGENT, create_key
+from helpers import console_as, make_app
 
 
 def _text(page: Any) -> str:
@@ -62,14 +60,7 @@ def test_a_bad_window_is_named_at_the_top_and_the_default_shown(tmp_path: Path) 
 @pytest.mark.parametrize("key, status", [("admin", 200), ("audit", 200), ("approver", 403), ("tool", 403)])
 def test_only_policy_admins_and_auditors_see_insights(tmp_path: Path, key: str, status: int) -> None:
     """Approvers and agent tools neither see the link nor get the page."""
-    key_file = tmp_path / "keys.json"
-    keys = {"admin": create_key(key_file, "admin", ["policy_admin"]), "audit": create_key(key_file, "audit", ["auditor"]),
-            "approver": create_key(key_file, "approver", ["approver"], scope=ANY_AGENT),
-            "tool": create_key(key_file, "tool", ["agent_tool"], scope=ANY_AGENT)}
-    client = make_app(tmp_path, DEV=False, KEYS_FILE=str(key_file)).test_client()
-    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/console/login").get_data(as_text=True))
-    assert token is not None
-    assert client.post("/console/login", data={"key": keys[key], "csrf_token": token.group(1)}).status_code == 302
+    client = console_as(tmp_path, key)
     assert client.get("/console/insights").status_code == status
     assert ('href="/console/insights"' in client.get("/console/").get_data(as_text=True)) == (status == 200)
 
