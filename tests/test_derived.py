@@ -1,18 +1,17 @@
-"""The rule index and insights' facts are derived behind the chain (decisionlog/derived.py): a
-follower thread writes them shortly after appends, every reader catches up first, and entries whose
-process died before its follower ran are derived from the chain later. Both backends."""
+"""The rule index and insights' facts are derived behind the chain (decisionlog/derived.py): a pass
+every DERIVE_EVERY appends of a process, every reader catching up first, and entries whose process
+died before its pass derived from the chain later. Both backends."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy
 from helpers import log_entry
 
-from policy_service.decisionlog import DecisionStore, LogFilter, audit
-from policy_service.decisionlog.derived import BATCH
+from policy_service.decisionlog import DecisionStore, LogFilter, audit, derived
+from policy_service.decisionlog.derived import BATCH, DERIVE_EVERY
 
 
 @pytest.fixture
@@ -28,22 +27,22 @@ def counted(store: DecisionStore, table: str) -> int:
         return int(connection.execute(sqlalchemy.text(f"SELECT count(*) FROM {table}")).scalar_one())
 
 
-def test_the_follower_derives_appends_without_any_reader(store: DecisionStore) -> None:
-    for n in range(1, 4):
+def test_appends_are_derived_every_few_appends_without_any_reader(store: DecisionStore) -> None:
+    for n in range(1, DERIVE_EVERY):
         store.append(log_entry(n, rules=("refunds/a", "refunds/b")))
-    deadline = time.monotonic() + 5
-    while counted(store, "decision_facts") < 3 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert counted(store, "decision_facts") == 3
-    assert counted(store, "decision_rules") == 6
+    assert counted(store, "decision_facts") == 0  # behind the chain, not inside each append
+    store.append(log_entry(DERIVE_EVERY, rules=("refunds/a", "refunds/b")))
+    assert counted(store, "decision_facts") == DERIVE_EVERY
+    assert counted(store, "decision_rules") == 2 * DERIVE_EVERY
 
 
-def test_entries_a_dead_process_never_derived_are_derived_by_the_next_reader(database_url: str) -> None:
+def test_entries_a_dead_process_never_derived_are_derived_by_the_next_reader(database_url: str,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """A worker killed between its append and its follower's pass: the chain is the truth, and the
     next reader derives the missing rows from it, events finding their decisions' facts."""
     writer = DecisionStore(database_url)
     writer.prepare()
-    writer._follower.stop()  # as if killed: no pass will run in this process
+    monkeypatch.setattr(derived, "DERIVE_EVERY", 10**9)  # as if killed before its pass
     for n in range(1, BATCH + 6):  # more than one batch
         writer.append(log_entry(n, rules=(f"refunds/r{n % 3}",)))
     writer.append(log_entry(BATCH + 6, kind="approval", decision_id="dec_00000001", outcome="rejected"))

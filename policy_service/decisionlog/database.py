@@ -69,7 +69,8 @@ class DecisionStore(PolicyHistory, InsightQueries, SignOuts):
         self._lock_path = f"{database}.chain-lock" if database and database != ":memory:" else None
         self._compiled = {name: Compiled(self.engine, statement)
                           for name, statement in {**statements(), **derived.statements()}.items()}
-        self._follower = derived.Follower(self)
+        self._checkpointer = derived.Checkpointer(self)
+        self._appends = 0  # by this process since its last derive pass
         self._usage_compiled: dict[int, Compiled] = {}
 
     # -- schema -------------------------------------------------------------------------------------
@@ -161,6 +162,7 @@ class DecisionStore(PolicyHistory, InsightQueries, SignOuts):
         connection and raises StoreError; any other exception rolls back and propagates.
         """
         driver_error = self.engine.dialect.loaded_dbapi.Error
+        appended = False
         with self._queue():
             try:
                 connection = self._writer()
@@ -177,8 +179,7 @@ class DecisionStore(PolicyHistory, InsightQueries, SignOuts):
                 transaction = ChainTransaction(self, cursor, now)
                 yield transaction
                 connection.commit() if self.dialect != "sqlite" else cursor.execute("COMMIT")
-                if transaction.appended:
-                    self._follower.appended()
+                appended = transaction.appended > 0
             except driver_error as exc:
                 self._drop_writer()
                 raise StoreError(f"cannot record the entry: {exc.__class__.__name__}: {exc}") from exc
@@ -188,6 +189,23 @@ class DecisionStore(PolicyHistory, InsightQueries, SignOuts):
                 except driver_error:
                     self._drop_writer()
                 raise
+        if appended:
+            self._after_append()
+
+    def _after_append(self) -> None:
+        """Every DERIVE_EVERY appends, derive what the chain holds underived (decisionlog/derived.py),
+        once the append is committed and its lock released: a failure here never fails the append."""
+        if self.dialect == "sqlite" and self._lock_path is not None:
+            self._checkpointer.appended()
+        self._appends += 1
+        if self._appends < derived.DERIVE_EVERY:
+            return
+        self._appends = 0
+        try:
+            with self.chain_transaction() as transaction:
+                transaction.derive_behind()
+        except Exception as exc:  # the next pass, or a reader, derives them
+            log.warning("deriving rows behind the chain failed, will retry: %s", exc)
 
     @contextmanager
     def _queue(self) -> Iterator[None]:
@@ -237,7 +255,7 @@ class DecisionStore(PolicyHistory, InsightQueries, SignOuts):
 
     def checkpoint(self) -> None:
         """SQLite: move the WAL's frames into the database file (PASSIVE: never blocks a writer).
-        Run by the follower thread, not inside a writer's COMMIT with every other worker waiting."""
+        Run by the checkpointer thread, not inside a writer's COMMIT with every other worker waiting."""
         if self.dialect == "sqlite":
             self._writer().driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
@@ -414,7 +432,7 @@ class DecisionStore(PolicyHistory, InsightQueries, SignOuts):
             return False
 
     def dispose(self) -> None:
-        self._follower.stop()
+        self._checkpointer.stop()
         self._drop_writer()
         self.engine.dispose()
 

@@ -8,7 +8,8 @@ frames and a tenth of the time every other writer waited for the chain lock (iss
 derives, in seq order and in batches of BATCH entries per transaction, what follows the last
 `derived_through` mark, and marks how far it got:
 
-- a follower thread in each process that appends runs a pass shortly after its appends (`Follower`);
+- every DERIVE_EVERY appends, a process runs a pass right after the append's commit, in the same
+  thread (`DecisionStore.chain_transaction`): batched, its rows share pages and one COMMIT;
 - every reader of either table runs one first (`DecisionStore.catch_up`), so a query never sees them
   behind the chain it reads, and a process killed before its follower ran loses nothing: the next
   pass derives its entries from the chain, which stays the truth.
@@ -22,7 +23,6 @@ import json
 import logging
 import os
 import threading
-import time
 import weakref
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -36,9 +36,9 @@ if TYPE_CHECKING:
     from policy_service.decisionlog.database import DecisionStore
     from policy_service.decisionlog.statements import Compiled
 
-BATCH = 64  # entries per transaction: the chain lock is held ~5 ms at most, then writers go on
-FOLLOW_SECONDS = 0.05  # a follower's pause between passes: derived rows trail appends by about this
-CHECKPOINT_EVERY = 200  # SQLite: appends by this process between WAL checkpoints (see Follower)
+BATCH = 64  # entries a pass derives at most, in one transaction
+DERIVE_EVERY = 16  # appends by a process between its passes: ~2 ms under the lock, once in 16 requests
+CHECKPOINT_EVERY = 200  # SQLite: appends by a process between WAL checkpoints (see Checkpointer)
 log = logging.getLogger("policy_service.decisionlog")
 
 _UNDERIVED_COLUMNS = ("seq", "kind", "decision_id", "created_at", "agent_id", "outcome", "action", "rules", "response")
@@ -80,50 +80,52 @@ def derive_behind(cursor: Any, sql: Any, now: datetime) -> int:
     return len(rows)
 
 
-class Follower:
-    """A daemon thread per store and process that derives this process's appends behind the chain and,
-    on SQLite, checkpoints the WAL: both off the request path, where they made every 100th request
-    wait ~12 ms (the checkpoint's fsync) and lengthened the chain lock's holds.
+class Checkpointer:
+    """SQLite: a daemon thread per store and process that checkpoints the WAL (PASSIVE) every
+    CHECKPOINT_EVERY appends of its process. In a request it held that worker ~12 ms in fsync every
+    100th decision (the p99); in a thread, sqlite3 releases the GIL while it copies and syncs, and a
+    PASSIVE checkpoint takes no lock a writer waits for.
 
-    Started by the first append in each process (a gunicorn worker forks without threads); ends
-    with its store. A failed pass is retried on the next: derived rows can always be rebuilt from the
-    chain, and readers catch up themselves."""
+    Only checkpoints: deriving rows in a thread was measured and dropped. It holds the chain lock
+    while it needs the GIL back after every statement, and a busy request thread keeps the GIL for
+    up to the 5 ms switch interval, so passes of ~400 entries took 0.4-0.8 s and other workers
+    waited up to 65 ms for the lock. Started by the first append in each process (a gunicorn worker
+    forks without threads); ends with its store."""
 
     def __init__(self, store: DecisionStore) -> None:
         self._store = weakref.ref(store)
         self._pid: int | None = None
-        self._wake = threading.Event()
+        self._due = threading.Event()
         self.stopped = False
-        self._since_checkpoint = 0
+        self._appends = 0
 
     def appended(self) -> None:
-        self._since_checkpoint += 1
+        self._appends += 1
+        if self._appends < CHECKPOINT_EVERY:
+            return
+        self._appends = 0
         if self._pid != os.getpid():
             self._pid = os.getpid()
-            threading.Thread(target=self._run, name="decision-log-follower", daemon=True).start()
-        self._wake.set()
+            threading.Thread(target=self._run, name="decision-log-checkpoints", daemon=True).start()
+        self._due.set()
 
     def stop(self) -> None:
         self.stopped = True
-        self._wake.set()
+        self._due.set()
 
     def _run(self) -> None:
         pid = os.getpid()
         while not self.stopped and os.getpid() == pid:
-            if not self._wake.wait(timeout=1.0):  # idle: look again whether the store still exists
+            if not self._due.wait(timeout=1.0):  # idle: look again whether the store still exists
                 if self._store() is None:
                     return
                 continue
-            self._wake.clear()
-            time.sleep(FOLLOW_SECONDS)  # collects the next few milliseconds' appends into one pass
+            self._due.clear()
             store = self._store()
             if store is None or self.stopped:
                 return
             try:
-                store.catch_up()
-                if self._since_checkpoint >= CHECKPOINT_EVERY:
-                    self._since_checkpoint = 0
-                    store.checkpoint()
-            except Exception as exc:  # never a decision's concern: the next pass, or a reader, catches up
-                log.warning("deriving behind the chain failed, will retry: %s", exc)
+                store.checkpoint()
+            except Exception as exc:  # a missed checkpoint is retried next time; SQLite's own is the backstop
+                log.warning("checkpointing the decision log failed, will retry: %s", exc)
             del store
