@@ -52,7 +52,7 @@ def new_entry() -> NewEntry:
     return NewEntry(id=entry_id, kind="decision", decision_id=entry_id, created_at=datetime.now(timezone.utc),
                     caller="bench", agent_id="ag-101", customer_id="cu-88", outcome="escalate", action="refund",
                     policy="refunds", rules=canonical_json(list(RULES)), policy_revision="sha256:" + "b" * 64,
-                    request=REQUEST, response=RESPONSE, masked="[]")
+                    request=REQUEST, response=RESPONSE, masked="[]", fired_rules=RULES)
 
 
 def decided(url: str, seconds: float, counter: Any, cpu: Any, start: Any) -> None:

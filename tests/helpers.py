@@ -96,4 +96,4 @@ def log_entry(n: int, *, kind: str = "decision", decision_id: str | None = None,
         rules=canonical_json(list(rules)), policy_revision="sha256:" + "a" * 64,
         request=canonical_json({"proposal": {"amount": "12.50"}, "n": n}),
         response=f'{{"decision_id": "{entry_id}", "outcome": "{outcome}", "proposal": {{"amount": "12.50", "currency": "EUR"}}}}',
-        masked="[]")
+        masked="[]", fired_rules=rules)

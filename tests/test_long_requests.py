@@ -28,7 +28,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     with store.chain_transaction() as transaction:  # one transaction: 80,000 entries in seconds
         for n in range(1, ENTRIES + 1):
             transaction.append(log_entry(n))
-    store.catch_up()  # as the service's follower does behind its appends (decisionlog/derived.py)
     store.dispose()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("POLICY_SERVICE_TIMEOUT", "1")

@@ -59,8 +59,8 @@ def test_simulations_leave_the_log_byte_for_byte_unchanged(keyed: tuple[Any, dic
     client = app.test_client()
     client.post("/v1/decisions", json=small_refund("40.00"), headers=headers["tool"])
     client.post("/v1/decisions", json=BODY, headers=headers["tool"])
-    verified = client.get("/v1/audit/verify", headers=headers["auditor"]).get_json()  # derives the rule index first
     before = _log_dump(tmp_path / "log.db")
+    verified = client.get("/v1/audit/verify", headers=headers["auditor"]).get_json()
     for body in (BODY, small_refund("40.00"), small_refund("5000.00")):
         answer = client.post("/v1/simulations", json=body, headers={**headers["admin"], "Idempotency-Key": "k-1"})
         assert answer.status_code == 200

@@ -35,9 +35,7 @@ def store(database_url: str) -> Iterator[DecisionStore]:
 
 
 def raw(store: DecisionStore, *statements: str) -> None:
-    """What an attacker with database access could do: plain SQL, outside the service, to rows that
-    exist (the rule index and facts are first derived, as the service's follower does within ms)."""
-    store.catch_up()
+    """What an attacker with database access could do: plain SQL, outside the service."""
     with store.engine.begin() as connection:
         for statement in statements:
             connection.execute(sqlalchemy.text(statement))
@@ -74,13 +72,11 @@ def test_a_decision_comes_back_with_its_events_oldest_first(store: DecisionStore
     assert store.get("dec_missing") is None
 
 
-@pytest.mark.parametrize("table, column", [("decision_log", "outcome"), ("decision_rules", "rule"),
-                                           ("policy_revisions", "revision"), ("decision_facts", "outcome"),
-                                           ("derived_through", "seq")])
-def test_the_storage_refuses_updates_and_deletes(store: DecisionStore, table: str, column: str) -> None:
+@pytest.mark.parametrize("table", ["decision_log", "decision_rules", "policy_revisions"])
+def test_the_storage_refuses_updates_and_deletes(store: DecisionStore, table: str) -> None:
     store.append(entry(1))
     store.store_revision("sha256:x", {"a.yaml": "a"})
-    statements = [f"UPDATE {table} SET {column} = {'2' if column == 'seq' else chr(39) + 'x' + chr(39)}",
+    statements = [f"UPDATE {table} SET {'rule' if table == 'decision_rules' else 'revision' if table == 'policy_revisions' else 'outcome'} = 'x'",
                   f"DELETE FROM {table}"]
     if store.dialect == "postgresql":
         statements.append(f"TRUNCATE {table} CASCADE")
@@ -324,7 +320,7 @@ def test_prepare_is_safe_when_several_processes_start_at_once(database_url: str)
         for process in processes:
             process.join(60)
             assert process.exitcode == 0
-        assert DecisionStore(url).schema_version() == "0007"
+        assert DecisionStore(url).schema_version() == "0006"
 
 
 def _prepare_only(url: str, together: Any) -> None:

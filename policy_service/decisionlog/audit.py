@@ -281,15 +281,15 @@ def batched(chunks: Iterator[str], size: int = 65536) -> Iterator[str]:
 # -- verification ----------------------------------------------------------------------------------
 
 class SideTables:
-    """The rule index (as far as it is derived: decisionlog/derived.py), the budget ledger and the
-    approval queue held against the chain while it is walked: every row must match a chained entry, and every entry that implies rows must have them,
+    """The rule index, the budget ledger and the approval queue held against the chain while it is
+    walked: every row must match a chained entry, and every entry that implies rows must have them,
     so deleting or forging a side row (which the chain's hashes do not cover) is caught too.
 
     console_sign_outs is not held against the chain: no entry implies its rows, and a row carries no
     authority (it can only end a console session: decisionlog/sign_outs.py)."""
 
     def __init__(self, store: DecisionStore) -> None:
-        self.rules_through, rules, ledger, approvals = store.side_rows()
+        rules, ledger, approvals = store.side_rows()
         self.rules: dict[int, set[str]] = {}
         for seq, rule in rules:
             self.rules.setdefault(seq, set()).add(rule)
@@ -308,8 +308,7 @@ class SideTables:
             self.problem = ChainProblem(seq, entry["id"], "side-table", detail)
 
         fired = set(json.loads(entry["rules"] or "[]"))
-        # Past rules_through the index is still being derived (an entry appended during the walk).
-        if seq <= self.rules_through and self.rules.pop(seq, set()) != fired:
+        if self.rules.pop(seq, set()) != fired:
             return wrong(f"the rule index of entry {seq} does not match its chained rules {sorted(fired)}")
         held = self.ledger.pop(seq, set())
         if held - {decision_id}:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +25,6 @@ from sqlalchemy import case, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from policy_service.decisionlog import derived
 from policy_service.decisionlog.chain import timestamp_text
 from policy_service.decisionlog.connection import ensure_directory, lock_file, make_engine
 from policy_service.decisionlog.history import PolicyHistory
@@ -54,7 +52,7 @@ from policy_service.errors import StoreError
 
 _PG_CHAIN_LOCK = 0x706F6C6963790001  # pg_advisory_xact_lock key: "policy" + 1
 _MIGRATIONS = "policy_service.decisionlog:migrations"
-log = logging.getLogger("policy_service.decisionlog")
+_CHECKPOINT_EVERY = 100  # commits per writer thread between WAL checkpoints
 
 
 
@@ -67,10 +65,7 @@ class DecisionStore(PolicyHistory, InsightQueries, SignOuts):
         self._local = threading.local()
         database = self.engine.url.database if self.dialect == "sqlite" else None
         self._lock_path = f"{database}.chain-lock" if database and database != ":memory:" else None
-        self._compiled = {name: Compiled(self.engine, statement)
-                          for name, statement in {**statements(), **derived.statements()}.items()}
-        self._checkpointer = derived.Checkpointer(self)
-        self._appends = 0  # by this process since its last derive pass
+        self._compiled = {name: Compiled(self.engine, statement) for name, statement in statements().items()}
         self._usage_compiled: dict[int, Compiled] = {}
 
     # -- schema -------------------------------------------------------------------------------------
@@ -162,7 +157,6 @@ class DecisionStore(PolicyHistory, InsightQueries, SignOuts):
         connection and raises StoreError; any other exception rolls back and propagates.
         """
         driver_error = self.engine.dialect.loaded_dbapi.Error
-        appended = False
         with self._queue():
             try:
                 connection = self._writer()
@@ -176,10 +170,8 @@ class DecisionStore(PolicyHistory, InsightQueries, SignOuts):
                 else:  # the database's clock, once the lock is held (see ChainTransaction.now)
                     cursor.execute(f"SELECT pg_advisory_xact_lock({_PG_CHAIN_LOCK}), clock_timestamp()")
                     now = as_utc(cursor.fetchone()[1])
-                transaction = ChainTransaction(self, cursor, now)
-                yield transaction
+                yield ChainTransaction(self, cursor, now)
                 connection.commit() if self.dialect != "sqlite" else cursor.execute("COMMIT")
-                appended = transaction.appended > 0
             except driver_error as exc:
                 self._drop_writer()
                 raise StoreError(f"cannot record the entry: {exc.__class__.__name__}: {exc}") from exc
@@ -189,23 +181,6 @@ class DecisionStore(PolicyHistory, InsightQueries, SignOuts):
                 except driver_error:
                     self._drop_writer()
                 raise
-        if appended:
-            self._after_append()
-
-    def _after_append(self) -> None:
-        """Every DERIVE_EVERY appends, derive what the chain holds underived (decisionlog/derived.py),
-        once the append is committed and its lock released: a failure here never fails the append."""
-        if self.dialect == "sqlite" and self._lock_path is not None:
-            self._checkpointer.appended()
-        self._appends += 1
-        if self._appends < derived.DERIVE_EVERY:
-            return
-        self._appends = 0
-        try:
-            with self.chain_transaction() as transaction:
-                transaction.derive_behind()
-        except Exception as exc:  # the next pass, or a reader, derives them
-            log.warning("deriving rows behind the chain failed, will retry: %s", exc)
 
     @contextmanager
     def _queue(self) -> Iterator[None]:
@@ -230,34 +205,14 @@ class DecisionStore(PolicyHistory, InsightQueries, SignOuts):
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-    def catch_up(self) -> int:
-        """Derive the rule index and facts of every entry not yet derived (decisionlog/derived.py);
-        how many. Readers of either table call it first, so they never read behind the chain."""
-        total = 0
-        while True:
-            with self.chain_transaction() as transaction:
-                done = transaction.derive_behind()
-            total += done
-            if done < derived.BATCH:
-                return total
-
-    def _caught_up(self) -> None:
-        """Before reading a derived table: catch up, unless this connection may not write (an
-        auditor's read-only role), when the table is read as far as it is derived."""
-        try:
-            self.catch_up()
-        except StoreError as exc:
-            if self.ping():
-                log.info("reading derived rows without catching up: %s", exc)
-            else:
-                raise
-
-    def checkpoint(self) -> None:
-        """SQLite: move the WAL's frames into the database file (PASSIVE: never blocks a writer).
-        Run by the checkpointer thread, not inside a writer's COMMIT with every other worker waiting."""
-        if self.dialect == "sqlite":
-            self._writer().driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        # Checkpoint the WAL here, after the lock is released (PASSIVE: never blocks writers), rather
+        # than inside some writer's COMMIT while every other worker waits for the lock.
+        self._local.commits = getattr(self._local, "commits", 0) + 1
+        if self._local.commits % _CHECKPOINT_EVERY == 0:
+            try:
+                self._writer().driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except Exception:  # a missed checkpoint is retried on the next round; never fail a decision
+                pass
 
     @contextmanager
     def ledger_view(self) -> Iterator[LedgerView]:
@@ -398,7 +353,6 @@ class DecisionStore(PolicyHistory, InsightQueries, SignOuts):
         query = select(*(c[name] for name in columns)).where(c.kind == "decision")
         seq = c.seq
         if where.rule is not None:
-            self._caught_up()
             # Driven from the (rule, seq) key and ordered by its seq: SQLite otherwise sorted every
             # match of a common rule before taking a page (1 s at a million decisions).
             query = query.join(rules_table, rules_table.c.seq == c.seq).where(rules_table.c.rule == where.rule)
@@ -432,7 +386,6 @@ class DecisionStore(PolicyHistory, InsightQueries, SignOuts):
             return False
 
     def dispose(self) -> None:
-        self._checkpointer.stop()
         self._drop_writer()
         self.engine.dispose()
 

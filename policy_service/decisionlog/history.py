@@ -16,7 +16,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from policy_service.decisionlog.schema import (
     approvals_table,
-    derived_table,
     ledger_table,
     log_table,
     reloads_table,
@@ -30,7 +29,6 @@ from policy_service.errors import StoreError
 class PolicyHistory:
     engine: Engine
     _reading: Callable[[], AbstractContextManager[Connection]]
-    _caught_up: Callable[[], None]
 
     def record_reload(self, source: str, caller: str | None, ok: bool, revision: str | None,
                       diagnostics: list[dict[str, Any]]) -> int:
@@ -43,22 +41,17 @@ class PolicyHistory:
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot record the policy reload: {exc.__class__.__name__}: {exc}") from exc
 
-    def side_rows(self) -> tuple[int, list[tuple[int, str]], list[tuple[int, str]], list[tuple[str, int]]]:
-        """The indexes derived from chained entries, for `audit verify` to hold against the chain: how
-        far the rule index reaches (decisionlog/derived.py) and its rows (seq, rule) that far, ledger
-        rows (seq, decision_id), approval requests (decision_id, seq)."""
-        self._caught_up()
+    def side_rows(self) -> tuple[list[tuple[int, str]], list[tuple[int, str]], list[tuple[str, int]]]:
+        """The indexes derived from chained entries, for `audit verify` to hold against the chain:
+        rule rows (seq, rule), ledger rows (seq, decision_id), approval requests (decision_id, seq)."""
         with self._reading() as connection:
-            through = int(connection.execute(select(func.coalesce(func.max(derived_table.c.seq), 0))).scalar_one())
-            rules = [(int(r[0]), str(r[1])) for r in connection.execute(
-                select(rules_table.c.seq, rules_table.c.rule).where(rules_table.c.seq <= through))]
+            rules = [(int(r[0]), str(r[1])) for r in connection.execute(select(rules_table.c.seq, rules_table.c.rule))]
             ledger = [(int(r[0]), str(r[1])) for r in connection.execute(select(ledger_table.c.seq, ledger_table.c.decision_id))]
             approvals = [(str(r[0]), int(r[1])) for r in connection.execute(select(approvals_table.c.decision_id, approvals_table.c.seq))]
-        return through, rules, ledger, approvals
+        return rules, ledger, approvals
 
     def rule_recorded(self, rule: str) -> bool:
         """Whether any logged decision fired `rule` (policy/rule): one probe of the rule index."""
-        self._caught_up()
         with self._reading() as connection:
             return connection.execute(select(rules_table.c.seq).where(rules_table.c.rule == rule).limit(1)).first() is not None
 

@@ -44,7 +44,6 @@ class InsightRows:
 
 class InsightQueries:
     _reading: Callable[[], AbstractContextManager[Connection]]
-    _caught_up: Callable[[], None]
     dialect: str
 
     def insight_rows(self, since: datetime | None) -> InsightRows:
@@ -54,7 +53,6 @@ class InsightQueries:
         its own process or thread; SQLite releases the GIL while it works), all bounded by the log's
         head as it stood when the report began, so they describe the same log."""
         f = facts_table.c
-        self._caught_up()
         with self._reading() as connection:
             head = connection.execute(select(func.coalesce(func.max(log_table.c.seq), 0))).scalar_one()
             first = connection.execute(select(_first(since))).scalar_one()

@@ -48,12 +48,8 @@ facts_table = Table("decision_facts", metadata,
                     Column("proposed", BigInteger), Column("agent_limit", BigInteger), Column("cap_room", BigInteger),
                     Column("rules", Text), Column("options", Integer), Column("approver_tier", String(100)),
                     Column("waited_s", BigInteger), sqlite_with_rowid=False)
-# Every entry through `seq` has its decision_rules and decision_facts rows (decisionlog/derived.py).
-derived_table = Table("derived_through", metadata, Column("seq", _seq_type, primary_key=True, autoincrement=False),
-                      Column("at", DateTime(timezone=True)))
 sign_outs_table = Table("console_sign_outs", metadata, Column("session_id", String(64), primary_key=True),
                         Column("signed_out_at", DateTime(timezone=True)))
 
 APPEND_ONLY_TABLES = ("decision_log", "decision_rules", "policy_revisions", "budget_ledger", "approval_requests",
-                      "idempotency_keys", "policy_reloads", "shadow_results", "console_sign_outs", "decision_facts",
-                      "derived_through")
+                      "idempotency_keys", "policy_reloads", "shadow_results", "console_sign_outs", "decision_facts")

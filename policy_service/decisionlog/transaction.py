@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from policy_service.deciding.budgets import LedgerRow, UsageQuestion
 from policy_service.decisionlog.chain import GENESIS, entry_hash, timestamp_text
-from policy_service.decisionlog.derived import derive_behind
+from policy_service.decisionlog.facts import DecisionFact, entry_facts
 from policy_service.decisionlog.records import Appended, ApprovalRequest, NewEntry
 from policy_service.decisionlog.statements import as_utc, usage_statement
 
@@ -30,11 +30,6 @@ class ChainTransaction:
 
     def __init__(self, store: DecisionStore, cursor: Any, now: datetime) -> None:
         self._store, self._cursor, self.now = store, cursor, now
-        self.appended = 0
-
-    def derive_behind(self) -> int:
-        """Derive the rule index and facts of up to BATCH entries not yet derived (decisionlog/derived.py)."""
-        return derive_behind(self._cursor, self._store._sql, self.now)
 
     def usage(self, questions: Sequence[UsageQuestion]) -> list[tuple[int, int]]:
         """Amount and count reserved or granted for each question, in one statement."""
@@ -71,8 +66,6 @@ class ChainTransaction:
                approval: ApprovalRequest | None = None, idempotency: tuple[str, str, str] | None = None) -> Appended:
         """Chain one entry, with the ledger rows, approval request and idempotency key that go with it.
 
-        Its rule index and facts rows are derived behind the chain (decisionlog/derived.py), not here.
-
         `created_at` is settled here as max(proposed, previous entry's), so time never runs backwards
         along seq (across threads, workers or instances with skewed clocks): a `from`/`to` filter maps
         exactly to a seq range, and a response rendered here states the logged time. Ledger rows of a
@@ -85,9 +78,15 @@ class ChainTransaction:
         created_at = max(entry.created_at, as_utc(head[2])) if head else entry.created_at
         response = entry.response(created_at) if callable(entry.response) else entry.response
         row = {**entry.__dict__, "seq": seq, "prev_hash": prev_hash, "created_at": created_at, "response": response}
+        del row["fired_rules"]
         row["hash"] = entry_hash({**row, "created_at": timestamp_text(created_at)}, self._store.log_key)
         sql("insert_log").run(cursor, **row)
-        self.appended += 1
+        sql("insert_rule").run_many(cursor, [{"rule": rule, "seq": seq} for rule in entry.fired_rules])
+        decision = None
+        if entry.kind != "decision":
+            found = sql("decision_fact").run(cursor, decision_id=entry.decision_id).fetchone()
+            decision = DecisionFact(*found) if found else None
+        sql("insert_fact").run(cursor, **entry_facts(seq, entry.kind, created_at, row, response, decision))
         for item in ledger:
             sql("insert_ledger").run(cursor, seq=seq, decision_id=entry.decision_id, reserved_at=reserved_at or created_at,
                                      **item.__dict__)

@@ -89,6 +89,7 @@ def decide_and_record(runtime: PolicyRuntime, store: DecisionStore, body: Any, *
                 action=evaluation.action, policy=policy.id if policy else None,
                 rules=canonical_json(list(evaluation.fired)), policy_revision=runtime.revision,
                 request=stored_text, response=render, masked=canonical_json(masked),
+                fired_rules=evaluation.fired,
             ),
             ledger=budgets.reservation(evaluation.action, evaluation.amount, customer_ref, request.agent_id) if allowed else (),
             approval=ApprovalRequest(decision_id, evaluation.escalation.to_tier, _team_of(runtime, request.agent_id),
