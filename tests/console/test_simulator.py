@@ -157,15 +157,21 @@ def test_a_visitor_not_signed_in_is_sent_to_sign_in(app: Any) -> None:
     assert app.test_client().get("/console/simulator").headers["Location"].startswith("/console/login")
 
 
-def test_a_logged_decision_opens_in_the_simulator_with_masked_fields_left_blank(app: Any, keys: dict[str, str]) -> None:
-    """"Probar en el simulador" fills in the logged request; customer.id was masked, so it stays blank and is named."""
+def _decided_and_opened_in_simulator(app: Any, keys: dict[str, str]) -> tuple[dict[str, Any], Any]:
+    """BODY decided through the API, then its decision page's "Probar en el simulador" link followed
+    by an auditor: (the decision as the API answered it, the simulator's response)."""
     tool = {"Authorization": f"Bearer {keys['tool']}"}
     decided = app.test_client().post("/v1/decisions", json=BODY, headers=tool).get_json()
     client = _signed_in(app, keys["audit"])
     decision_page = client.get(f"/console/decisions/{decided['decision_id']}").get_data(as_text=True)
     link = re.search(r'<a href="(/console/simulator\?[^"]+)">Probar en el simulador</a>', decision_page)
     assert link is not None
-    opened = client.get(html.unescape(link.group(1)))
+    return decided, client.get(html.unescape(link.group(1)))
+
+
+def test_a_logged_decision_opens_in_the_simulator_with_masked_fields_left_blank(app: Any, keys: dict[str, str]) -> None:
+    """"Probar en el simulador" fills in the logged request; customer.id was masked, so it stays blank and is named."""
+    decided, opened = _decided_and_opened_in_simulator(app, keys)
     form = _text(opened)
     assert f"Rellenado con la petición de la decisión {decided['decision_id']}" in form
     assert "quedan en blanco: Identificador del cliente." in form and 'name="masked" value="customer.id"' in form
@@ -180,13 +186,8 @@ def test_a_logged_decision_without_masked_fields_opens_answered(tmp_path: Path, 
     """"Probar en el simulador" answers at once: the trial's owner filled the form from the link and then
     had to find the button."""
     app = make_app(tmp_path, DEV=False, KEYS_FILE=str(tmp_path / "keys.json"))
-    tool = {"Authorization": f"Bearer {keys['tool']}"}
-    decided = app.test_client().post("/v1/decisions", json=BODY, headers=tool).get_json()
-    client = _signed_in(app, keys["audit"])
-    decision_page = client.get(f"/console/decisions/{decided['decision_id']}").get_data(as_text=True)
-    link = re.search(r'<a href="(/console/simulator\?[^"]+)">Probar en el simulador</a>', decision_page)
-    assert link is not None
-    page = _text(client.get(html.unescape(link.group(1))))
+    decided, opened = _decided_and_opened_in_simulator(app, keys)
+    page = _text(opened)
     assert 'id="result"' in page and "Respuesta simulada: escalada" in page
     assert all(sentence in page for sentence in decided["say"])
 
