@@ -350,3 +350,32 @@ def test_postgresql_service_role_may_only_read_and_append(store: DecisionStore) 
                 with connection.begin_nested():
                     connection.execute(sqlalchemy.text(statement))
         connection.rollback()
+
+
+def test_the_wal_is_checkpointed_by_a_thread_never_by_a_request(tmp_path: Any) -> None:
+    """A checkpoint waits ~10 ms for the disk: the commit that reaches the interval must not pay it.
+    The pages still reach the database file (it grows), and the WAL is checkpointed from another
+    connection than the one that appends."""
+    import os
+    import time
+
+    from policy_service.decisionlog.connection import CHECKPOINT_EVERY
+
+    path = tmp_path / "log.db"
+    store = DecisionStore(f"sqlite:///{path}")
+    store.prepare()
+    try:
+        store.append(entry(1))
+        seen: list[str] = []
+        store._writer().driver_connection.set_trace_callback(seen.append)  # the connection appends run on
+        size_before = os.path.getsize(path)
+        for n in range(2, 2 * CHECKPOINT_EVERY + 2):
+            store.append(entry(n))
+        deadline = time.monotonic() + 10
+        while os.path.getsize(path) == size_before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert os.path.getsize(path) > size_before, "no checkpoint copied the WAL into the database file"
+        assert not [s for s in seen if "checkpoint" in s.lower()], "a request's connection ran the checkpoint"
+        assert audit.verify(store).ok
+    finally:
+        store.dispose()

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import fcntl
 import functools
+import logging
+import os
+import threading
 import time
 from pathlib import Path
 from typing import IO, Any
@@ -21,6 +24,9 @@ STATEMENT_TIMEOUT_MS = 4000  # a statement, or a wait for the chain lock; under 
 # whose kernel still acknowledges) never enforces its statement_timeout, so nothing else would end
 # the wait. Just above the server's bounds, so theirs, with better messages, come first.
 ANSWER_TIMEOUT_SECONDS = STATEMENT_TIMEOUT_MS / 1000 + 0.5
+CHECKPOINT_EVERY = 100  # commits of a process between WAL checkpoints
+
+log = logging.getLogger("policy_service.decisionlog")
 
 
 def lock_file(handle: IO[str], seconds: float = STATEMENT_TIMEOUT_MS / 1000) -> None:
@@ -81,8 +87,8 @@ def make_engine(url: str) -> Engine:
             cursor.execute(f"PRAGMA busy_timeout={STATEMENT_TIMEOUT_MS}")  # first: switching a new file to WAL may wait too
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
-            # Writers checkpoint after releasing the chain lock (DecisionStore._queue); the automatic
-            # checkpoint stays as a backstop at 4x its default, for a WAL no service process trims.
+            # A thread of each writing process checkpoints (Checkpointer); the automatic checkpoint
+            # stays as a backstop at 4x its default, for a WAL no service process trims.
             cursor.execute("PRAGMA wal_autocheckpoint=4000")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
@@ -104,3 +110,65 @@ def _bounded_connection_class() -> Any:
             return super().wait(gen, interval=interval, timeout=ANSWER_TIMEOUT_SECONDS if timeout is None else timeout)
 
     return BoundedConnection
+
+
+class Checkpointer:
+    """Checkpoints an SQLite log's WAL from a thread of its own, never in a request.
+
+    A PASSIVE checkpoint copies committed pages into the database file and syncs it: 9-12 ms on this
+    project's machine, nearly all of it waiting for the disk. Run by whichever request made the
+    hundredth commit, it made that request ten times slower (in process, a decision's p99 was 9 ms
+    and its p50 1 ms; over HTTP, p99 23 ms against 19 ms from here: docs/performance.md). Here the
+    wait happens with the GIL released while the worker goes on answering. PASSIVE never blocks a
+    writer; if the thread falls behind, SQLite's own automatic checkpoint is the backstop.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._due = threading.Event()
+        self._closed = False
+        self._commits = 0
+        self._thread: threading.Thread | None = None
+        self._pid = 0  # the process whose thread it is: a forked worker starts its own
+
+    def committed(self) -> None:
+        """Count a commit of this process; every CHECKPOINT_EVERY-th wakes the thread."""
+        self._commits += 1
+        if self._commits % CHECKPOINT_EVERY == 0 and not self._closed:
+            if self._pid != os.getpid():
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
+                self._thread.start()
+            self._due.set()
+
+    def close(self) -> None:
+        self._closed = True
+        self._due.set()
+        if self._thread is not None and self._pid == os.getpid():
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        connection = None
+        while True:
+            self._due.wait()
+            self._due.clear()
+            if self._closed:
+                break
+            try:
+                connection = connection or self._engine.raw_connection()
+                connection.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except Exception as exc:  # missed: the next round retries, on a new connection
+                log.warning("WAL checkpoint failed: %s", exc.__class__.__name__)
+                _close(connection)
+                connection = None
+        _close(connection)
+
+
+def _close(connection: Any) -> None:
+    """Close a checkpointer's connection, however broken it is."""
+    if connection is not None:
+        try:
+            connection.close()
+        except Exception:  # broken already: nothing more to release
+            pass
+    return None

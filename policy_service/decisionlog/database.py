@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from policy_service.decisionlog.chain import timestamp_text
-from policy_service.decisionlog.connection import ensure_directory, lock_file, make_engine
+from policy_service.decisionlog.connection import Checkpointer, ensure_directory, lock_file, make_engine
 from policy_service.decisionlog.history import PolicyHistory
 from policy_service.decisionlog.insights_rows import InsightQueries
 from policy_service.decisionlog.presence import missing_log
@@ -52,7 +52,6 @@ from policy_service.errors import StoreError
 
 _PG_CHAIN_LOCK = 0x706F6C6963790001  # pg_advisory_xact_lock key: "policy" + 1
 _MIGRATIONS = "policy_service.decisionlog:migrations"
-_CHECKPOINT_EVERY = 100  # commits per writer thread between WAL checkpoints
 
 
 
@@ -65,6 +64,7 @@ class DecisionStore(PolicyHistory, InsightQueries, SignOuts):
         self._local = threading.local()
         database = self.engine.url.database if self.dialect == "sqlite" else None
         self._lock_path = f"{database}.chain-lock" if database and database != ":memory:" else None
+        self._checkpointer = Checkpointer(self.engine) if self._lock_path else None
         self._compiled = {name: Compiled(self.engine, statement) for name, statement in statements().items()}
         self._usage_compiled: dict[int, Compiled] = {}
 
@@ -205,14 +205,8 @@ class DecisionStore(PolicyHistory, InsightQueries, SignOuts):
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-        # Checkpoint the WAL here, after the lock is released (PASSIVE: never blocks writers), rather
-        # than inside some writer's COMMIT while every other worker waits for the lock.
-        self._local.commits = getattr(self._local, "commits", 0) + 1
-        if self._local.commits % _CHECKPOINT_EVERY == 0:
-            try:
-                self._writer().driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            except Exception:  # a missed checkpoint is retried on the next round; never fail a decision
-                pass
+        if self._checkpointer is not None:
+            self._checkpointer.committed()
 
     @contextmanager
     def ledger_view(self) -> Iterator[LedgerView]:
@@ -386,6 +380,8 @@ class DecisionStore(PolicyHistory, InsightQueries, SignOuts):
             return False
 
     def dispose(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         self._drop_writer()
         self.engine.dispose()
 
