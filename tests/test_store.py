@@ -19,6 +19,7 @@ from policy_service.decisionlog import (
     LedgerRow,
     LogFilter,
     NewEntry,
+    Rendered,
     UsageQuestion,
     audit,
 )
@@ -237,7 +238,7 @@ def test_time_never_runs_backwards_along_the_chain(store: DecisionStore) -> None
     logged at the previous entry's time, and a rendered response states the logged time."""
     store.append(entry(1, at=T0 + timedelta(hours=1)))
     late = entry(2, at=T0)
-    appended = store.append(NewEntry(**{**late.__dict__, "response": lambda at: f'{{"created_at": "{at.isoformat()}"}}'}))
+    appended = store.append(NewEntry(**{**late.__dict__, "response": lambda at: Rendered.of({"created_at": at.isoformat()})}))
     assert appended.created_at == T0 + timedelta(hours=1)
     assert store.get("dec_00000002")[0] == f'{{"created_at": "{(T0 + timedelta(hours=1)).isoformat()}"}}'  # type: ignore[index]
     assert [r["created_at"] for r in store.chain()] == ["2026-11-01T10:00:00.000000Z"] * 2

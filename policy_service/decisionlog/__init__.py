@@ -13,10 +13,10 @@ never service, web or Flask.
 from policy_service.config import default_database_url
 from policy_service.deciding.budgets import LedgerRow, UsageQuestion  # what a decision asks; the log answers
 from policy_service.decisionlog.database import DecisionStore
-from policy_service.decisionlog.records import Appended, ApprovalRequest, LogFilter, NewEntry
+from policy_service.decisionlog.records import Appended, ApprovalRequest, LogFilter, NewEntry, Rendered
 from policy_service.decisionlog.schema import APPEND_ONLY_TABLES, ledger_table, log_table, rules_table
 from policy_service.decisionlog.transaction import ChainTransaction, LedgerView
 
 __all__ = ["APPEND_ONLY_TABLES", "Appended", "ApprovalRequest", "ChainTransaction", "DecisionStore", "LedgerRow",
-           "LedgerView", "LogFilter", "NewEntry", "UsageQuestion", "default_database_url", "ledger_table", "log_table",
+           "LedgerView", "LogFilter", "NewEntry", "Rendered", "UsageQuestion", "default_database_url", "ledger_table", "log_table",
            "rules_table"]

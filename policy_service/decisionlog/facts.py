@@ -16,6 +16,7 @@ hold is stored as NULL.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -56,16 +57,18 @@ def units(value: Any) -> int | None:
     return None
 
 
-def entry_facts(seq: int, kind: str, created_at: datetime, columns: dict[str, Any], response: str,
+def entry_facts(seq: int, kind: str, created_at: datetime, columns: dict[str, Any], response: str | Mapping[str, Any],
                 decision: DecisionFact | None) -> dict[str, Any]:
-    """The fact row of one entry. `columns`: the entry's action, agent_id, outcome and rules columns;
-    `decision`: for an event, its decision's fact (None for a decision, or when it cannot be found:
-    the row then belongs to no decision, decision_seq 0)."""
-    try:
-        body = json.loads(response)
-    except ValueError:
-        body = {}
-    body = body if isinstance(body, dict) else {}
+    """The fact row of one entry. `response`: its JSON text, or the document that text spells;
+    `columns`: the entry's action, agent_id, outcome and rules columns; `decision`: for an event, its
+    decision's fact (None for a decision, or when it cannot be found: the row then belongs to no
+    decision, decision_seq 0)."""
+    if isinstance(response, str):
+        try:
+            response = json.loads(response)
+        except ValueError:
+            response = {}
+    body = response if isinstance(response, Mapping) else {}
     at_ms = epoch_ms(created_at)
     if kind == "decision":
         proposal, agent = _mapping(body.get("proposal")), _mapping(body.get("agent"))

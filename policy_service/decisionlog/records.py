@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, NamedTuple
+
+
+class Rendered(NamedTuple):
+    """A response as a renderer builds it under the chain lock: the JSON text the caller receives, and
+    the document it spells, so the rows derived from it need not parse the text back (~30 µs a decision)."""
+    text: str
+    document: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, document: Mapping[str, Any]) -> Rendered:
+        return cls(json.dumps(document, ensure_ascii=False), document)
 
 
 @dataclass(frozen=True)
@@ -23,7 +36,7 @@ class NewEntry:
     rules: str  # canonical JSON list
     policy_revision: str
     request: str  # canonical JSON of the request body as received, masked fields replaced
-    response: str | Callable[[datetime], str]  # exactly the JSON the caller receives, or its renderer
+    response: str | Callable[[datetime], Rendered]  # exactly the JSON the caller receives, or its renderer
     masked: str  # canonical JSON list of the request paths removed before storage
     fired_rules: tuple[str, ...] = ()
 

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from policy_service.deciding.budgets import LedgerRow, UsageQuestion
 from policy_service.decisionlog.chain import GENESIS, entry_hash, timestamp_text
 from policy_service.decisionlog.facts import DecisionFact, entry_facts
-from policy_service.decisionlog.records import Appended, ApprovalRequest, NewEntry
+from policy_service.decisionlog.records import Appended, ApprovalRequest, NewEntry, Rendered
 from policy_service.decisionlog.statements import as_utc, usage_statement
 
 if TYPE_CHECKING:
@@ -76,7 +76,8 @@ class ChainTransaction:
         head = cursor.fetchone()
         seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS)
         created_at = max(entry.created_at, as_utc(head[2])) if head else entry.created_at
-        response = entry.response(created_at) if callable(entry.response) else entry.response
+        rendered = entry.response(created_at) if callable(entry.response) else Rendered(entry.response, {})
+        response = rendered.text
         row = {**entry.__dict__, "seq": seq, "prev_hash": prev_hash, "created_at": created_at, "response": response}
         del row["fired_rules"]
         row["hash"] = entry_hash({**row, "created_at": timestamp_text(created_at)}, self._store.log_key)
@@ -86,7 +87,8 @@ class ChainTransaction:
         if entry.kind != "decision":
             found = sql("decision_fact").run(cursor, decision_id=entry.decision_id).fetchone()
             decision = DecisionFact(*found) if found else None
-        sql("insert_fact").run(cursor, **entry_facts(seq, entry.kind, created_at, row, response, decision))
+        sql("insert_fact").run(cursor, **entry_facts(seq, entry.kind, created_at, row,
+                                                     rendered.document if callable(entry.response) else response, decision))
         for item in ledger:
             sql("insert_ledger").run(cursor, seq=seq, decision_id=entry.decision_id, reserved_at=reserved_at or created_at,
                                      **item.__dict__)

@@ -19,7 +19,7 @@ from policy_service.deciding.budgets import Budgets
 from policy_service.deciding.evaluation import Evaluation
 from policy_service.deciding.request import Identifier, parse_quantity
 from policy_service.deciding.runtime import PolicyRuntime
-from policy_service.decisionlog import ChainTransaction, DecisionStore, LedgerRow, NewEntry
+from policy_service.decisionlog import ChainTransaction, DecisionStore, LedgerRow, NewEntry, Rendered
 from policy_service.decisionlog.chain import canonical_json
 from policy_service.errors import ConflictError, DecisionNotFoundError, FieldError, NotPermittedError
 from policy_service.service.keys import ANY_AGENT, AgentScope, act_as, check_scope
@@ -149,13 +149,13 @@ def decide_approval(runtime: PolicyRuntime, store: DecisionStore, decision_id: s
                                                   f"not {quantity_json(unit, amount, org)}")
             ledger = budgets.reservation(pending.action, amount, logged.decision["customer_id"], approver.id)
 
-        def render(created_at: datetime) -> str:
-            return json.dumps(dump(EventSchema, {
+        def render(created_at: datetime) -> Rendered:
+            return Rendered.of(dump(EventSchema, {
                 "event_id": approval_id(decision_id), "kind": "approval", "decision_id": decision_id,
                 "created_at": json_time(created_at), "verdict": data["verdict"],
                 "approver": {"id": approver.id, "tier": approver.tier}, "action": pending.action,
                 "amount": quantity_json(unit, amount, org), "note": data.get("note"),
-            }), ensure_ascii=False)
+            }))
 
         verdict = "approved" if data["verdict"] == "approve" else "rejected"
         entry = _event_entry("approval", approval_id(decision_id), logged, runtime, caller, approver.id, verdict,
@@ -190,13 +190,13 @@ def record_outcome(runtime: PolicyRuntime, store: DecisionStore, decision_id: st
             amount = _amount(data.get("amount"), unit, runtime, "amount")
             ledger = _grant(runtime, logged, transaction, held, action, amount, customer, agent)
 
-        def render(created_at: datetime) -> str:
+        def render(created_at: datetime) -> Rendered:
             unit = org.actions[action].unit
-            return json.dumps(dump(EventSchema, {
+            return Rendered.of(dump(EventSchema, {
                 "event_id": outcome_id(decision_id), "kind": "outcome", "decision_id": decision_id,
                 "created_at": json_time(created_at), "declined": amount is None, "action": None if amount is None else action,
                 "amount": None if amount is None else quantity_json(unit, amount, org),
-            }), ensure_ascii=False)
+            }))
 
         entry = _event_entry("outcome", outcome_id(decision_id), logged, runtime, caller, agent,
                              "declined" if amount is None else "granted", action, body, render, transaction.now)

@@ -16,7 +16,7 @@ from typing import Any
 from policy_service.deciding import budgets
 from policy_service.deciding.budgets import Budgets
 from policy_service.deciding.runtime import PolicyRuntime
-from policy_service.decisionlog import ApprovalRequest, DecisionStore, NewEntry
+from policy_service.decisionlog import ApprovalRequest, DecisionStore, NewEntry, Rendered
 from policy_service.decisionlog.chain import canonical_json
 from policy_service.decisionlog.privacy import PrivacySettings
 from policy_service.errors import IdempotencyConflictError
@@ -76,9 +76,9 @@ def decide_and_record(runtime: PolicyRuntime, store: DecisionStore, body: Any, *
         engine_seconds = time.perf_counter() - started
         shadowed = shadow.judge(body, trusted_tier, transaction, customer_ref, now) if shadow is not None else None
 
-        def render(created_at: datetime) -> str:  # called under the lock, with the logged time
-            return json.dumps(decision_body(evaluation, runtime.policy_set.organization, runtime.revision, decision_id, created_at,
-                                             request.agent_id), ensure_ascii=False)
+        def render(created_at: datetime) -> Rendered:  # called under the lock, with the logged time
+            return Rendered.of(decision_body(evaluation, runtime.policy_set.organization, runtime.revision, decision_id,
+                                             created_at, request.agent_id))
 
         policy = runtime.policy_set.policy_for(evaluation.action)
         allowed = evaluation.outcome == "allow"
