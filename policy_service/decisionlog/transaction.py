@@ -12,7 +12,7 @@ from sqlalchemy import text
 from policy_service.deciding.budgets import LedgerRow, UsageQuestion
 from policy_service.decisionlog.chain import GENESIS, entry_hash, timestamp_text
 from policy_service.decisionlog.facts import DecisionFact, entry_facts
-from policy_service.decisionlog.records import Appended, ApprovalRequest, NewEntry, Rendered
+from policy_service.decisionlog.records import Appended, ApprovalRequest, NewEntry
 from policy_service.decisionlog.statements import as_utc, usage_statement
 
 if TYPE_CHECKING:
@@ -76,28 +76,31 @@ class ChainTransaction:
         head = cursor.fetchone()
         seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS)
         created_at = max(entry.created_at, as_utc(head[2])) if head else entry.created_at
-        rendered = entry.response(created_at) if callable(entry.response) else Rendered(entry.response, {})
-        response = rendered.text
+        if callable(entry.response):
+            response, document = entry.response(created_at)
+        else:
+            response, document = entry.response, None
         row = {**entry.__dict__, "seq": seq, "prev_hash": prev_hash, "created_at": created_at, "response": response}
         del row["fired_rules"]
         row["hash"] = entry_hash({**row, "created_at": timestamp_text(created_at)}, self._store.log_key)
-        sql("insert_log").run(cursor, **row)
-        sql("insert_rule").run_many(cursor, [{"rule": rule, "seq": seq} for rule in entry.fired_rules])
         decision = None
         if entry.kind != "decision":
             found = sql("decision_fact").run(cursor, decision_id=entry.decision_id).fetchone()
             decision = DecisionFact(*found) if found else None
-        sql("insert_fact").run(cursor, **entry_facts(seq, entry.kind, created_at, row,
-                                                     rendered.document if callable(entry.response) else response, decision))
-        for item in ledger:
-            sql("insert_ledger").run(cursor, seq=seq, decision_id=entry.decision_id, reserved_at=reserved_at or created_at,
-                                     **item.__dict__)
-        if approval is not None:
-            sql("insert_approval").run(cursor, **{**approval.__dict__, "seq": seq, "created_at": created_at})
-        if idempotency is not None:
-            caller, key, body_hash = idempotency
-            sql("insert_idempotency").run(cursor, caller=caller, key=key, body_hash=body_hash,
-                                          decision_id=entry.decision_id, created_at=created_at)
+        facts = entry_facts(seq, entry.kind, created_at, row, response if document is None else document, decision)
+        with self._store.pipelined(cursor):  # the writes need no answers: PostgreSQL gets them in one round trip
+            sql("insert_log").run(cursor, **row)
+            sql("insert_rule").run_many(cursor, [{"rule": rule, "seq": seq} for rule in entry.fired_rules])
+            sql("insert_fact").run(cursor, **facts)
+            for item in ledger:
+                sql("insert_ledger").run(cursor, seq=seq, decision_id=entry.decision_id,
+                                         reserved_at=reserved_at or created_at, **item.__dict__)
+            if approval is not None:
+                sql("insert_approval").run(cursor, **{**approval.__dict__, "seq": seq, "created_at": created_at})
+            if idempotency is not None:
+                caller, key, body_hash = idempotency
+                sql("insert_idempotency").run(cursor, caller=caller, key=key, body_hash=body_hash,
+                                              decision_id=entry.decision_id, created_at=created_at)
         return Appended(seq, row["hash"], created_at, response)
 
 
