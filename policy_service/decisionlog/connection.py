@@ -179,4 +179,3 @@ def _close(connection: Any) -> None:
             connection.close()
         except Exception:  # broken already: nothing more to release
             pass
-    return None
