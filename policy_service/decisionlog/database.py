@@ -183,17 +183,6 @@ class DecisionStore(PolicyHistory, InsightQueries, SignOuts):
                 raise
 
     @contextmanager
-    def pipelined(self, cursor: Any) -> Iterator[None]:
-        """PostgreSQL: statements in this block are sent without waiting for each answer (psycopg's
-        pipeline mode) and the block ends at one round trip; an error raises at its end at the latest.
-        SQLite runs in process: nothing to save."""
-        if self.dialect != "postgresql":
-            yield
-            return
-        with cursor.connection.pipeline():
-            yield
-
-    @contextmanager
     def _queue(self) -> Iterator[None]:
         """SQLite: wait for the write lock in the kernel (flock), not in SQLite's busy handler.
 

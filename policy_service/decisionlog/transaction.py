@@ -3,7 +3,8 @@ the ledger read without that lock, for decisions recorded nowhere (LedgerView)."
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -88,7 +89,7 @@ class ChainTransaction:
             found = sql("decision_fact").run(cursor, decision_id=entry.decision_id).fetchone()
             decision = DecisionFact(*found) if found else None
         facts = entry_facts(seq, entry.kind, created_at, row, response if document is None else document, decision)
-        with self._store.pipelined(cursor):  # the writes need no answers: PostgreSQL gets them in one round trip
+        with _pipelined(cursor, self._store.dialect):  # the writes need no answers
             sql("insert_log").run(cursor, **row)
             sql("insert_rule").run_many(cursor, [{"rule": rule, "seq": seq} for rule in entry.fired_rules])
             sql("insert_fact").run(cursor, **facts)
@@ -104,6 +105,16 @@ class ChainTransaction:
         return Appended(seq, row["hash"], created_at, response)
 
 
+@contextmanager
+def _pipelined(cursor: Any, dialect: str) -> Iterator[None]:
+    """PostgreSQL: statements in this block are sent without waiting for each answer (psycopg's
+    pipeline mode), so the block costs one round trip; an error raises at its end at the latest.
+    SQLite runs in process: nothing to save."""
+    if dialect != "postgresql":
+        yield
+        return
+    with cursor.connection.pipeline():
+        yield
 
 
 class LedgerView:
