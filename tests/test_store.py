@@ -380,3 +380,30 @@ def test_the_wal_is_checkpointed_by_a_thread_never_by_a_request(tmp_path: Any) -
         assert audit.verify(store).ok
     finally:
         store.dispose()
+
+
+def test_a_new_log_has_small_pages_and_an_older_file_keeps_its_own(tmp_path: Any) -> None:
+    """A decision dirties a leaf in each of ~16 tables and indexes, each copied whole into the WAL:
+    a new file uses 1 KiB pages. A file made with SQLite's default 4 KiB pages keeps them (the size of
+    a WAL file's pages cannot change in place) and goes on appending a chain that verifies."""
+    import sqlite3
+
+    new = DecisionStore(f"sqlite:///{tmp_path / 'new.db'}")
+    new.prepare()
+    new.append(entry(1))
+    new.dispose()
+    older_path = tmp_path / "older.db"
+    with sqlite3.connect(older_path) as made_before:
+        made_before.execute("PRAGMA page_size=4096")
+        made_before.execute("CREATE TABLE made_before (x INTEGER)")
+    older = DecisionStore(f"sqlite:///{older_path}")
+    older.prepare()
+    try:
+        for n in range(1, 4):
+            older.append(entry(n))
+        assert audit.verify(older).ok
+    finally:
+        older.dispose()
+    sizes = {name: sqlite3.connect(tmp_path / name).execute("PRAGMA page_size").fetchone()[0]
+             for name in ("new.db", "older.db")}
+    assert sizes == {"new.db": 1024, "older.db": 4096}

@@ -85,12 +85,19 @@ def make_engine(url: str) -> Engine:
             # checkpoints: a committed entry survives a killed process (the OS holds the pages), and
             # only a power cut could lose the newest ones.
             cursor.execute(f"PRAGMA busy_timeout={STATEMENT_TIMEOUT_MS}")  # first: switching a new file to WAL may wait too
+            # 1 KiB pages, set before the file's first table (a no-op on an existing file, which keeps
+            # its size): a decision dirties ~16 b-trees, one leaf each, and every dirty page is copied
+            # whole into the WAL at COMMIT and read again by the other worker after it. With 4 KiB
+            # pages that was ~64 KB a decision; 1 KiB pages gave 3-4 % more decisions/s over HTTP and a
+            # p99 2-3 ms lower (512 and 2,048 did less well: docs/performance.md).
+            cursor.execute("PRAGMA page_size=1024")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             # A thread of each writing process checkpoints (Checkpointer). Only SQLite's automatic
             # checkpoint, run inside a COMMIT, lets the WAL start over (see Checkpointer): at 16,000
-            # pages (~64 MB) that COMMIT holds the chain lock ~11 ms once every ~640 decisions; at
-            # 4,000 it did every ~160, and a decision's p99 over HTTP was ~20 ms instead of ~16.
+            # pages that COMMIT holds the chain lock once every ~450 decisions (35 pages each; the WAL
+            # reaches ~16 MB, ~64 MB on a file with 4 KiB pages); at 4,000 pages of 4 KiB it did every
+            # ~160, and a decision's p99 over HTTP was ~20 ms instead of ~16.
             cursor.execute("PRAGMA wal_autocheckpoint=16000")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
