@@ -407,3 +407,52 @@ def test_a_new_log_has_small_pages_and_an_older_file_keeps_its_own(tmp_path: Any
     sizes = {name: sqlite3.connect(tmp_path / name).execute("PRAGMA page_size").fetchone()[0]
              for name in ("new.db", "older.db")}
     assert sizes == {"new.db": 1024, "older.db": 4096}
+
+
+def test_a_verify_of_a_live_log_sees_one_moment_of_it(store: DecisionStore, database_url: str) -> None:
+    """An auditor verifies while agents keep deciding. Once the side tables were read before the chain:
+    an entry appended in between was walked without its rule rows and verify reported a tampered
+    index. Here a second worker appends just as the chain walk's statement is sent."""
+    for n in range(1, 4):
+        store.append(entry(n))
+    other = DecisionStore(database_url)
+    appended: list[int] = []
+
+    @sqlalchemy.event.listens_for(store.engine, "before_cursor_execute")
+    def _another_worker_appends(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if not appended and statement.lstrip().upper().startswith("SELECT") and "FROM decision_log" in statement \
+                and "ORDER BY decision_log.seq" in statement:
+            appended.append(other.append(entry(4, rules=("refunds/b", "refunds/c"))).seq)
+
+    try:
+        report = audit.verify(store)
+        assert appended == [4]
+        assert report.ok, report.problem
+        assert report.entries == 3  # the moment the walk began; the next verify sees entry 4
+        assert audit.verify(store).entries == 4
+    finally:
+        sqlalchemy.event.remove(store.engine, "before_cursor_execute", _another_worker_appends)
+        other.dispose()
+
+
+def test_verify_holds_no_side_rows_per_entry(tmp_path: Any) -> None:
+    """A million decisions once needed 522 MiB to verify (every rule, ledger and approval row held in
+    dicts); the docs promise the same memory at any size. Python's allocations at the peak, for a log
+    four times larger, stay within a small margin."""
+    import tracemalloc
+
+    def peak(entries: int) -> int:
+        store = DecisionStore(f"sqlite:///{tmp_path / f'log-{entries}.db'}")
+        store.prepare()
+        for n in range(1, entries + 1):
+            store.append(entry(n, rules=tuple(f"refunds/rule_{n}_{i}" for i in range(4))))
+        tracemalloc.start()
+        try:
+            assert audit.verify(store).ok
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+            store.dispose()
+
+    small, large = peak(1500), peak(6000)
+    assert large < small + 256 * 1024, (small, large)

@@ -21,6 +21,7 @@ from policy_service.authoring.loader import revision_of, revision_units
 from policy_service.deciding.request import Identifier
 from policy_service.decisionlog import DecisionStore, LogFilter
 from policy_service.decisionlog.chain import ChainProblem, VerifyReport, timestamp_text, verify_chain
+from policy_service.decisionlog.history import AuditWalk
 from policy_service.decisionlog.privacy import PrivacySettings
 from policy_service.decisionlog.statements import ENTRY_KINDS, as_utc
 
@@ -280,23 +281,40 @@ def batched(chunks: Iterator[str], size: int = 65536) -> Iterator[str]:
 
 # -- verification ----------------------------------------------------------------------------------
 
+class _BySeq:
+    """Rows of one side table, streamed in seq order, handed out one entry's seq at a time."""
+
+    def __init__(self, rows: Iterator[tuple[int, str]]) -> None:
+        self._rows = rows
+        self._next = next(rows, None)
+
+    def take(self, seq: int) -> tuple[tuple[int, str] | None, list[str]]:
+        """(the first row before `seq` that no entry took, or None; the values of the rows at `seq`)."""
+        stray = None
+        while self._next is not None and self._next[0] < seq:
+            stray = stray or self._next
+            self._next = next(self._rows, None)
+        values = []
+        while self._next is not None and self._next[0] == seq:
+            values.append(self._next[1])
+            self._next = next(self._rows, None)
+        return stray, values
+
+    def first_left(self) -> tuple[int, str] | None:
+        return self._next
+
+
 class SideTables:
     """The rule index, the budget ledger and the approval queue held against the chain while it is
     walked: every row must match a chained entry, and every entry that implies rows must have them,
-    so deleting or forging a side row (which the chain's hashes do not cover) is caught too.
+    so deleting or forging a side row (which the chain's hashes do not cover) is caught too. Each
+    table is streamed in seq order beside the chain (AuditWalk), so nothing is held per entry.
 
     console_sign_outs is not held against the chain: no entry implies its rows, and a row carries no
     authority (it can only end a console session: decisionlog/sign_outs.py)."""
 
-    def __init__(self, store: DecisionStore) -> None:
-        rules, ledger, approvals = store.side_rows()
-        self.rules: dict[int, set[str]] = {}
-        for seq, rule in rules:
-            self.rules.setdefault(seq, set()).add(rule)
-        self.ledger: dict[int, set[str]] = {}
-        for seq, decision_id in ledger:
-            self.ledger.setdefault(seq, set()).add(decision_id)
-        self.approvals = dict(approvals)
+    def __init__(self, walk: AuditWalk) -> None:
+        self.rules, self.ledger, self.approvals = _BySeq(walk.rules), _BySeq(walk.ledger), _BySeq(walk.approvals)
         self.problem: ChainProblem | None = None
 
     def see(self, entry: dict[str, Any]) -> None:
@@ -307,27 +325,38 @@ class SideTables:
         def wrong(detail: str) -> None:
             self.problem = ChainProblem(seq, entry["id"], "side-table", detail)
 
+        stray_rules, rules = self.rules.take(seq)
+        stray_ledger, ledger = self.ledger.take(seq)
+        stray_approvals, approvals = self.approvals.take(seq)
+        if stray_rules is not None:  # rows between two entries: the chain walk reports a missing entry first
+            return wrong(f"rule rows at seq {stray_rules[0]} belong to no chained entry")
+        if stray_ledger is not None:
+            return wrong(f"budget rows at seq {stray_ledger[0]} belong to no chained entry")
         fired = set(json.loads(entry["rules"] or "[]"))
-        if self.rules.pop(seq, set()) != fired:
+        if set(rules) != fired:
             return wrong(f"the rule index of entry {seq} does not match its chained rules {sorted(fired)}")
-        held = self.ledger.pop(seq, set())
+        held = set(ledger)
         if held - {decision_id}:
             return wrong(f"budget rows at entry {seq} name decisions {sorted(held - {decision_id})}, not {decision_id}")
         grants = (entry["kind"] == "decision" and entry["outcome"] == "allow") or \
                  (entry["kind"] == "approval" and entry["outcome"] == "approved")
         if grants and (entry["agent_id"] or entry["customer_id"]) and not held:
             return wrong(f"entry {seq} granted {entry['action']} but its budget rows are missing")
-        if entry["kind"] == "decision" and entry["outcome"] == "escalate" and self.approvals.pop(decision_id, None) != seq:
+        escalated = entry["kind"] == "decision" and entry["outcome"] == "escalate"
+        if escalated and approvals != [decision_id]:
             return wrong(f"the approval request of escalated decision {decision_id} is missing or moved")
+        others = [stray_approvals[1]] if stray_approvals else sorted(set(approvals) - ({decision_id} if escalated else set()))
+        if others:
+            return wrong(f"an approval request for {others[0]} belongs to no escalated decision")
 
     def leftover(self) -> str | None:
-        """Rows that no chained entry accounts for (forged, or of entries since removed)."""
-        if self.rules:
-            return f"rule rows at seq {min(self.rules)} belong to no chained entry"
-        if self.ledger:
-            return f"budget rows at seq {min(self.ledger)} belong to no chained entry"
-        if self.approvals:
-            return f"an approval request for {min(self.approvals)} belongs to no escalated decision"
+        """Rows after the last chained entry (forged, or of entries since removed)."""
+        if (row := self.rules.first_left()) is not None:
+            return f"rule rows at seq {row[0]} belong to no chained entry"
+        if (row := self.ledger.first_left()) is not None:
+            return f"budget rows at seq {row[0]} belong to no chained entry"
+        if (row := self.approvals.first_left()) is not None:
+            return f"an approval request for {row[1]} belongs to no escalated decision"
         return None
 
 
@@ -336,19 +365,20 @@ def verify(store: DecisionStore, anchors: dict[int, str] | None = None, key: byt
     """The hash chain and the side tables against it, then every stored policy revision against its
     own content hash. `progress` is called every 1,000 entries (a served verify tells its worker it
     is advancing, so a log of any size is checked to the end)."""
-    side = SideTables(store)
+    with store.audit_walk() as walk:
+        side = SideTables(walk)
 
-    def walked() -> Iterator[dict[str, Any]]:
-        for n, entry in enumerate(store.chain(), 1):
-            side.see(entry)
-            if n % 1000 == 0:
-                progress()
-            yield entry
+        def walked() -> Iterator[dict[str, Any]]:
+            for n, entry in enumerate(walk.entries, 1):
+                side.see(entry)
+                if n % 1000 == 0:
+                    progress()
+                yield entry
 
-    report = verify_chain(walked(), anchors, key)
-    if not report.ok:
-        return report
-    leftover = side.leftover()
+        report = verify_chain(walked(), anchors, key)
+        if not report.ok:
+            return report
+        leftover = side.leftover()
     if side.problem is not None or leftover is not None:
         return VerifyReport(report.entries, report.head_seq, report.head_hash,
                             side.problem or ChainProblem(0, None, "side-table", leftover or ""))

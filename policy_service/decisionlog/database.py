@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from policy_service.decisionlog.chain import timestamp_text
 from policy_service.decisionlog.connection import Checkpointer, ensure_directory, lock_file, make_engine
-from policy_service.decisionlog.history import PolicyHistory
+from policy_service.decisionlog.history import PolicyHistory, chained_entries
 from policy_service.decisionlog.insights_rows import InsightQueries
 from policy_service.decisionlog.presence import missing_log
 from policy_service.decisionlog.records import Appended, LogFilter, NewEntry
@@ -320,13 +320,10 @@ class DecisionStore(PolicyHistory, InsightQueries, SignOuts):
                 yield dict(row._mapping)
 
     def chain(self) -> Iterator[dict[str, Any]]:
-        """Every entry with what its hash covers, in seq order, streamed for constant-memory verify."""
+        """Every entry with what its hash covers, in seq order, streamed (verify reads it with the side
+        tables, in one snapshot: PolicyHistory.audit_walk)."""
         with self._reading() as connection:
-            for row in connection.execution_options(yield_per=1000).execute(
-                    select(log_table).order_by(log_table.c.seq)):
-                values = dict(row._mapping)
-                values["created_at"] = timestamp_text(values["created_at"])
-                yield values
+            yield from chained_entries(connection.execution_options(yield_per=1000))
 
     def revisions(self) -> Iterator[tuple[str, dict[str, str]]]:
         with self._reading() as connection:

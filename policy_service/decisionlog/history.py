@@ -5,15 +5,16 @@ DecisionStore, kept apart so each file stays one subject."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import exists, func, insert, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from policy_service.decisionlog.chain import timestamp_text
 from policy_service.decisionlog.schema import (
     approvals_table,
     ledger_table,
@@ -24,6 +25,23 @@ from policy_service.decisionlog.schema import (
 )
 from policy_service.decisionlog.statements import as_utc, first_seq_at_or_after
 from policy_service.errors import StoreError
+
+
+class AuditWalk(NamedTuple):
+    """Iterators in seq order: the chained entries (as `chained_entries` gives them), and (seq, rule),
+    (seq, decision_id) of the budget ledger, (seq, decision_id) of the approval requests."""
+    entries: Iterator[dict[str, Any]]
+    rules: Iterator[tuple[int, str]]
+    ledger: Iterator[tuple[int, str]]
+    approvals: Iterator[tuple[int, str]]
+
+
+def chained_entries(connection: Connection) -> Iterator[dict[str, Any]]:
+    """Every entry with what its hash covers (`created_at` as the hash spells it), in seq order."""
+    for row in connection.execute(select(log_table).order_by(log_table.c.seq)):
+        values = dict(row._mapping)
+        values["created_at"] = timestamp_text(values["created_at"])
+        yield values
 
 
 class PolicyHistory:
@@ -41,14 +59,26 @@ class PolicyHistory:
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot record the policy reload: {exc.__class__.__name__}: {exc}") from exc
 
-    def side_rows(self) -> tuple[list[tuple[int, str]], list[tuple[int, str]], list[tuple[str, int]]]:
-        """The indexes derived from chained entries, for `audit verify` to hold against the chain:
-        rule rows (seq, rule), ledger rows (seq, decision_id), approval requests (decision_id, seq)."""
+    @contextmanager
+    def audit_walk(self) -> Iterator[AuditWalk]:
+        """The chain and the rows derived from its entries, each streamed in seq order, all read in one
+        snapshot: `audit verify` holds them side by side without keeping any in memory (a million
+        decisions once took 522 MiB), and an entry appended meanwhile is in none of them, so a live log
+        verifies (rows read before the chain once made a newer entry look unindexed)."""
         with self._reading() as connection:
-            rules = [(int(r[0]), str(r[1])) for r in connection.execute(select(rules_table.c.seq, rules_table.c.rule))]
-            ledger = [(int(r[0]), str(r[1])) for r in connection.execute(select(ledger_table.c.seq, ledger_table.c.decision_id))]
-            approvals = [(str(r[0]), int(r[1])) for r in connection.execute(select(approvals_table.c.decision_id, approvals_table.c.seq))]
-        return rules, ledger, approvals
+            if connection.dialect.name == "postgresql":  # one snapshot for every statement below
+                connection.execution_options(isolation_level="REPEATABLE READ")
+            else:  # the driver begins a transaction only before a write; a read one holds the snapshot
+                connection.exec_driver_sql("BEGIN")
+            stream = connection.execution_options(yield_per=1000)
+
+            def pairs(seq: Any, value: Any) -> Iterator[tuple[int, str]]:
+                for row in stream.execute(select(seq, value).order_by(seq, value)):
+                    yield int(row[0]), str(row[1])
+
+            yield AuditWalk(entries=chained_entries(stream), rules=pairs(rules_table.c.seq, rules_table.c.rule),
+                            ledger=pairs(ledger_table.c.seq, ledger_table.c.decision_id),
+                            approvals=pairs(approvals_table.c.seq, approvals_table.c.decision_id))
 
     def rule_recorded(self, rule: str) -> bool:
         """Whether any logged decision fired `rule` (policy/rule): one probe of the rule index."""
