@@ -87,9 +87,9 @@ def make_engine(url: str) -> Engine:
             cursor.execute(f"PRAGMA busy_timeout={STATEMENT_TIMEOUT_MS}")  # first: switching a new file to WAL may wait too
             # 1 KiB pages, set before the file's first table (a no-op on an existing file, which keeps
             # its size): a decision dirties ~16 b-trees, one leaf each, and every dirty page is copied
-            # whole into the WAL at COMMIT and read again by the other worker after it. With 4 KiB
-            # pages that was ~64 KB a decision; 1 KiB pages gave 3-4 % more decisions/s over HTTP and a
-            # p99 2-3 ms lower (512 and 2,048 did less well: docs/performance.md).
+            # whole into the WAL at COMMIT and read again by the other worker after it: ~104 KB a
+            # decision with 4 KiB pages, 35 KB with 1 KiB, which gave 3-4 % more decisions/s over
+            # HTTP and a p99 2-3 ms lower (512 and 2,048 did less well: docs/performance.md).
             cursor.execute("PRAGMA page_size=1024")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
