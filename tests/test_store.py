@@ -15,6 +15,7 @@ from helpers import log_entry as entry
 
 from policy_service.authoring.loader import revision_of
 from policy_service.decisionlog import (
+    ApprovalRequest,
     DecisionStore,
     LedgerRow,
     LogFilter,
@@ -456,3 +457,31 @@ def test_verify_holds_no_side_rows_per_entry(tmp_path: Any) -> None:
 
     small, large = peak(1500), peak(6000)
     assert large < small + 256 * 1024, (small, large)
+
+
+def test_a_forged_approval_request_beside_an_escalation_is_named(store: DecisionStore) -> None:
+    """A request forged at the seq of a genuine escalation: the genuine one is not "missing"; the
+    forged one belongs to no escalated decision, and verify says so."""
+    escalated = entry(1, outcome="escalate")
+    with store.chain_transaction() as transaction:
+        transaction.append(escalated, approval=ApprovalRequest(escalated.decision_id, "supervisor", None, "refund", 1250, T0))
+    assert audit.verify(store).ok
+    raw(store, "INSERT INTO approval_requests (decision_id, seq, to_tier, team, action, amount, created_at) "
+               "VALUES ('dec_forged', 1, 'supervisor', NULL, 'refund', 99900, '2026-11-01 10:00:00')")
+    problem = audit.verify(store).problem
+    assert problem is not None and problem.detail == "an approval request for dec_forged belongs to no escalated decision"
+
+
+def test_a_walk_left_unfinished_keeps_no_snapshot(store: DecisionStore, database_url: str) -> None:
+    """Verify stops at the first problem with its streams unread. Their cursors are closed when the walk
+    ends, so the pooled connection does not go on reading the log as it was then."""
+    for n in range(1, 3):
+        store.append(entry(n))
+    with store.audit_walk() as walk:
+        assert next(walk.entries)["seq"] == 1  # `walk` stays referenced past its end, as a traceback keeps it
+    other = DecisionStore(database_url)
+    try:
+        other.append(entry(3))
+    finally:
+        other.dispose()
+    assert [e["seq"] for e in store.chain()] == [1, 2, 3]

@@ -343,10 +343,10 @@ class SideTables:
         if grants and (entry["agent_id"] or entry["customer_id"]) and not held:
             return wrong(f"entry {seq} granted {entry['action']} but its budget rows are missing")
         escalated = entry["kind"] == "decision" and entry["outcome"] == "escalate"
-        if escalated and approvals != [decision_id]:
+        if escalated and decision_id not in approvals:
             return wrong(f"the approval request of escalated decision {decision_id} is missing or moved")
         others = [stray_approvals[1]] if stray_approvals else sorted(set(approvals) - ({decision_id} if escalated else set()))
-        if others:
+        if others:  # forged beside this entry, or moved here from the escalated decision it belongs to
             return wrong(f"an approval request for {others[0]} belongs to no escalated decision")
 
     def leftover(self) -> str | None:

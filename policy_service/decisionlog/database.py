@@ -320,8 +320,8 @@ class DecisionStore(PolicyHistory, InsightQueries, SignOuts):
                 yield dict(row._mapping)
 
     def chain(self) -> Iterator[dict[str, Any]]:
-        """Every entry with what its hash covers, in seq order, streamed (verify reads it with the side
-        tables, in one snapshot: PolicyHistory.audit_walk)."""
+        """Every entry with what its hash covers, in seq order, streamed. (Verify does not read it here
+        but in PolicyHistory.audit_walk, beside the side tables in one snapshot.)"""
         with self._reading() as connection:
             yield from chained_entries(connection.execution_options(yield_per=1000))
 

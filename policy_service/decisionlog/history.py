@@ -5,7 +5,7 @@ DecisionStore, kept apart so each file stays one subject."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
@@ -28,20 +28,21 @@ from policy_service.errors import StoreError
 
 
 class AuditWalk(NamedTuple):
-    """Iterators in seq order: the chained entries (as `chained_entries` gives them), and (seq, rule),
+    """Streams in seq order: the chained entries (as `chained_entries` gives them), and (seq, rule),
     (seq, decision_id) of the budget ledger, (seq, decision_id) of the approval requests."""
-    entries: Iterator[dict[str, Any]]
-    rules: Iterator[tuple[int, str]]
-    ledger: Iterator[tuple[int, str]]
-    approvals: Iterator[tuple[int, str]]
+    entries: Generator[dict[str, Any], None, None]
+    rules: Generator[tuple[int, str], None, None]
+    ledger: Generator[tuple[int, str], None, None]
+    approvals: Generator[tuple[int, str], None, None]
 
 
-def chained_entries(connection: Connection) -> Iterator[dict[str, Any]]:
+def chained_entries(connection: Connection) -> Generator[dict[str, Any], None, None]:
     """Every entry with what its hash covers (`created_at` as the hash spells it), in seq order."""
-    for row in connection.execute(select(log_table).order_by(log_table.c.seq)):
-        values = dict(row._mapping)
-        values["created_at"] = timestamp_text(values["created_at"])
-        yield values
+    with connection.execute(select(log_table).order_by(log_table.c.seq)) as result:  # closed if left unfinished
+        for row in result:
+            values = dict(row._mapping)
+            values["created_at"] = timestamp_text(values["created_at"])
+            yield values
 
 
 class PolicyHistory:
@@ -72,13 +73,21 @@ class PolicyHistory:
                 connection.exec_driver_sql("BEGIN")
             stream = connection.execution_options(yield_per=1000)
 
-            def pairs(seq: Any, value: Any) -> Iterator[tuple[int, str]]:
-                for row in stream.execute(select(seq, value).order_by(seq, value)):
-                    yield int(row[0]), str(row[1])
+            def pairs(seq: Any, value: Any) -> Generator[tuple[int, str], None, None]:
+                # The rule and ledger tables have no index led by seq: the database sorts them (on
+                # PostgreSQL within the statement timeout: 0.75 s for 1.5 million rule rows).
+                with stream.execute(select(seq, value).order_by(seq, value)) as result:
+                    for row in result:
+                        yield int(row[0]), str(row[1])
 
-            yield AuditWalk(entries=chained_entries(stream), rules=pairs(rules_table.c.seq, rules_table.c.rule),
-                            ledger=pairs(ledger_table.c.seq, ledger_table.c.decision_id),
-                            approvals=pairs(approvals_table.c.seq, approvals_table.c.decision_id))
+            walk = AuditWalk(entries=chained_entries(stream), rules=pairs(rules_table.c.seq, rules_table.c.rule),
+                             ledger=pairs(ledger_table.c.seq, ledger_table.c.decision_id),
+                             approvals=pairs(approvals_table.c.seq, approvals_table.c.decision_id))
+            try:
+                yield walk
+            finally:  # a walk left unfinished (verify stops at the first problem) keeps no cursor open
+                for stream_of_rows in walk:
+                    stream_of_rows.close()
 
     def rule_recorded(self, rule: str) -> bool:
         """Whether any logged decision fired `rule` (policy/rule): one probe of the rule index."""
