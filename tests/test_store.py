@@ -485,3 +485,28 @@ def test_a_walk_left_unfinished_keeps_no_snapshot(store: DecisionStore, database
     finally:
         other.dispose()
     assert [e["seq"] for e in store.chain()] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite bounds lock waits only
+def test_a_verify_may_take_longer_than_a_callers_wait(store: DecisionStore, database_url: str,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """On PostgreSQL every statement is cut at the few seconds a caller waits, and verify's first read
+    of the rule index sorts it whole: 16 million rule rows took over 4 s, and verify failed with a
+    503 on a log that size. Its walk now runs under the audit bound; here the callers' bound is
+    shrunk to 30 ms and the log given 600,000 rule rows (forged, so the report names them)."""
+    from policy_service.decisionlog import connection
+
+    store.append(entry(1))
+    drop_guards(store)
+    raw(store, "ALTER TABLE decision_rules DROP CONSTRAINT IF EXISTS decision_rules_seq_fkey",
+        "INSERT INTO decision_rules (rule, seq) SELECT 'r/' || (g % 50), 2 + g / 3 FROM generate_series(1, 600000) g")
+    monkeypatch.setattr(connection, "STATEMENT_TIMEOUT_MS", 30)
+    hurried = DecisionStore(database_url)
+    try:
+        with pytest.raises(StoreError, match="statement timeout"):  # what a caller's read meets
+            with hurried._reading() as reading:
+                reading.execute(sqlalchemy.text("SELECT seq, rule FROM decision_rules ORDER BY seq, rule")).first()
+        problem = audit.verify(hurried).problem
+        assert problem is not None and problem.detail == "rule rows at seq 2 belong to no chained entry"
+    finally:
+        hurried.dispose()

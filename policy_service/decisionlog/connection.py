@@ -11,10 +11,12 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 
 from policy_service.errors import StoreError
 
@@ -24,6 +26,10 @@ STATEMENT_TIMEOUT_MS = 4000  # a statement, or a wait for the chain lock; under 
 # whose kernel still acknowledges) never enforces its statement_timeout, so nothing else would end
 # the wait. Just above the server's bounds, so theirs, with better messages, come first.
 ANSWER_TIMEOUT_SECONDS = STATEMENT_TIMEOUT_MS / 1000 + 0.5
+# An audit walk's reads (history.PolicyHistory.audit_walk) sort millions of rows before the first
+# one comes back: 16 million rule rows took over 4 s on PostgreSQL. They are an auditor's job, not a
+# caller's wait, so they get minutes, still bounded.
+AUDIT_TIMEOUT_SECONDS = 300
 CHECKPOINT_EVERY = 100  # commits of a process between WAL checkpoints
 
 log = logging.getLogger("policy_service.decisionlog")
@@ -115,8 +121,10 @@ def _bounded_connection_class() -> Any:
     import psycopg
 
     class BoundedConnection(psycopg.Connection):
+        answer_timeout: float = ANSWER_TIMEOUT_SECONDS  # raised for one audit walk (audit_bounds)
+
         def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
-            return super().wait(gen, interval=interval, timeout=ANSWER_TIMEOUT_SECONDS if timeout is None else timeout)
+            return super().wait(gen, interval=interval, timeout=self.answer_timeout if timeout is None else timeout)
 
     return BoundedConnection
 
@@ -186,3 +194,16 @@ def _close(connection: Any) -> None:
             connection.close()
         except Exception:  # broken already: nothing more to release
             pass
+
+
+@contextmanager
+def audit_bounds(connection: Connection) -> Iterator[None]:
+    """PostgreSQL: this transaction's statements, and the connection's waits for their answers, are
+    bounded by AUDIT_TIMEOUT_SECONDS instead of a caller's few seconds; both return to those when it ends."""
+    driver: Any = connection.connection.driver_connection  # a BoundedConnection (make_engine)
+    connection.exec_driver_sql(f"SET LOCAL statement_timeout = {AUDIT_TIMEOUT_SECONDS * 1000}")
+    driver.answer_timeout = AUDIT_TIMEOUT_SECONDS + 0.5
+    try:
+        yield
+    finally:
+        del driver.answer_timeout  # the class's bound again

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Generator, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from policy_service.decisionlog.chain import timestamp_text
+from policy_service.decisionlog.connection import audit_bounds
 from policy_service.decisionlog.schema import (
     approvals_table,
     ledger_table,
@@ -66,16 +67,17 @@ class PolicyHistory:
         snapshot: `audit verify` holds them side by side without keeping any in memory (a million
         decisions once took 522 MiB), and an entry appended meanwhile is in none of them, so a live log
         verifies (rows read before the chain once made a newer entry look unindexed)."""
-        with self._reading() as connection:
+        with self._reading() as connection, ExitStack() as bounds:
             if connection.dialect.name == "postgresql":  # one snapshot for every statement below
                 connection.execution_options(isolation_level="REPEATABLE READ")
+                bounds.enter_context(audit_bounds(connection))
             else:  # the driver begins a transaction only before a write; a read one holds the snapshot
                 connection.exec_driver_sql("BEGIN")
             stream = connection.execution_options(yield_per=1000)
 
             def pairs(seq: Any, value: Any) -> Generator[tuple[int, str], None, None]:
-                # The rule and ledger tables have no index led by seq: the database sorts them (on
-                # PostgreSQL within the statement timeout: 0.75 s for 1.5 million rule rows).
+                # The rule and ledger tables have no index led by seq (one more B-tree for every
+                # decision to write): the database sorts them, hence audit_bounds.
                 with stream.execute(select(seq, value).order_by(seq, value)) as result:
                     for row in result:
                         yield int(row[0]), str(row[1])
