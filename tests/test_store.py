@@ -510,3 +510,26 @@ def test_a_verify_may_take_longer_than_a_callers_wait(store: DecisionStore, data
         assert problem is not None and problem.detail == "rule rows at seq 2 belong to no chained entry"
     finally:
         hurried.dispose()
+
+
+@pytest.mark.parametrize("table, row, detail", [
+    ("decision_rules", "(rule, seq) VALUES ('refunds/forged', 0)", "rule rows at seq 0 belong to no chained entry"),
+    ("approval_requests", "(decision_id, seq, to_tier, team, action, amount, created_at) "
+                          "VALUES ('dec_forged', 0, 'supervisor', NULL, 'refund', 100, '2026-11-01 10:00:00')",
+     "an approval request for dec_forged belongs to no escalated decision"),
+])
+def test_a_side_row_at_no_entrys_seq_blames_no_entry(store: DecisionStore, table: str, row: str, detail: str) -> None:
+    """A row forged before the first entry belongs to none: the report names no entry (seq 0, no id),
+    as for rows after the last one, rather than the innocent entry the walk had reached."""
+    for n in range(1, 3):
+        store.append(entry(n))
+    if store.dialect == "postgresql":
+        raw(store, f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {table}_seq_fkey")
+        raw(store, f"INSERT INTO {table} {row}")
+    else:
+        with store.engine.connect() as connection:  # an attacker's connection, without the store's checks
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.exec_driver_sql(f"INSERT INTO {table} {row}")
+            connection.commit()
+    problem = audit.verify(store).problem
+    assert problem is not None and (problem.seq, problem.entry_id, problem.detail) == (0, None, detail)

@@ -325,13 +325,20 @@ class SideTables:
         def wrong(detail: str) -> None:
             self.problem = ChainProblem(seq, entry["id"], "side-table", detail)
 
+        def belongs_to_none(detail: str) -> None:  # named by no entry, as leftover rows are (verify)
+            self.problem = ChainProblem(0, None, "side-table", detail)
+
         stray_rules, rules = self.rules.take(seq)
         stray_ledger, ledger = self.ledger.take(seq)
         stray_approvals, approvals = self.approvals.take(seq)
-        if stray_rules is not None:  # rows between two entries: the chain walk reports a missing entry first
-            return wrong(f"rule rows at seq {stray_rules[0]} belong to no chained entry")
+        # Rows before this entry that no entry took: at a seq no entry has (where entries are missing,
+        # the chain's own report comes first).
+        if stray_rules is not None:
+            return belongs_to_none(f"rule rows at seq {stray_rules[0]} belong to no chained entry")
         if stray_ledger is not None:
-            return wrong(f"budget rows at seq {stray_ledger[0]} belong to no chained entry")
+            return belongs_to_none(f"budget rows at seq {stray_ledger[0]} belong to no chained entry")
+        if stray_approvals is not None:
+            return belongs_to_none(f"an approval request for {stray_approvals[1]} belongs to no escalated decision")
         fired = set(json.loads(entry["rules"] or "[]"))
         if set(rules) != fired:
             return wrong(f"the rule index of entry {seq} does not match its chained rules {sorted(fired)}")
@@ -345,7 +352,7 @@ class SideTables:
         escalated = entry["kind"] == "decision" and entry["outcome"] == "escalate"
         if escalated and decision_id not in approvals:
             return wrong(f"the approval request of escalated decision {decision_id} is missing or moved")
-        others = [stray_approvals[1]] if stray_approvals else sorted(set(approvals) - ({decision_id} if escalated else set()))
+        others = sorted(set(approvals) - ({decision_id} if escalated else set()))
         if others:  # forged beside this entry, or moved here from the escalated decision it belongs to
             return wrong(f"an approval request for {others[0]} belongs to no escalated decision")
 
