@@ -15,6 +15,7 @@ from helpers import EXAMPLE_POLICIES, make_app
 from helpers import keyed_app as keyed_app  # re-exported: tests/test_openapi.py imports it from here
 
 from policy_service.deciding.runtime import PolicyRuntime
+from policy_service.decisionlog import DecisionStore
 from policy_service.service.reloading import load_runtime
 
 
@@ -68,3 +69,12 @@ def database_url(request: Any, tmp_path: Path) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[DecisionStore]:
+    """A prepared decision log on each backend (database_url)."""
+    opened = DecisionStore(database_url)
+    opened.prepare()
+    yield opened
+    opened.dispose()

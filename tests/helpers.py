@@ -7,8 +7,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy
+
 from policy_service import create_app
-from policy_service.decisionlog import NewEntry
+from policy_service.decisionlog import DecisionStore, NewEntry
 from policy_service.decisionlog.chain import canonical_json
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,3 +99,20 @@ def log_entry(n: int, *, kind: str = "decision", decision_id: str | None = None,
         request=canonical_json({"proposal": {"amount": "12.50"}, "n": n}),
         response=f'{{"decision_id": "{entry_id}", "outcome": "{outcome}", "proposal": {{"amount": "12.50", "currency": "EUR"}}}}',
         masked="[]", fired_rules=rules)
+
+
+def raw(store: DecisionStore, *statements: str) -> None:
+    """What an attacker with database access could do: plain SQL, outside the service."""
+    with store.engine.begin() as connection:
+        for statement in statements:
+            connection.execute(sqlalchemy.text(statement))
+
+
+def drop_guards(store: DecisionStore) -> None:
+    """An attacker with file or superuser access removes the triggers first."""
+    if store.dialect == "postgresql":
+        raw(store, *(f"ALTER TABLE {t} DISABLE TRIGGER USER" for t in ("decision_log", "decision_rules", "policy_revisions")))
+    else:
+        with store.engine.connect() as connection:
+            names = connection.execute(sqlalchemy.text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars().all()
+        raw(store, *(f"DROP TRIGGER {name}" for name in names))
