@@ -17,6 +17,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from policy_service.deciding.loading import Load, fast_load
 from policy_service.model import FieldSpec, Organization, PolicySet
 
 _DIGITS = re.compile(r"^[0-9]+$")
@@ -196,6 +197,12 @@ def request_schema(policy_set: PolicySet) -> Schema:
     return body(unknown=RAISE)
 
 
+@lru_cache(maxsize=16)
+def request_loader(policy_set: PolicySet) -> Load:
+    """`request_schema(policy_set).load`, compiled (deciding/loading.py): same results, same refusals."""
+    return fast_load(request_schema(policy_set))
+
+
 def build_request(body: Any, policy_set: PolicySet, *, trusted_tier: bool) -> DecisionRequest:
     """Validate a JSON body and return it as a typed request.
 
@@ -205,7 +212,7 @@ def build_request(body: Any, policy_set: PolicySet, *, trusted_tier: bool) -> De
     if not isinstance(body, dict):
         raise ValidationError({"_schema": ["the body must be a JSON object"]})
     try:
-        data = request_schema(policy_set).load(body)
+        data = request_loader(policy_set)(body)
     except ValidationError as error:
         raise ValidationError(_hint_attributes(error.messages, org)) from None
     agent_data = data["agent"]
