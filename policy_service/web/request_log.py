@@ -14,7 +14,7 @@ import uuid
 
 from flask import Flask, Response, g, request
 
-from policy_service.telemetry.logs import configure_logging
+from policy_service.telemetry.logs import configure_logging, log_fields
 from policy_service.telemetry.metrics import REQUESTS
 
 log = logging.getLogger("policy_service.requests")
@@ -34,11 +34,11 @@ def _finish(response: Response) -> Response:
     response.headers["X-Request-ID"] = request_id
     REQUESTS.labels(route, request.method, str(response.status_code)).inc()
     caller = g.get("caller")
-    log.info("request", extra={"fields": {
+    log_fields(log, "request", {
         "request_id": request_id, "method": request.method, "route": route, "status": response.status_code,
         "latency_ms": round(latency * 1000, 3), "decision_id": g.get("decision_id"),
         "caller": caller.name if caller is not None else None,
-    }})
+    })
     return response
 
 
