@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from collections.abc import Callable
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import DateTime, bindparam, func, insert, literal, select, union_all
@@ -92,15 +94,20 @@ class Compiled:
         # has no processor, and sqlite3 would store "…+00:00" text that no range filter compares right.
         processors = {name: kind.dialect_impl(engine.dialect).bind_processor(engine.dialect) for name, kind in types.items()}
         self.literals = {name: bind.value for name, bind in compiled.binds.items() if bind.value is not None}  # LIMIT 1
-        # Each parameter in the order the driver takes it, with its converter (None: passed as is).
-        self._bound = tuple((name, processors.get(name)) for name in (positions or processors))
+        # Each parameter in the order the driver takes it; the few with a converter (a time's text, say)
+        # are converted after one C-level pick of all of them: a decision binds ~50 parameters.
+        order = tuple(positions or processors)
+        self._names = order
+        self._pick = _picker(order)
+        self._converters = tuple((i, processors[name]) for i, name in enumerate(order) if processors.get(name) is not None)
         self._positional = positions is not None
 
     def parameters(self, row: dict[str, Any]) -> Any:
-        values = {**self.literals, **row} if self.literals else row
-        if self._positional:
-            return tuple(values[name] if convert is None else convert(values[name]) for name, convert in self._bound)
-        return {name: values[name] if convert is None else convert(values[name]) for name, convert in self._bound}
+        picked = self._pick({**self.literals, **row} if self.literals else row)
+        values = list(picked) if self._converters else picked
+        for i, convert in self._converters:
+            values[i] = convert(values[i])  # type: ignore[index]
+        return tuple(values) if self._positional else dict(zip(self._names, values, strict=True))
 
     def run(self, cursor: Any, **row: Any) -> Any:
         cursor.execute(self.sql, self.parameters(row))
@@ -110,3 +117,10 @@ class Compiled:
         """One driver call for several rows (the rules a decision fired)."""
         if rows:
             cursor.executemany(self.sql, [self.parameters(row) for row in rows])
+
+
+def _picker(names: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """The values of `names` in a row, as a tuple (itemgetter of one name gives the bare value)."""
+    if len(names) > 1:
+        return itemgetter(*names)
+    return lambda row: tuple(row[name] for name in names)

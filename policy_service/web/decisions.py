@@ -29,15 +29,15 @@ blueprint = Blueprint("decisions", __name__)
 def create_decision() -> Response:
     started = time.perf_counter()
     body = read_json_body()
-    state = service_state()
+    state, key = service_state(), caller()
     recorded = decide_and_record(
         state.runtime, state.store, body,
-        caller=caller().name,
-        trusted_tier=caller().trusted_tier,
+        caller=key.name,
+        trusted_tier=key.trusted_tier,
         privacy=state.privacy,
         idempotency_key=idempotency_key(),
         shadow=state.shadow,
-        scope=caller().scope,
+        scope=key.scope,
     )
     g.decision_id = recorded.decision_id
     if not recorded.replayed:
