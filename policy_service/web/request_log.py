@@ -22,21 +22,23 @@ ACCEPTED_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 def _start() -> None:
-    g.started = time.perf_counter()
-    offered = request.headers.get("X-Request-ID", "")
-    g.request_id = offered if ACCEPTED_ID.fullmatch(offered) else uuid.uuid4().hex
+    # The request and g objects once each: every use of Flask's proxies looks them up again.
+    state, offered = g._get_current_object(), request.headers.get("X-Request-ID", "")
+    state.started = time.perf_counter()
+    state.request_id = offered if ACCEPTED_ID.fullmatch(offered) else uuid.uuid4().hex
 
 
 def _finish(response: Response) -> Response:
-    latency = time.perf_counter() - g.get("started", time.perf_counter())
-    route = request.url_rule.rule if request.url_rule is not None else "unmatched"
-    request_id = g.get("request_id") or uuid.uuid4().hex
+    state, current = g._get_current_object(), request._get_current_object()  # type: ignore[attr-defined]
+    latency = time.perf_counter() - state.get("started", time.perf_counter())
+    route = current.url_rule.rule if current.url_rule is not None else "unmatched"
+    request_id = state.get("request_id") or uuid.uuid4().hex
     response.headers["X-Request-ID"] = request_id
-    REQUESTS.labels(route, request.method, str(response.status_code)).inc()
-    caller = g.get("caller")
+    REQUESTS.labels(route, current.method, str(response.status_code)).inc()
+    caller = state.get("caller")
     log_fields(log, "request", {
-        "request_id": request_id, "method": request.method, "route": route, "status": response.status_code,
-        "latency_ms": round(latency * 1000, 3), "decision_id": g.get("decision_id"),
+        "request_id": request_id, "method": current.method, "route": route, "status": response.status_code,
+        "latency_ms": round(latency * 1000, 3), "decision_id": state.get("decision_id"),
         "caller": caller.name if caller is not None else None,
     })
     return response
