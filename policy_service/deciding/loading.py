@@ -9,8 +9,13 @@ the same body, so every refusal, with all of its messages, still comes from mars
 stays the one source of the body's shape; this only skips the walk around it.
 
 A schema using anything the compiler does not reproduce (load hooks, data keys or attributes,
-defaults, partial or many, unknown fields other than refused, field-level pre/post-load functions)
-is not compiled: `Schema.load` does all of the work, as before.
+dotted names, defaults, partial or many, unknown fields other than refused, field-level pre/post-load
+functions, a field class that overrides how marshmallow calls `_deserialize` — Pluck, a List or
+Nested subclass, its own `deserialize` or `_validate`) is not compiled: `Schema.load` does all of the
+work, as before. At run time any exception in the compiled path, not only a refusal, hands the body to
+`Schema.load`, so a field that reads the `attr` or `data` marshmallow passes it answers as in
+marshmallow. A refused body is walked twice, so validators must not have side effects (the decision
+body's have none).
 """
 
 from __future__ import annotations
@@ -18,9 +23,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, missing
+from marshmallow import RAISE, Schema, fields, missing
+from marshmallow.exceptions import RegistryError
 
 Load = Callable[[Any], Any]
+# Field methods around `_deserialize` whose base behaviour the compiled path reproduces; a field class
+# overriding any of them is left to marshmallow.
+_CALLED_AS_IS = ("deserialize", "_validate", "_validate_missing")
 
 
 class _GiveUp(Exception):
@@ -35,15 +44,15 @@ def fast_load(schema: Schema) -> Load:
     """`schema.load`, compiled where it can be (raises marshmallow's ValidationError exactly as `schema.load` does)."""
     try:
         compiled: Load | None = _schema(schema, schema.unknown)
-    except _Unsupported:
+    except (_Unsupported, RecursionError, RegistryError):  # a schema nesting itself, or one not yet defined
         compiled = None
 
     def load(data: Any) -> Any:
         if compiled is not None:
             try:
                 return compiled(data)
-            except (_GiveUp, ValidationError):
-                pass  # marshmallow reports it, with every message
+            except Exception:  # noqa: BLE001 - a refusal or anything else: marshmallow answers, as it would have
+                pass
         return schema.load(data)
     return load
 
@@ -55,7 +64,7 @@ def _schema(schema: Schema, unknown: str | None) -> Load:
         raise _Unsupported
     loaders: list[tuple[str, bool, Load]] = []
     for name, field in schema.load_fields.items():
-        if field.data_key is not None or field.attribute is not None:
+        if field.data_key is not None or field.attribute is not None or "." in name:  # marshmallow nests a.b
             raise _Unsupported
         if field.load_default is not missing:
             raise _Unsupported
@@ -76,19 +85,22 @@ def _schema(schema: Schema, unknown: str | None) -> Load:
 
 
 def _field(field: fields.Field[Any]) -> Load:
-    if field.pre_load or field.post_load:
+    if field.pre_load or field.post_load or any(
+            getattr(type(field), method) is not getattr(fields.Field, method) for method in _CALLED_AS_IS):
         raise _Unsupported
-    if isinstance(field, fields.Nested):
+    if type(field) is fields.Nested:
         if field.many or not isinstance(field.schema, Schema):
             raise _Unsupported
         convert: Load = _schema(field.schema, field.unknown)
-    elif isinstance(field, fields.List):
+    elif type(field) is fields.List:
         inner = _field(field.inner)
 
         def convert(value: Any) -> Any:
             if not isinstance(value, (list, tuple)):  # marshmallow's is_collection also takes sets; JSON has none
                 raise _GiveUp
             return [inner(each) for each in value]
+    elif isinstance(field, (fields.Nested, fields.List)):  # Pluck and other subclasses deserialize their own way
+        raise _Unsupported
     else:
         deserialize = field._deserialize
 
