@@ -52,6 +52,22 @@ def test_a_30_digit_days_amount_is_a_422(client: Any) -> None:
     assert answer.status_code == 422 and "proposal.amount" in answer.get_json()["errors"]
 
 
+NEWLINE_ENDED = {  # a regular expression's $ also matches before a final newline (found by a review)
+    "an amount": ({"proposal": {**BODY["proposal"], "amount": "120.00\n"}}, "proposal.amount"),
+    "a whole number": ({"customer": {**BODY["customer"], "tenure_months": "26\n"}}, "customer.tenure_months"),
+    "a locale": ({"locale": "es\n"}, "locale"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NEWLINE_ENDED))
+def test_a_value_ending_in_a_newline_is_refused_not_read_without_it(client: Any, name: str) -> None:
+    """"120.00\n" is not an amount: a 422 naming the field, as for any other stray character."""
+    change, where = NEWLINE_ENDED[name]
+    answer = client.post("/v1/decisions", json={**BODY, **change})
+    assert answer.status_code == 422, answer.get_data(as_text=True)[:300]
+    assert where in answer.get_json()["errors"], answer.get_json()
+
+
 @pytest.mark.parametrize("spelling", ["cu-88 ", " cu-88", "cu-88\u200b", "cu-\u000088", "cu-88\u2060", "cu\t88"])
 def test_an_id_that_could_split_a_budget_is_refused(client: Any, spelling: str) -> None:
     """Whitespace around, control or invisible characters in an id: 422 naming the field."""

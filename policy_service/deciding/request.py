@@ -20,8 +20,9 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from policy_service.deciding.loading import Load, fast_load
 from policy_service.model import FieldSpec, Organization, PolicySet
 
-_DIGITS = re.compile(r"^[0-9]+$")
-_DECIMAL = re.compile(r"^[0-9]+(\.[0-9]+)?$")
+# Matched with fullmatch: with match, $ also stops before a final newline, and "120.00\n" was an amount.
+_DIGITS = re.compile(r"[0-9]+")
+_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,9 @@ def parse_money(value: Any, org: Organization) -> int:
     """A non-negative amount in the organisation's currency, as integer minor units."""
     if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
         raise ValidationError("must be an amount: a decimal string such as \"120.00\" or a number")
-    if isinstance(value, str) and value.strip().startswith("-") and _DECIMAL.match(value.strip()[1:]):
+    if isinstance(value, str) and value.strip().startswith("-") and _DECIMAL.fullmatch(value.strip()[1:]):
         raise ValidationError("must not be negative")  # not "such as 120.00": the format was right
-    if isinstance(value, str) and not _DECIMAL.match(value):
+    if isinstance(value, str) and not _DECIMAL.fullmatch(value):
         raise ValidationError("must be a decimal string such as \"120.00\"")
     try:
         amount = Decimal(value)
@@ -76,7 +77,7 @@ def parse_quantity(value: Any, unit: str, org: Organization) -> int:
 
 
 def parse_whole(value: Any) -> int:
-    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and _DIGITS.match(value))):
+    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and _DIGITS.fullmatch(value))):
         raise ValidationError("must be a whole number")
     if len(str(value).lstrip("-")) > MAX_DIGITS:
         raise ValidationError(f"must have at most {MAX_DIGITS} digits")
@@ -84,6 +85,19 @@ def parse_whole(value: Any) -> int:
     if number < 0:
         raise ValidationError("must not be negative")
     return number
+
+
+class WholeMatch(validate.Regexp):
+    """validate.Regexp held against the whole value: Regexp uses `re.match`, whose $ also stops before
+    a final newline, so "es\n" passed as a locale. The pattern stays as the OpenAPI document shows it."""
+
+    def __call__(self, value: Any) -> Any:
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
+LOCALE_PATTERN = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$"
 
 
 class _Money(fields.Field[int]):
@@ -192,7 +206,7 @@ def request_schema(policy_set: PolicySet) -> Schema:
         "customer": fields.Nested(customer),
         "case": fields.Nested(case),
         "proposal": fields.Nested(proposal, required=True),
-        "locale": fields.String(validate=validate.Regexp(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")),
+        "locale": fields.String(validate=WholeMatch(LOCALE_PATTERN)),
     }, name="DecisionRequestSchema")
     return body(unknown=RAISE)
 

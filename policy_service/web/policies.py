@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, fields
 
+from policy_service.deciding.request import LOCALE_PATTERN, WholeMatch
 from policy_service.service.keys import ROLES
 from policy_service.service.matrix import matrix_json
 from policy_service.service.responses import MatrixSchema, PoliciesSchema, ProblemSchema, ReloadResultSchema
@@ -22,7 +23,7 @@ class MatrixQuerySchema(Schema):
     class Meta:
         unknown = RAISE
 
-    locale = fields.String(validate=validate.Regexp(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$"))
+    locale = fields.String(validate=WholeMatch(LOCALE_PATTERN))
 
 
 @blueprint.get("/v1/policies")
