@@ -201,3 +201,15 @@ def test_an_organisation_relabels_a_built_in_field_and_keeps_the_other_defaults(
     assert tier.label["es"] == "nivel del cliente" and tier.value_labels["gold"]["es"] == "oro"
     fault = policy_set.organization.fields["case.fault"]  # not declared: the built-in words
     assert fault.value_labels["carrier"] == {"es": "el transportista", "en": "the carrier"}
+
+
+def test_a_value_ending_in_a_newline_is_refused_where_written(policies_copy: Path) -> None:
+    """A quoted "EUR\\n" or "90d\\n" passed a pattern whose $ stops before a final newline (found by a
+    review): now each is refused at its line."""
+    edit(policies_copy / "refunds.yaml", "    window: 90d", '    window: "90d\\n"')
+    diagnostics = load_policy_set(policies_copy).diagnostics
+    assert [(d.file.rsplit("/", 1)[-1], d.line) for d in diagnostics] == [("refunds.yaml", 17)], render_text(diagnostics)
+    edit(policies_copy / "refunds.yaml", '    window: "90d\\n"', "    window: 90d")
+    edit(policies_copy / "organization.yaml", "currency: EUR", 'currency: "EUR\\n"')
+    diagnostics = load_policy_set(policies_copy).diagnostics
+    assert ("organization.yaml", 4) in [(d.file.rsplit("/", 1)[-1], d.line) for d in diagnostics], render_text(diagnostics)

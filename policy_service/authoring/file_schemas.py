@@ -13,10 +13,11 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from policy_service.authoring.diagnostics import Diagnostic, did_you_mean
 from policy_service.authoring.source import PathKey, SourceFile
+from policy_service.deciding.request import WholeMatch  # a pattern held against the whole value
 
 API_VERSION = "policy-service/v1"
 KINDS = ("Organization", "AgentDirectory", "Policy", "PolicyTest")
-ID = validate.Regexp(r"^[a-z][a-z0-9_]*$", error="must be lower-case letters, digits and _, starting with a letter")
+ID = WholeMatch(r"^[a-z][a-z0-9_]*$", error="must be lower-case letters, digits and _, starting with a letter")
 
 
 class _Strict(Schema):
@@ -76,8 +77,8 @@ class OrganizationSchema(_Strict):
     apiVersion = fields.String()
     kind = fields.String()
     name = fields.String(required=True)
-    currency = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{3}$", error="must be an ISO 4217 code such as EUR"))
-    locales = fields.List(fields.String(validate=validate.Regexp(r"^[a-z]{2,3}(-[A-Z]{2})?$")), required=True, validate=validate.Length(min=1))
+    currency = fields.String(required=True, validate=WholeMatch(r"^[A-Z]{3}$", error="must be an ISO 4217 code such as EUR"))
+    locales = fields.List(fields.String(validate=WholeMatch(r"^[a-z]{2,3}(-[A-Z]{2})?$")), required=True, validate=validate.Length(min=1))
     tiers = fields.List(fields.Nested(TierSchema), required=True, validate=validate.Length(min=1))
     actions = fields.Dict(keys=fields.String(validate=ID), values=fields.Nested(ActionSchema), required=True)
     teams = fields.Dict(keys=fields.String(validate=ID), values=fields.Nested(TeamSchema))
@@ -122,7 +123,7 @@ class CapSchema(_Strict):
     id = fields.String(required=True, validate=ID)
     per = fields.String(required=True, validate=validate.OneOf(["customer", "agent"]))
     actions = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
-    window = fields.String(required=True, validate=validate.Regexp(r"^[1-9][0-9]*[dh]$", error='must be a number of days or hours, such as "90d" or "24h"'))
+    window = fields.String(required=True, validate=WholeMatch(r"^[1-9][0-9]*[dh]$", error='must be a number of days or hours, such as "90d" or "24h"'))
     max_amount = fields.Raw()
     max_count = fields.Integer(strict=True, validate=validate.Range(min=1))
     override_tier = fields.String()

@@ -29,6 +29,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from policy_service.deciding.request import WholeMatch
 from policy_service.errors import KeyFileError, NotPermittedError
 from policy_service.model import Agent, Organization
 
@@ -134,7 +135,7 @@ class _KeySchema(Schema):
         unknown = RAISE
 
     name = fields.String(required=True, validate=validate.Regexp(NAME_PATTERN))
-    hash = fields.String(required=True, validate=validate.Regexp(r"^sha256:[0-9a-f]{64}$"))
+    hash = fields.String(required=True, validate=WholeMatch(r"^sha256:[0-9a-f]{64}$"))
     roles = fields.List(fields.String(validate=validate.OneOf(ROLES)), required=True, validate=validate.Length(min=1))
     trusted_tier = fields.Boolean(load_default=False)
     created_at = fields.String()
