@@ -12,7 +12,7 @@ from helpers import BODY, keyed_app
 
 from policy_service.cli import main
 from policy_service.errors import KeyFileError
-from policy_service.service.keys import ROLES, create_key, list_keys, revoke_key
+from policy_service.service.keys import ROLES, create_key, hash_key, list_keys, revoke_key
 from policy_service.web import access
 
 ALL_ROLES = {role: ([role], False) for role in ROLES}
@@ -135,4 +135,15 @@ def test_a_malformed_key_file_names_the_problem(tmp_path: Path) -> None:
     key_file = tmp_path / "keys.json"
     key_file.write_text(json.dumps({"keys": [{"name": "x", "hash": "plain", "roles": ["agent_tool"]}]}))
     with pytest.raises(KeyFileError, match="hash"):
+        create_key(key_file, "y", ["auditor"])
+
+
+@pytest.mark.parametrize("field", ["name", "hash"])
+def test_a_key_file_value_ending_in_a_newline_is_refused(tmp_path: Path, field: str) -> None:
+    """A pattern's $ stops before a final newline: "crm\\n" was a key name, a hash with a newline a hash."""
+    record = {"name": "crm", "hash": hash_key("s3cret"), "roles": ["agent_tool"]}
+    record[field] += "\n"
+    key_file = tmp_path / "keys.json"
+    key_file.write_text(json.dumps({"keys": [record]}))
+    with pytest.raises(KeyFileError, match=field):
         create_key(key_file, "y", ["auditor"])

@@ -134,7 +134,7 @@ class _KeySchema(Schema):
     class Meta:
         unknown = RAISE
 
-    name = fields.String(required=True, validate=validate.Regexp(NAME_PATTERN))
+    name = fields.String(required=True, validate=WholeMatch(NAME_PATTERN))
     hash = fields.String(required=True, validate=WholeMatch(r"^sha256:[0-9a-f]{64}$"))
     roles = fields.List(fields.String(validate=validate.OneOf(ROLES)), required=True, validate=validate.Length(min=1))
     trusted_tier = fields.Boolean(load_default=False)
