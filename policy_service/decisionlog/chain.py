@@ -18,6 +18,8 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 GENESIS = "0" * 64  # the prev_hash of entry 1
 
 # Every field an entry's hash covers; the store keeps exactly these (plus `hash`).
@@ -54,8 +56,19 @@ def entry_hash(fields: dict[str, Any], key: bytes | None = None) -> str:
     # canonical without canonical_json's walk: the walk cost a quarter of an append.
     if not all(value is None or type(value) in (str, int) for value in material.values()):
         raise TypeError("hashed entry fields are text, integers or null")
-    data = json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    data = _canonical_bytes(material)
     return hmac.new(key, data, hashlib.sha256).hexdigest() if key else hashlib.sha256(data).hexdigest()
+
+
+def _canonical_bytes(material: dict[str, Any]) -> bytes:
+    """The canonical JSON of text, integers and nulls as UTF-8. orjson writes the same bytes as
+    `json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)` for every code point (a test
+    holds all of them) in a sixth of the time; an integer past 64 bits, which orjson refuses, and a lone
+    surrogate, which neither can encode, go to the standard encoder, which an auditor's script uses."""
+    try:
+        return orjson.dumps(material, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # orjson.JSONEncodeError
+        return json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,25 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Mapping
+
+import orjson
 
 ROOT_LOGGER = "policy_service"
 
 
 # Built once: json.dumps with options builds an encoder per call, and this runs for every request.
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+_standard = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+
+
+def _encode(line: Mapping[str, object]) -> str:
+    """One compact JSON line; orjson takes a tenth of the standard encoder's time. What it refuses (an
+    integer past 64 bits, a key that is not text) the standard encoder writes; anything else that is
+    not JSON is written as its text by either."""
+    try:
+        return orjson.dumps(line, default=str).decode("utf-8")
+    except TypeError:  # orjson.JSONEncodeError
+        return _standard(line)
 
 
 class JsonLines(logging.Formatter):

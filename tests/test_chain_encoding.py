@@ -1,0 +1,80 @@
+"""The chain's hashes are the documented canonical JSON (docs/decision-log.md), whichever encoder writes
+it: an auditor's own script uses Python's json module, so the faster encoder the service uses must give
+the same bytes for every value an entry can hold, and the same refusals."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import json
+import logging
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from policy_service.decisionlog.chain import HASHED_FIELDS, entry_hash
+from policy_service.decisionlog.records import Rendered
+from policy_service.telemetry.logs import JsonLines
+
+
+def _auditors_hash(fields: dict[str, Any], key: bytes | None = None) -> str:
+    """What docs/decision-log.md tells an auditor to compute, with nothing but the standard library."""
+    data = json.dumps({name: fields[name] for name in HASHED_FIELDS}, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False).encode("utf-8")
+    return hmac.new(key, data, hashlib.sha256).hexdigest() if key else hashlib.sha256(data).hexdigest()
+
+
+def _entry(**changes: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = {name: f"{name}-value" for name in HASHED_FIELDS}
+    return {**fields, "seq": 7, "caller": None, **changes}
+
+
+def _characters(start: int, stop: int) -> str:
+    return "".join(chr(c) for c in range(start, stop) if not 0xD800 <= c <= 0xDFFF)
+
+
+@pytest.mark.parametrize("key", [None, b"log-key"])
+def test_every_character_hashes_as_the_auditors_script_hashes_it(key: bytes | None) -> None:
+    # Control characters, quotes, backslashes, DEL, U+2028, non-BMP: each has its own escaping rule.
+    for start in range(0, 0x110000, 0x1000):
+        text = _characters(start, start + 0x1000)
+        row = _entry(request=text, response='{"a": "' + text[:50] + '"}', agent_id=text[::-1])
+        assert entry_hash(row, key) == _auditors_hash(row, key), f"characters from U+{start:04X}"
+
+
+@pytest.mark.parametrize("seq", [0, 1, 2**53 + 1, 2**63 - 1, 2**64 - 1, 2**64, -(2**63), -(2**64) - 1, 10**40])
+def test_integers_of_any_size_hash_as_the_auditors_script_hashes_them(seq: int) -> None:
+    assert entry_hash(_entry(seq=seq)) == _auditors_hash(_entry(seq=seq))
+
+
+def test_a_lone_surrogate_is_refused_as_before() -> None:
+    with pytest.raises(UnicodeEncodeError):
+        entry_hash(_entry(request="a\ud800b"))
+
+
+def test_a_response_is_json_that_reads_back_as_its_document() -> None:
+    document = {"decision_id": "dec_1", "words": "¿Puedo ofrecerle un reembolso de 120,00 €?\n\t\"ok\"",
+                "options": [{"amount": 12000, "big": 2**70}], "limit": None, "allowed": True}
+    rendered = Rendered.of(document)
+    assert json.loads(rendered.text) == document and rendered.document is document
+    assert "€" in rendered.text  # UTF-8, not \\u escapes
+    with pytest.raises(TypeError):  # a Decimal was never JSON here: the renderer spells amounts itself
+        Rendered.of({"amount": Decimal("1.5")})
+
+
+def test_a_log_line_is_one_json_object_whatever_its_fields_hold() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonLines())
+    logger = logging.getLogger("policy_service.test_chain_encoding")
+    logger.addHandler(handler)
+    try:
+        logger.warning("odd", extra={"fields": {"count": 2**70, "where": Decimal("1.5"), "who": "Núñez\n"}})
+    finally:
+        logger.removeHandler(handler)
+    line = stream.getvalue()
+    assert line.count("\n") == 1, line
+    parsed = json.loads(line)
+    assert (parsed["msg"], parsed["count"], parsed["where"], parsed["who"], parsed["level"]) == ("odd", 2**70, "1.5", "Núñez\n", "warning")
