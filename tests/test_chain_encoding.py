@@ -9,12 +9,15 @@ import hmac
 import io
 import json
 import logging
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from policy_service.decisionlog.chain import HASHED_FIELDS, entry_hash
+from policy_service.decisionlog.chain import HASHED_FIELDS, canonical_json, entry_hash
 from policy_service.decisionlog.records import Rendered
 from policy_service.telemetry.logs import JsonLines
 
@@ -78,3 +81,32 @@ def test_a_log_line_is_one_json_object_whatever_its_fields_hold() -> None:
     assert line.count("\n") == 1, line
     parsed = json.loads(line)
     assert (parsed["msg"], parsed["count"], parsed["where"], parsed["who"], parsed["level"]) == ("odd", 2**70, "1.5", "Núñez\n", "warning")
+
+
+_BODY_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text() | st.decimals(allow_nan=True, allow_infinity=True),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4), max_leaves=20)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_BODY_VALUES)
+def test_a_request_body_is_stored_as_the_standard_encoders_canonical_text(value: Any) -> None:
+    # What read_json_body hands over: text, integers of any size, Decimals (every number with a
+    # fraction, NaN and Infinity included), booleans, nulls, lists and objects.
+    standard = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                          default=lambda d: str(d) if isinstance(d, Decimal) else None)
+    assert canonical_json(value) == standard
+
+
+@pytest.mark.parametrize("value", [{1: "a"}, {"when": datetime(2026, 12, 3)}, {"what": object()}, {"x": Rendered("a", {})}])
+def test_what_has_no_canonical_form_is_refused_or_spelled_as_before(value: Any) -> None:
+    try:
+        expected: Any = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                                   default=lambda d: str(d) if isinstance(d, Decimal) else (_ for _ in ()).throw(TypeError()))
+    except TypeError:
+        expected = TypeError
+    if expected is TypeError:
+        with pytest.raises(TypeError):
+            canonical_json(value)
+    else:
+        assert canonical_json(value) == expected
