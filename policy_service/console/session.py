@@ -72,8 +72,8 @@ class ConsoleSessionInterface(SecureCookieSessionInterface):
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         """Without the console's cookie (every call of the JSON API), the empty session Flask would give,
         without first building a signing serializer for a cookie that is not there: measured at about
-        5 % of a decision's CPU (docs/performance.md)."""
-        if self.get_cookie_name(app) not in request.cookies:
+        5 % of a decision's CPU (docs/performance.md). Without any Cookie header, not even the parse."""
+        if "HTTP_COOKIE" not in request.environ or self.get_cookie_name(app) not in request.cookies:
             return self.session_class()
         return super().open_session(app, request)
 
