@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import DateTime, bindparam, func, insert, literal, select, union_all
+from sqlalchemy import DateTime, Integer, bindparam, func, insert, literal_column, select, union_all
 from sqlalchemy.engine import Engine
 
 from policy_service.decisionlog.facts import DECISION_FACT_COLUMNS
@@ -65,16 +67,27 @@ def statements() -> dict[str, Any]:
 
 def usage_statement(questions: int) -> Any:
     """One statement for `questions` usage questions: row i answers question i (scope_i, subject_i,
-    action_i, since_i), each branch one probe of the ledger's (scope, subject, action, reserved_at) index."""
+    action_i, since_i), each branch one probe of the ledger's (scope, subject, action, reserved_at) index.
+    The question's number is written in the SQL, not bound: nothing to merge into each call's values."""
     ledger = ledger_table.c
-    branches = [
-        select(literal(i).label("question"), func.sum(ledger.amount), func.sum(ledger.count)).where(
+    branches: list[Any] = [
+        select(literal_column(str(i), Integer).label("question"), func.sum(ledger.amount), func.sum(ledger.count)).where(
             ledger.scope == bindparam(f"scope_{i}"), ledger.subject == bindparam(f"subject_{i}"),
             ledger.action == bindparam(f"action_{i}"),
             ledger.reserved_at >= bindparam(f"since_{i}", type_=DateTime(timezone=True)))
         for i in range(questions)
     ]
     return branches[0] if questions == 1 else union_all(*branches)
+
+
+@functools.cache
+def _usage_names(questions: int) -> tuple[str, ...]:
+    return tuple(f"{part}_{i}" for i in range(questions) for part in ("scope", "subject", "action", "since"))
+
+
+def usage_values(questions: Sequence[tuple[str, str, str, datetime]]) -> dict[str, Any]:
+    """The values of usage_statement(len(questions)), by the names it gives them (UsageQuestion's order)."""
+    return dict(zip(_usage_names(len(questions)), chain.from_iterable(questions), strict=True))
 
 
 class Compiled:

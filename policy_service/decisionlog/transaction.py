@@ -14,7 +14,7 @@ from policy_service.deciding.budgets import LedgerRow, UsageQuestion
 from policy_service.decisionlog.chain import GENESIS, entry_hash, timestamp_text
 from policy_service.decisionlog.facts import DecisionFact, entry_facts
 from policy_service.decisionlog.records import Appended, ApprovalRequest, NewEntry
-from policy_service.decisionlog.statements import as_utc, usage_statement
+from policy_service.decisionlog.statements import as_utc, usage_statement, usage_values
 
 if TYPE_CHECKING:
     from policy_service.decisionlog.database import DecisionStore
@@ -36,11 +36,8 @@ class ChainTransaction:
         """Amount and count reserved or granted for each question, in one statement."""
         if not questions:
             return []
-        values: dict[str, Any] = {}
-        for i, (scope, subject, action, since) in enumerate(questions):
-            values.update({f"scope_{i}": scope, f"subject_{i}": subject, f"action_{i}": action, f"since_{i}": since})
         answers = {row[0]: (int(row[1] or 0), int(row[2] or 0))
-                   for row in self._store._usage_sql(len(questions)).run(self._cursor, **values).fetchall()}
+                   for row in self._store._usage_sql(len(questions)).run(self._cursor, **usage_values(questions)).fetchall()}
         return [answers.get(i, (0, 0)) for i in range(len(questions))]
 
     def idempotent(self, caller: str, key: str, since: datetime) -> tuple[str, str] | None:
@@ -132,9 +129,6 @@ class LedgerView:
         """Amount and count reserved or granted for each question, in one statement."""
         if not questions:
             return []
-        values: dict[str, Any] = {}
-        for i, (scope, subject, action, since) in enumerate(questions):
-            values.update({f"scope_{i}": scope, f"subject_{i}": subject, f"action_{i}": action, f"since_{i}": since})
         answers = {row[0]: (int(row[1] or 0), int(row[2] or 0))
-                   for row in self._connection.execute(usage_statement(len(questions)), values).fetchall()}
+                   for row in self._connection.execute(usage_statement(len(questions)), usage_values(questions)).fetchall()}
         return [answers.get(i, (0, 0)) for i in range(len(questions))]
