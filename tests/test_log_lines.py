@@ -98,3 +98,34 @@ def test_a_stream_that_fails_is_reported_as_logging_reports_it(stream: io.String
     stream.close()  # writing raises ValueError now
     log_fields(logger, "request", FIELDS)  # and the request goes on
     assert [r.fields["request_id"] for r in reported] == ["crm-7"]  # type: ignore[attr-defined]
+
+
+def test_a_stream_that_fails_after_writing_gets_the_line_once(stream: io.StringIO, monkeypatch: pytest.MonkeyPatch) -> None:
+    reported: list[logging.LogRecord] = []
+    logger = _alone()
+    handler = logging.getLogger(ROOT_LOGGER).handlers[0]
+    monkeypatch.setattr(handler, "handleError", reported.append)
+    monkeypatch.setattr(stream, "flush", lambda: (_ for _ in ()).throw(OSError("disk full")))
+    log_fields(logger, "request", FIELDS)
+    assert [line["request_id"] for line in _lines(stream)] == ["crm-7"] and len(reported) == 1
+
+
+def test_what_an_operator_changes_in_logging_still_shapes_the_line(stream: io.StringIO, monkeypatch: pytest.MonkeyPatch) -> None:
+    logger = _alone()
+    handler = logging.getLogger(ROOT_LOGGER).handlers[0]
+    monkeypatch.setitem(logging._levelToName, logging.INFO, "NOTICE")  # what logging.addLevelName(INFO, "NOTICE") sets
+    log_fields(logger, "request", FIELDS)
+    assert _lines(stream)[-1]["level"] == "notice"
+    factory = logging.getLogRecordFactory()
+
+    def renaming(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        record.msg = f"http {record.msg}"
+        return record
+    monkeypatch.setattr(logging, "_logRecordFactory", renaming)
+    log_fields(logger, "request", FIELDS)
+    assert _lines(stream)[-1]["msg"] == "http request"
+    monkeypatch.setattr(logging, "_logRecordFactory", factory)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    log_fields(logger, "request", FIELDS)
+    assert stream.getvalue().splitlines()[-1] == "NOTICE policy_service.requests request"

@@ -39,10 +39,12 @@ _CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OP
 
 def canonical_json(value: Any) -> str:
     """Sorted keys, no whitespace, UTF-8; Decimals as strings, so no reader rounds them. Requests
-    arrive with every JSON number that has a fraction parsed as a Decimal (web.operations), so they
-    hold text, integers, Decimals, booleans and nulls: for those orjson writes the standard encoder's
-    bytes (tests/test_chain_encoding.py) at a tenth of its time, and what it refuses (an integer past
-    64 bits, a key that is not text, a value with no JSON form) goes to the standard encoder."""
+    arrive with every JSON number that has a fraction parsed as a Decimal (web.operations; the MCP
+    tools read their arguments the same way), so they hold text, integers, Decimals, booleans and
+    nulls: for those orjson writes the standard encoder's bytes (tests/test_chain_encoding.py) at a
+    tenth of its time, and what it refuses (an integer past 64 bits, a key that is not text, a value
+    with no JSON form) goes to the standard encoder. A float, which no caller passes, would get
+    orjson's shortest spelling (1e-7 where the standard encoder writes 1e-07)."""
     try:
         return orjson.dumps(value, default=_decimal_text, option=_CANONICAL).decode("utf-8")
     except TypeError:  # orjson.JSONEncodeError

@@ -21,28 +21,25 @@ _standard = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=
 
 def _encode(line: Mapping[str, object]) -> str:
     """One compact JSON line; orjson takes a tenth of the standard encoder's time. What it refuses (an
-    integer past 64 bits, a key that is not text) the standard encoder writes; anything else that is
-    not JSON is written as its text by either."""
+    integer past 64 bits, a key that is not text) the standard encoder writes. Lines hold ids, counts
+    and times; a float is spelled the shortest way (0.00001, not 1e-05), NaN as null."""
     try:
         return orjson.dumps(line, default=str).decode("utf-8")
     except TypeError:  # orjson.JSONEncodeError
         return _standard(line)
 
 
-def _timestamp(created: float) -> str:
-    seconds = int(created)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{int((created - seconds) * 1000):03d}+00:00"
-
-
-def _line(created: float, level: str, logger: str, message: str, fields: Mapping[str, object]) -> dict[str, object]:
-    line: dict[str, object] = {"ts": _timestamp(created), "level": level, "logger": logger, "msg": message}
+def _line(created: float, msecs: float, level: str, logger: str, message: str,
+          fields: Mapping[str, object]) -> dict[str, object]:
+    ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(int(created))) + f".{int(msecs):03d}+00:00"
+    line: dict[str, object] = {"ts": ts, "level": level, "logger": logger, "msg": message}
     line.update(fields)
     return line
 
 
 class JsonLines(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        line = _line(record.created, record.levelname.lower(), record.name, record.getMessage(),
+        line = _line(record.created, record.msecs, record.levelname.lower(), record.name, record.getMessage(),
                      getattr(record, "fields", {}))
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
@@ -57,15 +54,15 @@ class JsonLinesHandler(logging.StreamHandler):  # type: ignore[type-arg]
         super().__init__(sys.stderr)
         self.setFormatter(JsonLines())
 
-    def write_line(self, text: str) -> bool:
-        """One formatted line, as `emit` writes a record's; False if the stream refused it."""
+    def write_line(self, text: str) -> Exception | None:
+        """One formatted line, as `emit` writes a record's (once); what the stream raised, if anything."""
         self.acquire()
         try:
             self.stream.write(text + self.terminator)
             self.flush()
-            return True
-        except Exception:  # noqa: BLE001 - the record path below reports it as logging does
-            return False
+            return None
+        except Exception as exc:  # noqa: BLE001 - reported by the caller through handleError, as emit does
+            return exc
         finally:
             self.release()
 
@@ -81,15 +78,24 @@ def log_fields(logger: logging.Logger, message: str, fields: dict[str, object]) 
     if not logger.isEnabledFor(logging.INFO):
         return
     handler = _only_handler(logger)
-    if handler is not None and handler.write_line(_encode(_line(time.time(), "info", logger.name, message, fields))):
+    if handler is None:
+        logger.handle(_record(logger, message, fields))
         return
-    logger.handle(logger.makeRecord(logger.name, logging.INFO, "", 0, message, (), None, extra={"fields": fields}))
+    now = time.time()
+    line = _line(now, (now - int(now)) * 1000, logging.getLevelName(logging.INFO).lower(), logger.name, message, fields)
+    if handler.write_line(_encode(line)) is not None:  # as StreamHandler.emit reports a failed write
+        handler.handleError(_record(logger, message, fields))
+
+
+def _record(logger: logging.Logger, message: str, fields: dict[str, object]) -> logging.LogRecord:
+    return logger.makeRecord(logger.name, logging.INFO, "", 0, message, (), None, extra={"fields": fields})
 
 
 def _only_handler(logger: logging.Logger) -> JsonLinesHandler | None:
-    """The handler an INFO record of `logger` would reach, if it is the only one, is ours, and nothing
-    filters on the way (a logger's own filters, then the handler's; parents' filters never apply)."""
-    if logger.filters:
+    """The handler an INFO record of `logger` would reach, if it is the only one, is ours with its own
+    formatter, and nothing filters or changes the record on the way (a logger's own filters, then the
+    handler's; parents' filters never apply; a record factory or a Logger subclass may do anything)."""
+    if logger.filters or type(logger) is not logging.Logger or logging.getLogRecordFactory() is not logging.LogRecord:
         return None
     found: list[logging.Handler] = []
     current: logging.Logger | None = logger
@@ -101,7 +107,8 @@ def _only_handler(logger: logging.Logger) -> JsonLinesHandler | None:
     if len(found) != 1:  # none: logging's last resort decides; several: each gets the record
         return None
     handler = found[0]
-    if type(handler) is not JsonLinesHandler or handler.filters or handler.level > logging.INFO:
+    if (type(handler) is not JsonLinesHandler or type(handler.formatter) is not JsonLines or handler.filters
+            or handler.level > logging.INFO):
         return None
     return handler
 
