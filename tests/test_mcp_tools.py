@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,18 @@ async def test_an_escalation_is_an_answer_with_options_and_words_in_the_locale_a
     logged = entries(state)
     assert [(e["kind"], e["caller"], e["agent_id"]) for e in logged] == [("decision", "mcp:ag-101", "ag-101")] * 2
     assert {e["decision_id"] for e in logged} == {spanish["decision_id"], english["decision_id"]}
+
+
+async def test_numbers_with_fractions_are_read_and_logged_as_the_http_api_reads_them(state: ServiceState) -> None:
+    """The SDK parses a JSON number with a fraction as a float; POST /v1/decisions reads it as an exact
+    decimal and logs it as text. A tool call is read and logged the same way, whichever door it used."""
+    body = {**tool_args(BODY), "customer": {**BODY["customer"], "lifetime_value": 4300.75},
+            "proposal": {"action": "refund", "amount": 120.5, "currency": "EUR"}}
+    async with connected(state, "ag-101") as client:
+        answer = structured(await client.call_tool("evaluate_exception", body))
+    assert answer["proposal"]["amount"] == "120.50"
+    stored = json.loads(entries(state)[-1]["request"])
+    assert (stored["proposal"]["amount"], stored["customer"]["lifetime_value"]) == ("120.5", "4300.75")
 
 
 async def test_a_request_the_api_would_refuse_is_a_tool_error_naming_each_field(state: ServiceState) -> None:

@@ -235,7 +235,7 @@ def call_tool(state: ServiceState, seat: Seat, name: str, arguments: dict[str, A
         return _error(f'Unknown tool "{name}"; the tools are: {", ".join(HANDLERS)}.')
     state.live.sync()  # a reload anywhere in the deployment reaches this server before it answers
     try:
-        answer = handler(state, seat, arguments)
+        answer = handler(state, seat, _numbers_as_decimals(arguments))
     except ValidationError as error:
         return _field_error(field_errors(error.messages))
     except IdempotencyConflictError:
@@ -256,6 +256,19 @@ def call_tool(state: ServiceState, seat: Seat, name: str, arguments: dict[str, A
     return types.CallToolResult(content=[types.TextContent(type="text", text=_summary(name, answer)),
                                          types.TextContent(type="text", text=json.dumps(answer, ensure_ascii=False))],
                                 structured_content=answer)
+
+
+def _numbers_as_decimals(value: Any) -> Any:
+    """Arguments as POST /v1/decisions reads a body: a number with a fraction is an exact Decimal (the
+    SDK's JSON parser gives a float, which the amount fields refuse and the log would spell its own
+    way). A float's shortest spelling is the number the client wrote, up to 17 significant digits."""
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {key: _numbers_as_decimals(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_numbers_as_decimals(item) for item in value]
+    return value
 
 
 def _field_error(errors: dict[str, list[str]],
