@@ -78,7 +78,7 @@ def load(port: int, seconds: int, connections: int, script: Path, master: int) -
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
     return {"rate": rate, "p50": latency["50"], "p99": latency["99"], "errors": int(non_2xx.group(1)) if non_2xx else 0,  # type: ignore[dict-item]
-            "cpu_us": cpu / max(requests, 1) * 1e6}
+            "cpu_us": cpu / max(requests, 1) * 1e6, "requests": requests}
 
 
 def _postgres_databases(names: list[str]) -> tuple[list[str], Any]:
