@@ -296,7 +296,7 @@ def test_prepare_is_safe_when_several_processes_start_at_once(database_url: str)
         for process in processes:
             process.join(60)
             assert process.exitcode == 0
-        assert DecisionStore(url).schema_version() == "0006"
+        assert DecisionStore(url).schema_version() == "0007"
 
 
 def _prepare_only(url: str, together: Any) -> None:
@@ -382,3 +382,41 @@ def test_a_new_log_has_small_pages_and_an_older_file_keeps_its_own(tmp_path: Any
     sizes = {name: sqlite3.connect(tmp_path / name).execute("PRAGMA page_size").fetchone()[0]
              for name in ("new.db", "older.db")}
     assert sizes == {"new.db": 1024, "older.db": 4096}
+
+
+def test_an_older_sqlite_rule_index_is_rebuilt_keyed_with_its_rows_and_guards(tmp_path: Any) -> None:
+    """Migration 0007: a log whose rule index was a rowid table plus its key keeps every rule row, its
+    append-only guards and its reference to the entries, now stored in the key's one B-tree; the rule
+    filter and `audit verify` read it as before."""
+    from alembic import command
+
+    from policy_service.decisionlog.database import _alembic_config
+
+    store = DecisionStore(f"sqlite:///{tmp_path / 'older.db'}")
+    config = _alembic_config()
+    with store.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0006")
+    for n in range(1, 6):
+        store.append(entry(n, rules=("refunds/a", "refunds/b") if n % 2 else ("refunds/b",)))
+
+    def layout() -> tuple[str, list[tuple[str, int]]]:
+        with store.engine.connect() as connection:
+            sql = connection.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'decision_rules'").scalar_one()
+            return sql, sorted(connection.exec_driver_sql("SELECT rule, seq FROM decision_rules").all())
+
+    before_sql, before = layout()
+    assert "WITHOUT ROWID" not in before_sql and len(before) == 8
+    store.upgrade()
+    after_sql, after = layout()
+    assert store.schema_version() == "0007" and "WITHOUT ROWID" in after_sql and after == before
+    for statement in ("UPDATE decision_rules SET rule = 'x'", "DELETE FROM decision_rules"):
+        with pytest.raises(sqlalchemy.exc.DatabaseError, match="append-only"):
+            raw(store, statement)
+    with pytest.raises(sqlalchemy.exc.IntegrityError, match="FOREIGN KEY"):
+        raw(store, "PRAGMA foreign_keys=ON", "INSERT INTO decision_rules (rule, seq) VALUES ('refunds/forged', 99)")
+    assert [r["seq"] for r in store.page(LogFilter(rule="refunds/a"), None, 10)] == [5, 3, 1]
+    store.append(entry(6, rules=("refunds/a",)))
+    assert [r["seq"] for r in store.page(LogFilter(rule="refunds/a"), None, 10)] == [6, 5, 3, 1]
+    assert audit.verify(store).ok
+    store.dispose()
