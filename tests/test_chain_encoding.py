@@ -9,7 +9,7 @@ import hmac
 import io
 import json
 import logging
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -110,3 +110,17 @@ def test_what_has_no_canonical_form_is_refused_or_spelled_as_before(value: Any) 
             canonical_json(value)
     else:
         assert canonical_json(value) == expected
+
+
+@given(st.one_of(st.datetimes(timezones=st.none()), st.datetimes(timezones=st.just(timezone.utc)), st.dates()))
+def test_a_time_is_stored_in_sqlite_as_the_dialects_own_converter_writes_it(moment: Any) -> None:
+    """Times bound by the raw writer (statements.Compiled) take datetime.isoformat instead of SQLite's
+    DATETIME converter: the same text for every datetime (range filters compare it as text), and a date
+    still goes to the dialect's."""
+    from sqlalchemy.dialects import sqlite
+
+    from policy_service.decisionlog.statements import _quicker
+
+    dialects_own = sqlite.DATETIME().bind_processor(sqlite.dialect())
+    quicker = _quicker(dialects_own)
+    assert quicker is not dialects_own and quicker(moment) == dialects_own(moment)

@@ -45,6 +45,12 @@ MAX_DIGITS = 12  # integer digits of any quantity: a trillion, far past any exce
 
 def parse_money(value: Any, org: Organization) -> int:
     """A non-negative amount in the organisation's currency, as integer minor units."""
+    if type(value) is int:  # what the rest below makes of a whole number, without a Decimal's round trip
+        if value < 0:
+            raise ValidationError("must not be negative")
+        if value >= 10**MAX_DIGITS:
+            raise ValidationError(f"must have at most {MAX_DIGITS} integer digits")
+        return value * 10**org.minor_digits
     if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
         raise ValidationError("must be an amount: a decimal string such as \"120.00\" or a number")
     if isinstance(value, str) and value.strip().startswith("-") and _DECIMAL.fullmatch(value.strip()[1:]):

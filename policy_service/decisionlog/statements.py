@@ -105,7 +105,7 @@ class Compiled:
         positions = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
         # The dialect's own type (SQLite's DATETIME, say), as SQLAlchemy's queries use: a generic type
         # has no processor, and sqlite3 would store "…+00:00" text that no range filter compares right.
-        processors = {name: kind.dialect_impl(engine.dialect).bind_processor(engine.dialect) for name, kind in types.items()}
+        processors = {name: _quicker(kind.dialect_impl(engine.dialect).bind_processor(engine.dialect)) for name, kind in types.items()}
         self.literals = {name: bind.value for name, bind in compiled.binds.items() if bind.value is not None}  # LIMIT 1
         # Each parameter in the order the driver takes it; the few with a converter (a time's text, say)
         # are converted after one C-level pick of all of them: a decision binds ~50 parameters.
@@ -130,6 +130,29 @@ class Compiled:
         """One driver call for several rows (the rules a decision fired)."""
         if rows:
             cursor.executemany(self.sql, [self.parameters(row) for row in rows])
+
+
+# Times the converters below must spell as SQLAlchemy's do: naive and UTC, before year 1000, on a whole second.
+_SAMPLES = (datetime(2026, 12, 3, 18, 10, 37, 913706), datetime(2026, 12, 3, 18, 10, 37, 913706, tzinfo=timezone.utc),
+            datetime(999, 1, 2, 3, 4, 5, 6), datetime(2026, 1, 1, tzinfo=timezone.utc))
+
+
+def _quicker(process: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
+    """SQLite's DATETIME converter writes "2026-12-03 18:10:37.913706" by %-formatting seven fields;
+    datetime.isoformat writes the same text in C, a third of the time (a decision binds five times).
+    Used only where it spells the samples exactly as the dialect's own does; anything but a datetime
+    (a date, say) still goes to the dialect's."""
+    if process is None:
+        return None
+
+    def iso(value: Any) -> Any:
+        return value.isoformat(" ", "microseconds")[:26] if type(value) is datetime else process(value)
+
+    try:
+        same = all(iso(sample) == process(sample) for sample in _SAMPLES)
+    except Exception:  # a converter for something else than times
+        same = False
+    return iso if same else process
 
 
 def _picker(names: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:

@@ -7,7 +7,6 @@ importing the module that writes the log.
 
 from __future__ import annotations
 
-import base64
 import os
 import time
 from datetime import datetime
@@ -18,8 +17,10 @@ from policy_service.model import Organization
 from policy_service.service.responses import DecisionSchema, SimulationSchema, dump
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-# base64.b32encode's alphabet, mapped to Crockford's: the standard codec does the 5-bit split in C.
-_TO_CROCKFORD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _CROCKFORD.encode())
+# Every 10-bit group as its two Crockford characters: a ULID is 13 lookups (the standard base32 codec
+# is a Python loop on 3.11, twice as slow).
+_PAIRS = tuple(first + second for first in _CROCKFORD for second in _CROCKFORD)
+_SHIFTS = tuple(range(120, -1, -10))
 
 
 def new_decision_id() -> str:
@@ -28,10 +29,9 @@ def new_decision_id() -> str:
 
 
 def ulid_text(value: int) -> str:
-    """A 128-bit value in Crockford base32, 26 characters, most significant first."""
-    # As 130 bits (two leading zeros) placed at the front of 17 bytes, the value is the first 26
-    # characters of the standard base32 encoding, which does the 5-bit split in C.
-    return base64.b32encode((value << 6).to_bytes(17, "big")).translate(_TO_CROCKFORD)[:26].decode()
+    """A 128-bit value in Crockford base32, 26 characters, most significant first (as 130 bits with
+    two leading zeros: 13 groups of 10)."""
+    return "".join([_PAIRS[(value >> shift) & 0x3FF] for shift in _SHIFTS])
 
 
 def approval_id(decision_id: str) -> str:
