@@ -50,7 +50,7 @@ def parse_money(value: Any, org: Organization) -> int:
             raise ValidationError("must not be negative")
         if value >= 10**MAX_DIGITS:
             raise ValidationError(f"must have at most {MAX_DIGITS} integer digits")
-        return value * 10**org.minor_digits
+        return int(value * 10**org.minor_digits)
     if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
         raise ValidationError("must be an amount: a decimal string such as \"120.00\" or a number")
     if isinstance(value, str) and value.strip().startswith("-") and _DECIMAL.fullmatch(value.strip()[1:]):

@@ -112,7 +112,8 @@ class Compiled:
         order = tuple(positions or processors)
         self._names = order
         self._pick = _picker(order)
-        self._converters = tuple((i, processors[name]) for i, name in enumerate(order) if processors.get(name) is not None)
+        self._converters: tuple[tuple[int, Callable[[Any], Any]], ...] = tuple(
+            (i, convert) for i, name in enumerate(order) if (convert := processors.get(name)) is not None)
         self._positional = positions is not None
 
     def parameters(self, row: dict[str, Any]) -> Any:
