@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import sqlite3
 import threading
 from datetime import timedelta
 from typing import Any
@@ -385,9 +386,9 @@ def test_a_new_log_has_small_pages_and_an_older_file_keeps_its_own(tmp_path: Any
 
 
 def test_an_older_sqlite_rule_index_is_rebuilt_keyed_with_its_rows_and_guards(tmp_path: Any) -> None:
-    """Migration 0007: a log whose rule index was a rowid table plus its key keeps every rule row, its
-    append-only guards and its reference to the entries, now stored in the key's one B-tree; the rule
-    filter and `audit verify` read it as before."""
+    """Migration 0007: a log whose rule index was a rowid table plus its key keeps every rule row (a
+    forged one too, for `audit verify` to name), its append-only guards and its reference to the
+    entries, now stored in the key's one B-tree; the rule filter reads it as before."""
     from alembic import command
 
     from policy_service.decisionlog.database import _alembic_config
@@ -399,6 +400,10 @@ def test_an_older_sqlite_rule_index_is_rebuilt_keyed_with_its_rows_and_guards(tm
         command.upgrade(config, "0006")
     for n in range(1, 6):
         store.append(entry(n, rules=("refunds/a", "refunds/b") if n % 2 else ("refunds/b",)))
+    attacker = sqlite3.connect(tmp_path / "older.db")  # a plain shell checks no foreign key: kept, and named
+    attacker.execute("INSERT INTO decision_rules (rule, seq) VALUES ('refunds/forged', 99)")
+    attacker.commit()
+    attacker.close()
 
     def layout() -> tuple[str, list[tuple[str, int]]]:
         with store.engine.connect() as connection:
@@ -406,17 +411,18 @@ def test_an_older_sqlite_rule_index_is_rebuilt_keyed_with_its_rows_and_guards(tm
             return sql, sorted(connection.exec_driver_sql("SELECT rule, seq FROM decision_rules").all())
 
     before_sql, before = layout()
-    assert "WITHOUT ROWID" not in before_sql and len(before) == 8
+    assert "WITHOUT ROWID" not in before_sql and len(before) == 9
     store.upgrade()
     after_sql, after = layout()
     assert store.schema_version() == "0007" and "WITHOUT ROWID" in after_sql and after == before
     for statement in ("UPDATE decision_rules SET rule = 'x'", "DELETE FROM decision_rules"):
         with pytest.raises(sqlalchemy.exc.DatabaseError, match="append-only"):
             raw(store, statement)
-    with pytest.raises(sqlalchemy.exc.IntegrityError, match="FOREIGN KEY"):
-        raw(store, "PRAGMA foreign_keys=ON", "INSERT INTO decision_rules (rule, seq) VALUES ('refunds/forged', 99)")
+    with pytest.raises(sqlalchemy.exc.IntegrityError, match="FOREIGN KEY"):  # the store's connections check again
+        raw(store, "INSERT INTO decision_rules (rule, seq) VALUES ('refunds/forged', 98)")
     assert [r["seq"] for r in store.page(LogFilter(rule="refunds/a"), None, 10)] == [5, 3, 1]
     store.append(entry(6, rules=("refunds/a",)))
     assert [r["seq"] for r in store.page(LogFilter(rule="refunds/a"), None, 10)] == [6, 5, 3, 1]
-    assert audit.verify(store).ok
+    problem = audit.verify(store).problem
+    assert problem is not None and problem.detail == "rule rows at seq 99 belong to no chained entry"
     store.dispose()

@@ -104,9 +104,22 @@ class DecisionStore(PolicyHistory, InsightQueries, SignOuts):
 
     def _migrate(self) -> None:
         config = _alembic_config()
-        with self.engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+        with self.engine.connect() as connection:
+            # SQLite rebuilds a table by copying it (migration 0007), which its documented procedure
+            # does with foreign keys off: a row that belongs to no entry (a tampered log's, which
+            # `audit verify` is there to name) is copied as it is instead of stopping every upgrade.
+            # Only outside a transaction does the pragma take effect; the pooled connection gets
+            # them back, as every connection has them.
+            sqlite = connection.connection.dbapi_connection if self.dialect == "sqlite" else None
+            if sqlite is not None:
+                sqlite.execute("PRAGMA foreign_keys=OFF")
+            try:
+                with connection.begin():
+                    config.attributes["connection"] = connection
+                    command.upgrade(config, "head")
+            finally:
+                if sqlite is not None:
+                    sqlite.execute("PRAGMA foreign_keys=ON")
 
     @contextmanager
     def _migration_lock(self) -> Iterator[None]:

@@ -17,8 +17,9 @@ log_table = Table(
     Column("policy_revision", String(80)), Column("request", Text), Column("response", Text),
     Column("masked", Text), Column("prev_hash", String(64)), Column("hash", String(64)),
 )
+# One row per fired rule, keyed (rule, seq): on SQLite in that key's one B-tree (WITHOUT ROWID, migration 0007).
 rules_table = Table("decision_rules", metadata, Column("rule", String(200), primary_key=True),
-                    Column("seq", _seq_type, primary_key=True))
+                    Column("seq", _seq_type, primary_key=True), sqlite_with_rowid=False)
 revisions_table = Table("policy_revisions", metadata, Column("revision", String(80), primary_key=True),
                         Column("stored_at", DateTime(timezone=True)), Column("files", Text))
 ledger_table = Table("budget_ledger", metadata, Column("seq", _seq_type), Column("decision_id", String(40)),

@@ -4,8 +4,8 @@
 rule was written twice: the row, appended by rowid, and the key, inserted inside the tree. Declared
 WITHOUT ROWID, SQLite stores the row in its key's B-tree and nothing else: same columns, same key,
 same guards, half the B-tree inserts of every decision's rules. Over HTTP (bench/http_api.py's
-settings, 8 alternating rounds of 8 s, 2026-12-03): +1.8 % decisions/s, -1.5 % CPU a decision
-(docs/performance.md, "Seventh session on the bar").
+settings, the tree before and after alternating, 8 rounds of 8 s, 2026-12-03): +2.5 % decisions/s,
+-2 % CPU a decision (docs/performance.md, "Seventh session on the bar").
 
 The rows are copied in key order into the new table, which then takes the old one's name and its
 append-only triggers (a DROP TABLE fires no trigger and no row is lost: the copy is in the same
