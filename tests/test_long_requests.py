@@ -1,6 +1,6 @@
 """Exports of any size complete, and so does verify (docs/contract.md §8): a request that makes
 progress is never cut by gunicorn's worker time-out, which is for hung workers. Under the real
-gunicorn config with a 1 s time-out and a log of 80,000 entries (a stand-in for a log of millions
+gunicorn config with a 1 s time-out and a log of 120,000 entries (a stand-in for a log of millions
 read against the default 30 s)."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from servers import start_instance, wait_until_serving
 
 from policy_service.decisionlog import DecisionStore
 
-ENTRIES = 80_000
+ENTRIES = 120_000
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     url = f"sqlite:///{folder / 'log.db'}"
     store = DecisionStore(url)
     store.prepare()
-    with store.chain_transaction() as transaction:  # one transaction: 80,000 entries in seconds
+    with store.chain_transaction() as transaction:  # one transaction: 120,000 entries in seconds
         for n in range(1, ENTRIES + 1):
             transaction.append(log_entry(n))
     store.dispose()
