@@ -119,7 +119,10 @@ class DecisionStore(PolicyHistory, InsightQueries, SignOuts):
                     command.upgrade(config, "head")
             finally:
                 if sqlite is not None:
-                    sqlite.execute("PRAGMA foreign_keys=ON")
+                    try:
+                        sqlite.execute("PRAGMA foreign_keys=ON")
+                    except Exception:  # a broken connection: never back in the pool without them
+                        connection.invalidate()
 
     @contextmanager
     def _migration_lock(self) -> Iterator[None]:
