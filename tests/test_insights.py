@@ -259,14 +259,14 @@ def test_the_migration_backfills_an_existing_log_with_the_rows_appends_write(
     import sqlalchemy
     from alembic import command
 
-    from policy_service.decisionlog.database import _alembic_config
+    from policy_service.decisionlog.migrating import alembic_config
     from policy_service.decisionlog.schema import facts_table, log_table
 
     client = make_app(tmp_path).test_client()
     seed(client, monkeypatch)
     source = DecisionStore(f"sqlite:///{tmp_path / 'log.db'}")
     older = DecisionStore(f"sqlite:///{tmp_path / 'older.db'}")
-    config = _alembic_config()
+    config = alembic_config()
     with older.engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "0005")

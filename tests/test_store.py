@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import sqlite3
 import threading
 from datetime import timedelta
 from typing import Any
@@ -283,29 +282,6 @@ def test_exports_stream_every_matching_decision(store: DecisionStore) -> None:
     assert [e["seq"] for e in entries] == [1, 2, 3] and entries[0]["request"]["proposal"]["amount"] == "12.50"
 
 
-def test_prepare_is_safe_when_several_processes_start_at_once(database_url: str) -> None:
-    """Six processes prepare a new log at the same moment (as two instances of three workers start):
-    every one succeeds; one creates the schema, none is refused while the others wait or read."""
-    context = multiprocessing.get_context("spawn")
-    together = context.Barrier(6)
-    # The race lasts milliseconds: on SQLite a few rounds, each on a new file (PostgreSQL: one database).
-    urls = [database_url.replace("log.db", f"log{i}.db") for i in range(4)] if "sqlite" in database_url else [database_url]
-    for url in urls:
-        processes = [context.Process(target=_prepare_only, args=(url, together)) for _ in range(6)]
-        for process in processes:
-            process.start()
-        for process in processes:
-            process.join(60)
-            assert process.exitcode == 0
-        assert DecisionStore(url).schema_version() == "0007"
-
-
-def _prepare_only(url: str, together: Any) -> None:
-    store = DecisionStore(url)
-    together.wait()
-    store.prepare()
-
-
 def test_an_unreachable_database_is_a_store_error(database_url: str) -> None:
     broken = database_url.replace("127.0.0.1:5432", "127.0.0.1:1") if "postgresql" in database_url else "sqlite:////proc/nope/log.db"
     with pytest.raises(StoreError):
@@ -356,73 +332,3 @@ def test_the_wal_is_checkpointed_by_a_thread_never_by_a_request(tmp_path: Any) -
         assert audit.verify(store).ok
     finally:
         store.dispose()
-
-
-def test_a_new_log_has_small_pages_and_an_older_file_keeps_its_own(tmp_path: Any) -> None:
-    """A decision dirties a leaf in each of ~16 tables and indexes, each copied whole into the WAL:
-    a new file uses 1 KiB pages. A file made with SQLite's default 4 KiB pages keeps them (the size of
-    a WAL file's pages cannot change in place) and goes on appending a chain that verifies."""
-    import sqlite3
-
-    new = DecisionStore(f"sqlite:///{tmp_path / 'new.db'}")
-    new.prepare()
-    new.append(entry(1))
-    new.dispose()
-    older_path = tmp_path / "older.db"
-    with sqlite3.connect(older_path) as made_before:
-        made_before.execute("PRAGMA page_size=4096")
-        made_before.execute("CREATE TABLE made_before (x INTEGER)")
-    older = DecisionStore(f"sqlite:///{older_path}")
-    older.prepare()
-    try:
-        for n in range(1, 4):
-            older.append(entry(n))
-        assert audit.verify(older).ok
-    finally:
-        older.dispose()
-    sizes = {name: sqlite3.connect(tmp_path / name).execute("PRAGMA page_size").fetchone()[0]
-             for name in ("new.db", "older.db")}
-    assert sizes == {"new.db": 1024, "older.db": 4096}
-
-
-def test_an_older_sqlite_rule_index_is_rebuilt_keyed_with_its_rows_and_guards(tmp_path: Any) -> None:
-    """Migration 0007: a log whose rule index was a rowid table plus its key keeps every rule row (a
-    forged one too, for `audit verify` to name), its append-only guards and its reference to the
-    entries, now stored in the key's one B-tree; the rule filter reads it as before."""
-    from alembic import command
-
-    from policy_service.decisionlog.database import _alembic_config
-
-    store = DecisionStore(f"sqlite:///{tmp_path / 'older.db'}")
-    config = _alembic_config()
-    with store.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0006")
-    for n in range(1, 6):
-        store.append(entry(n, rules=("refunds/a", "refunds/b") if n % 2 else ("refunds/b",)))
-    attacker = sqlite3.connect(tmp_path / "older.db")  # a plain shell checks no foreign key: kept, and named
-    attacker.execute("INSERT INTO decision_rules (rule, seq) VALUES ('refunds/forged', 99)")
-    attacker.commit()
-    attacker.close()
-
-    def layout() -> tuple[str, list[tuple[str, int]]]:
-        with store.engine.connect() as connection:
-            sql = connection.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'decision_rules'").scalar_one()
-            return sql, sorted(connection.exec_driver_sql("SELECT rule, seq FROM decision_rules").all())
-
-    before_sql, before = layout()
-    assert "WITHOUT ROWID" not in before_sql and len(before) == 9
-    store.upgrade()
-    after_sql, after = layout()
-    assert store.schema_version() == "0007" and "WITHOUT ROWID" in after_sql and after == before
-    for statement in ("UPDATE decision_rules SET rule = 'x'", "DELETE FROM decision_rules"):
-        with pytest.raises(sqlalchemy.exc.DatabaseError, match="append-only"):
-            raw(store, statement)
-    with pytest.raises(sqlalchemy.exc.IntegrityError, match="FOREIGN KEY"):  # the store's connections check again
-        raw(store, "INSERT INTO decision_rules (rule, seq) VALUES ('refunds/forged', 98)")
-    assert [r["seq"] for r in store.page(LogFilter(rule="refunds/a"), None, 10)] == [5, 3, 1]
-    store.append(entry(6, rules=("refunds/a",)))
-    assert [r["seq"] for r in store.page(LogFilter(rule="refunds/a"), None, 10)] == [6, 5, 3, 1]
-    problem = audit.verify(store).problem
-    assert problem is not None and problem.detail == "rule rows at seq 99 belong to no chained entry"
-    store.dispose()

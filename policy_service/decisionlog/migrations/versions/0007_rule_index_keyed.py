@@ -9,7 +9,7 @@ settings, the tree before and after alternating, 8 rounds of 8 s, 2026-12-03): +
 
 The rows are copied in key order into the new table, which then takes the old one's name and its
 append-only triggers (a DROP TABLE fires no trigger and no row is lost: the copy is in the same
-transaction). Migrations run with foreign keys off on SQLite (DecisionStore._migrate, as SQLite's
+transaction). Migrations run with foreign keys off on SQLite (migrating.LogSchema._migrate, as SQLite's
 table-rebuild procedure says), so a tampered log's rule row of no entry is copied for `audit verify`
 to name rather than stopping the upgrade. PostgreSQL keeps every table as a heap beside its
 indexes, so it has nothing to gain and is left as it is.
