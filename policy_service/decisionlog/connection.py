@@ -31,6 +31,13 @@ ANSWER_TIMEOUT_SECONDS = STATEMENT_TIMEOUT_MS / 1000 + 0.5
 # caller's wait, so they get minutes, still bounded.
 AUDIT_TIMEOUT_SECONDS = 300
 CHECKPOINT_EVERY = 100  # commits of a process between WAL checkpoints
+WAL_AUTOCHECKPOINT_PAGES = 16000  # SQLite's own checkpoint, inside a COMMIT (see _sqlite_pragmas)
+# Once the WAL holds this much of that, the thread checkpoints every CHECKPOINT_NEAR_LIMIT commits,
+# so the COMMIT that reaches the limit finds nearly every page already copied (Checkpointer). Half:
+# the thread learns the WAL's size only when it checkpoints, and two processes' 100 commits each
+# add ~6,000 pages between its looks.
+NEAR_LIMIT_PAGES = WAL_AUTOCHECKPOINT_PAGES // 2
+CHECKPOINT_NEAR_LIMIT = 5
 
 log = logging.getLogger("policy_service.decisionlog")
 
@@ -104,7 +111,7 @@ def make_engine(url: str) -> Engine:
             # pages that COMMIT holds the chain lock once every ~450 decisions (35 pages each; the WAL
             # reaches ~16 MB, ~64 MB on a file with 4 KiB pages); at 4,000 pages of 4 KiB it did every
             # ~160, and a decision's p99 over HTTP was ~20 ms instead of ~16.
-            cursor.execute("PRAGMA wal_autocheckpoint=16000")
+            cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
     return engine
@@ -140,7 +147,13 @@ class Checkpointer:
 
     While writers keep committing, such a checkpoint never catches up with the last frame, and SQLite
     starts the WAL over only when it has: that happens in the automatic checkpoint some COMMIT runs
-    (wal_autocheckpoint, above), by then with little left to copy. Tried and dropped: a second pass
+    (wal_autocheckpoint, above) while its process holds the chain lock, so every other writer waits
+    for it. It copies what the thread has not yet: up to 100 commits of each process, which took
+    15-20 ms on this project's machine every ~500 decisions and set the p99 over HTTP. So once the WAL
+    is half way there, the thread checkpoints every 5 commits, and that COMMIT finds little left to
+    copy: the p99 over HTTP fell by a quarter to a third (every 5 commits throughout cost up to 5 % of
+    the rate: docs/performance.md, "Eighth session on the bar"). The two threads' updates of the
+    countdown are not locked: a race costs one checkpoint more or less. Tried and dropped: a second pass
     under the chain lock, to let the WAL start over every round; its holder, a background thread,
     could wait for the GIL or the CPU while holding the lock, and the p99 swung between 14 and 25 ms.
     """
@@ -149,14 +162,17 @@ class Checkpointer:
         self._engine = engine
         self._due = threading.Event()
         self._closed = False
-        self._commits = 0
+        self._until_due = self._every = CHECKPOINT_EVERY  # the thread shortens it near the WAL's limit
+        self.checkpoints = 0  # run by this process's thread so far
         self._thread: threading.Thread | None = None
         self._pid = 0  # the process whose thread it is: a forked worker starts its own
 
     def committed(self) -> None:
-        """Count a commit of this process; every CHECKPOINT_EVERY-th wakes the thread."""
-        self._commits += 1
-        if self._commits % CHECKPOINT_EVERY == 0 and not self._closed:
+        """Count a commit of this process; every CHECKPOINT_EVERY-th (near the WAL's limit, every
+        CHECKPOINT_NEAR_LIMIT-th) wakes the thread."""
+        self._until_due -= 1
+        if self._until_due <= 0 and not self._closed:
+            self._until_due = self._every
             if self._pid != os.getpid():
                 self._pid = os.getpid()
                 self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
@@ -179,7 +195,10 @@ class Checkpointer:
             try:
                 connection = connection or self._engine.raw_connection()
                 # fetchall: a statement left unfinished would keep a read lock open
-                connection.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                _busy, wal_pages, _copied = connection.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()[0]
+                self._every = CHECKPOINT_NEAR_LIMIT if wal_pages >= NEAR_LIMIT_PAGES else CHECKPOINT_EVERY
+                self._until_due = min(self._until_due, self._every)
+                self.checkpoints += 1
             except Exception as exc:  # missed: the next round retries, on a new connection
                 log.warning("WAL checkpoint failed: %s", exc.__class__.__name__)
                 _close(connection)
