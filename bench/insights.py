@@ -92,7 +92,7 @@ def seed(store: DecisionStore, decisions: int) -> None:
                                    "proposal": {"action": action, "amount": money(amount), "currency": "EUR"},
                                    "limit": None if cell is None else money(cell), "options": options,
                                    "caps": [{"id": f"{policy}/cap", "remaining": "300.00", "remaining_count": 2}]})
-            columns = {"action": action, "agent_id": agent, "outcome": outcome, "rules": json.dumps(fired)}
+            columns = {"action": action, "agent_id": agent, "outcome": outcome, "rules": json.dumps(fired), "policy": policy}
             log_rows.append(_log_row(seq, decision_id, "decision", at, columns, policy, fired, response))
             fact_rows.append(entry_facts(seq, "decision", at, columns, response, None))
             facts = DecisionFact(*(fact_rows[-1][name] for name in DECISION_FACT_COLUMNS))
@@ -108,7 +108,8 @@ def seed(store: DecisionStore, decisions: int) -> None:
                     event = json.dumps({"kind": "approval", "verdict": verdict, "approver": {"id": approver, "tier": approver_tier},
                                         "action": action, "amount": money(amount)})
                     when = at + timedelta(seconds=rng.randrange(60, 7200))
-                    columns = {"action": action, "agent_id": approver, "outcome": "approved" if verdict == "approve" else "rejected"}
+                    columns = {"action": action, "agent_id": approver, "outcome": "approved" if verdict == "approve" else "rejected",
+                               "policy": policy}
                     log_rows.append(_log_row(seq, decision_id, "approval", when, columns, policy, [], event))
                     fact_rows.append(entry_facts(seq, "approval", when, columns, event, facts))
             if rng.random() < 0.7:
@@ -116,7 +117,7 @@ def seed(store: DecisionStore, decisions: int) -> None:
                 declined = outcome in ("deny", "handoff") or rng.random() < 0.1
                 event = json.dumps({"kind": "outcome", "declined": declined, "action": None if declined else action,
                                     "amount": None if declined else money(amount)})
-                columns = {"action": action, "agent_id": agent, "outcome": "declined" if declined else "granted"}
+                columns = {"action": action, "agent_id": agent, "outcome": "declined" if declined else "granted", "policy": policy}
                 log_rows.append(_log_row(seq, decision_id, "outcome", at, columns, policy, [], event))
                 fact_rows.append(entry_facts(seq, "outcome", at, columns, event, facts))
         with store.engine.begin() as connection:

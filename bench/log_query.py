@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import random
 import statistics
@@ -37,9 +38,12 @@ from policy_service.decisionlog import (  # noqa: E402
     rules_table,
 )
 from policy_service.decisionlog.chain import GENESIS, canonical_json, entry_hash, timestamp_text  # noqa: E402
+from policy_service.decisionlog.facts import entry_facts  # noqa: E402
 from policy_service.decisionlog.privacy import PrivacySettings  # noqa: E402
+from policy_service.decisionlog.schema import facts_table  # noqa: E402
 
 RESPONSE = Path(__file__).with_name("sample_response.json").read_text(encoding="utf-8")
+RESPONSE_DOCUMENT = json.loads(RESPONSE)
 AGENTS = [f"ag-{n}" for n in range(101, 110)]
 ACTIONS = {"refund": "refunds", "store_credit": "refunds", "fee_waiver": "fees", "late_fee_waiver": "fees",
            "delivery_compensation": "deliveries", "payment_extension": "extensions", "free_shipping": "deliveries"}
@@ -59,7 +63,7 @@ def seed(store: DecisionStore, rows: int) -> None:
     step = timedelta(days=365) / rows
     started = time.perf_counter()
     while seq < rows:
-        batch, rule_rows = [], []
+        batch, rule_rows, fact_rows = [], [], []
         for _ in range(min(10_000, rows - seq)):
             seq += 1
             action = rng.choice(list(ACTIONS))
@@ -76,15 +80,18 @@ def seed(store: DecisionStore, rows: int) -> None:
             row["hash"] = prev_hash = entry_hash({**row, "created_at": timestamp_text(created)})
             batch.append(row)
             rule_rows += [{"rule": r, "seq": seq} for r in fired]
+            fact_rows.append(entry_facts(seq, "decision", created, row, RESPONSE_DOCUMENT, None))  # as an append writes it
         with store.engine.begin() as connection:
             connection.execute(sqlalchemy.insert(log_table), batch)
             if rule_rows:
                 connection.execute(sqlalchemy.insert(rules_table), rule_rows)
+            connection.execute(sqlalchemy.insert(facts_table), fact_rows)
         print(f"  seeded {seq:,} rows ({seq / (time.perf_counter() - started):,.0f}/s)", end="\r", flush=True)
     if store.dialect == "postgresql":
         with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(sqlalchemy.text("VACUUM ANALYZE decision_log"))
             connection.execute(sqlalchemy.text("VACUUM ANALYZE decision_rules"))
+            connection.execute(sqlalchemy.text("VACUUM ANALYZE decision_facts"))
     else:
         with store.engine.begin() as connection:
             connection.execute(sqlalchemy.text("ANALYZE"))

@@ -137,3 +137,47 @@ def test_a_side_row_at_no_entrys_seq_blames_no_entry(store: DecisionStore, table
             connection.commit()
     problem = audit.verify(store).problem
     assert problem is not None and (problem.seq, problem.entry_id, problem.detail) == (0, None, detail)
+
+
+HIDDEN = "the facts row of decision 2 does not repeat its outcome, action and policy ('deny', 'refund', 'refunds')"
+
+
+@pytest.mark.parametrize("tamper, filtered, detail", [
+    ("UPDATE decision_facts SET outcome = 'handoff' WHERE seq = 2", {"outcome": "deny"}, HIDDEN),
+    ("UPDATE decision_facts SET action = 'fee_waiver' WHERE seq = 2", {"action": "refund"}, HIDDEN),
+    ("UPDATE decision_facts SET policy = 'fees' WHERE seq = 2", {"policy": "refunds"}, HIDDEN),
+    ("DELETE FROM decision_facts WHERE seq = 2", {"outcome": "deny"}, "entry 2 has 0 facts rows where one of kind decision belongs"),
+    ("UPDATE decision_facts SET kind = 'outcome' WHERE seq = 2", {"outcome": "deny"},
+     "entry 2 has 1 facts rows where one of kind decision belongs"),
+])
+def test_a_facts_row_that_would_hide_a_decision_from_a_filter_is_named(store: DecisionStore, tamper: str,
+                                                                        filtered: dict[str, str], detail: str) -> None:
+    """The auditors' outcome, action and policy filters read a decision's facts row (migration 0008):
+    a row edited or deleted to take a decision out of a filter's pages is named by verify, as a rule
+    row would be."""
+    from policy_service.decisionlog import LogFilter
+
+    for n, outcome in ((1, "handoff"), (2, "deny"), (3, "handoff")):
+        store.append(entry(n, outcome=outcome))
+    where = LogFilter(**filtered)
+    shown = [r["seq"] for r in store.page(where, None, 10)]
+    assert 2 in shown
+    if store.dialect == "postgresql":
+        raw(store, "ALTER TABLE decision_facts DISABLE TRIGGER USER")
+    else:
+        drop_guards(store)
+    raw(store, tamper)
+    assert [r["seq"] for r in store.page(where, None, 10)] == [seq for seq in shown if seq != 2]
+    problem = audit.verify(store).problem
+    assert problem is not None and (problem.seq, problem.kind, problem.detail) == (2, "side-table", detail)
+
+
+def test_a_facts_row_of_no_entry_is_named(store: DecisionStore) -> None:
+    """A facts row forged past the newest entry (to show in a filter's pages a decision never made
+    would need an entry too; a lone row belongs to nothing) is named like a stray rule row."""
+    for n in range(1, 3):
+        store.append(entry(n))
+    raw(store, "INSERT INTO decision_facts (kind, decision_seq, seq, at_ms, outcome, action, policy) "
+               "VALUES ('decision', 9, 9, 0, 'deny', 'refund', 'refunds')")
+    problem = audit.verify(store).problem
+    assert problem is not None and (problem.seq, problem.detail) == (0, "a facts row at seq 9 belongs to no chained entry")

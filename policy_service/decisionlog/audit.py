@@ -284,11 +284,11 @@ def batched(chunks: Iterator[str], size: int = 65536) -> Iterator[str]:
 class _BySeq:
     """Rows of one side table, streamed in seq order, handed out one entry's seq at a time."""
 
-    def __init__(self, rows: Iterator[tuple[int, str]]) -> None:
+    def __init__(self, rows: Iterator[tuple[int, Any]]) -> None:
         self._rows = rows
         self._next = next(rows, None)
 
-    def take(self, seq: int) -> tuple[tuple[int, str] | None, list[str]]:
+    def take(self, seq: int) -> tuple[tuple[int, Any] | None, list[Any]]:
         """(the first row before `seq` that no entry took, or None; the values of the rows at `seq`)."""
         stray = None
         while self._next is not None and self._next[0] < seq:
@@ -305,16 +305,19 @@ class _BySeq:
 
 
 class SideTables:
-    """The rule index, the budget ledger and the approval queue held against the chain while it is
-    walked: every row must match a chained entry, and every entry that implies rows must have them,
-    so deleting or forging a side row (which the chain's hashes do not cover) is caught too. Each
-    table is streamed in seq order beside the chain (AuditWalk), so nothing is held per entry.
+    """The rule index, the budget ledger, the approval queue and the facts rows held against the chain
+    while it is walked: every row must match a chained entry, and every entry that implies rows must
+    have them, so deleting or forging a side row (which the chain's hashes do not cover) is caught
+    too. Each table is streamed in seq order beside the chain (AuditWalk), so nothing is held per
+    entry. Of a facts row, what the auditors' filters read is held to the entry (its kind, and a
+    decision's outcome, action and policy); the rest is insights' arithmetic, which decides nothing.
 
     console_sign_outs is not held against the chain: no entry implies its rows, and a row carries no
     authority (it can only end a console session: decisionlog/sign_outs.py)."""
 
     def __init__(self, walk: AuditWalk) -> None:
         self.rules, self.ledger, self.approvals = _BySeq(walk.rules), _BySeq(walk.ledger), _BySeq(walk.approvals)
+        self.facts = _BySeq(walk.facts)
         self.problem: ChainProblem | None = None
 
     def see(self, entry: dict[str, Any]) -> None:
@@ -331,6 +334,7 @@ class SideTables:
         stray_rules, rules = self.rules.take(seq)
         stray_ledger, ledger = self.ledger.take(seq)
         stray_approvals, approvals = self.approvals.take(seq)
+        stray_facts, facts = self.facts.take(seq)
         # Rows before this entry that no entry took: at a seq no entry has (where entries are missing,
         # the chain's own report comes first).
         if stray_rules is not None:
@@ -339,6 +343,8 @@ class SideTables:
             return belongs_to_none(f"budget rows at seq {stray_ledger[0]} belong to no chained entry")
         if stray_approvals is not None:
             return belongs_to_none(f"an approval request for {stray_approvals[1]} belongs to no escalated decision")
+        if stray_facts is not None:
+            return belongs_to_none(f"a facts row at seq {stray_facts[0]} belongs to no chained entry")
         fired = set(json.loads(entry["rules"] or "[]"))
         if set(rules) != fired:
             return wrong(f"the rule index of entry {seq} does not match its chained rules {sorted(fired)}")
@@ -355,6 +361,12 @@ class SideTables:
         others = sorted(set(approvals) - ({decision_id} if escalated else set()))
         if others:  # forged beside this entry, or moved here from the escalated decision it belongs to
             return wrong(f"an approval request for {others[0]} belongs to no escalated decision")
+        kind = entry["kind"]
+        chained = (kind, entry["outcome"], entry["action"], entry["policy"])
+        if [fact[0] for fact in facts] != [kind]:
+            return wrong(f"entry {seq} has {len(facts)} facts rows where one of kind {kind} belongs")
+        if kind == "decision" and tuple(facts[0]) != chained:
+            return wrong(f"the facts row of decision {seq} does not repeat its outcome, action and policy {chained[1:]}")
 
     def leftover(self) -> str | None:
         """Rows after the last chained entry (forged, or of entries since removed)."""
@@ -364,6 +376,8 @@ class SideTables:
             return f"budget rows at seq {row[0]} belong to no chained entry"
         if (row := self.approvals.first_left()) is not None:
             return f"an approval request for {row[1]} belongs to no escalated decision"
+        if (row := self.facts.first_left()) is not None:
+            return f"a facts row at seq {row[0]} belongs to no chained entry"
         return None
 
 

@@ -28,6 +28,8 @@ from policy_service.decisionlog.insights_rows import InsightQueries
 from policy_service.decisionlog.migrating import LogSchema
 from policy_service.decisionlog.records import Appended, LogFilter, NewEntry
 from policy_service.decisionlog.schema import (
+    FACT_FILTERS,
+    facts_table,
     log_table,
     revisions_table,
     rules_table,
@@ -259,12 +261,23 @@ class DecisionStore(LogSchema, PolicyHistory, InsightQueries, SignOuts):
         c = log_table.c
         query = select(*(c[name] for name in columns)).where(c.kind == "decision")
         seq = c.seq
+        narrow = {name: value for name in FACT_FILTERS if (value := getattr(where, name)) is not None}
         if where.rule is not None:
             # Driven from the (rule, seq) key and ordered by its seq: SQLite otherwise sorted every
             # match of a common rule before taking a page (1 s at a million decisions).
             query = query.join(rules_table, rules_table.c.seq == c.seq).where(rules_table.c.rule == where.rule)
             seq = rules_table.c.seq
-        for name in ("agent_id", "customer_id", "outcome", "action", "policy"):
+        elif narrow and where.agent_id is None and where.customer_id is None:
+            # Outcome, action and policy have a handful of values and no log index (migration 0008):
+            # the decisions' narrow facts rows are read newest first, in their key's order, and only
+            # the matching ones join their entries. The `||` keeps the planner on that key: the
+            # insights index (kind, action, ...) would find a common action's rows, then sort them all.
+            f = facts_table.c
+            query = query.join(facts_table, (f.kind == "decision") & (f.decision_seq == c.seq))
+            for name, value in narrow.items():
+                query = query.where(f[name].concat("") == value)
+            seq, narrow = f.decision_seq, {}
+        for name in ("agent_id", "customer_id", *narrow):
             value = getattr(where, name)
             if value is not None:
                 query = query.where(c[name] == value)

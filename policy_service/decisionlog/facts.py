@@ -10,7 +10,9 @@ of its decision, so each kind is read without a join.
 Derived only from the entry's own response (the JSON the caller received) and its columns, so the
 migration can backfill an existing log the same way the append fills a new one. A row carries no
 authority: nothing decides from it. Derivation never fails an append: a value the response does not
-hold is stored as NULL.
+hold is stored as NULL. A decision's outcome, action and policy are its entry's columns, as they are:
+the auditors' filters on them read these rows (DecisionStore._decisions), and `audit verify` holds
+them to the chained entry (audit.SideTables).
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ def units(value: Any) -> int | None:
 def entry_facts(seq: int, kind: str, created_at: datetime, columns: dict[str, Any], response: str | Mapping[str, Any],
                 decision: DecisionFact | None) -> dict[str, Any]:
     """The fact row of one entry. `response`: its JSON text, or the document that text spells;
-    `columns`: the entry's action, agent_id, outcome and rules columns; `decision`: for an event, its
+    `columns`: the entry's action, agent_id, outcome, policy and rules columns; `decision`: for an event, its
     decision's fact (None for a decision, or when it cannot be found: the row then belongs to no
     decision, decision_seq 0)."""
     if isinstance(response, str):
@@ -72,11 +74,12 @@ def entry_facts(seq: int, kind: str, created_at: datetime, columns: dict[str, An
     at_ms = epoch_ms(created_at)
     if kind == "decision":
         proposal, agent = _mapping(body.get("proposal")), _mapping(body.get("agent"))
-        action = proposal.get("action") or columns.get("action")
+        action = columns.get("action")  # the entry's column, which the response's proposal repeats
         options = body.get("options")
         amount = units(proposal.get("amount"))
         return {"seq": seq, "decision_seq": seq, "kind": kind, "at_ms": at_ms, "action": action, "tier": agent.get("tier"),
-                "agent_id": agent.get("id") or columns.get("agent_id"), "outcome": body.get("outcome") or columns.get("outcome"),
+                "agent_id": agent.get("id") or columns.get("agent_id"), "outcome": columns.get("outcome"),
+                "policy": columns.get("policy"),
                 "amount": amount, "amount_action": action, "proposed": amount, "agent_limit": units(body.get("limit")),
                 "cap_room": cap_room(body.get("caps")), "rules": columns.get("rules"),
                 "options": len(options) if isinstance(options, list) else None, "approver_tier": None, "waited_s": None}
@@ -87,6 +90,7 @@ def entry_facts(seq: int, kind: str, created_at: datetime, columns: dict[str, An
             "amount_action": body.get("action") or columns.get("action"), "proposed": known.amount,
             "agent_limit": known.agent_limit, "cap_room": known.cap_room, "rules": known.rules, "options": None,
             "approver_tier": _mapping(body.get("approver")).get("tier") if kind == "approval" else None,
+            "policy": columns.get("policy"),
             "waited_s": (at_ms - known.at_ms) // 1000 if decision is not None else None}
 
 

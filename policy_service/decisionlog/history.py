@@ -18,6 +18,7 @@ from policy_service.decisionlog.chain import timestamp_text
 from policy_service.decisionlog.connection import audit_bounds
 from policy_service.decisionlog.schema import (
     approvals_table,
+    facts_table,
     ledger_table,
     log_table,
     reloads_table,
@@ -30,11 +31,13 @@ from policy_service.errors import StoreError
 
 class AuditWalk(NamedTuple):
     """Streams in seq order: the chained entries (as `chained_entries` gives them), and (seq, rule),
-    (seq, decision_id) of the budget ledger, (seq, decision_id) of the approval requests."""
+    (seq, decision_id) of the budget ledger, (seq, decision_id) of the approval requests, and
+    (seq, (kind, outcome, action, policy)) of the facts rows."""
     entries: Generator[dict[str, Any], None, None]
-    rules: Generator[tuple[int, str], None, None]
-    ledger: Generator[tuple[int, str], None, None]
-    approvals: Generator[tuple[int, str], None, None]
+    rules: Generator[tuple[int, Any], None, None]
+    ledger: Generator[tuple[int, Any], None, None]
+    approvals: Generator[tuple[int, Any], None, None]
+    facts: Generator[tuple[int, Any], None, None]
 
 
 def chained_entries(connection: Connection) -> Generator[dict[str, Any], None, None]:
@@ -75,16 +78,18 @@ class PolicyHistory:
                 connection.exec_driver_sql("BEGIN")
             stream = connection.execution_options(yield_per=1000)
 
-            def pairs(seq: Any, value: Any) -> Generator[tuple[int, str], None, None]:
-                # The rule and ledger tables have no index led by seq (one more B-tree for every
-                # decision to write): the database sorts them, hence audit_bounds.
-                with stream.execute(select(seq, value).order_by(seq, value)) as result:
+            def pairs(seq: Any, *values: Any) -> Generator[tuple[int, Any], None, None]:
+                # The rule, ledger and facts tables have no index led by seq (one more B-tree for
+                # every decision to write): the database sorts them, hence audit_bounds.
+                with stream.execute(select(seq, *values).order_by(seq, *values)) as result:
                     for row in result:
-                        yield int(row[0]), str(row[1])
+                        yield int(row[0]), str(row[1]) if len(values) == 1 else tuple(row[1:])
 
+            f = facts_table.c
             walk = AuditWalk(entries=chained_entries(stream), rules=pairs(rules_table.c.seq, rules_table.c.rule),
                              ledger=pairs(ledger_table.c.seq, ledger_table.c.decision_id),
-                             approvals=pairs(approvals_table.c.seq, approvals_table.c.decision_id))
+                             approvals=pairs(approvals_table.c.seq, approvals_table.c.decision_id),
+                             facts=pairs(f.seq, f.kind, f.outcome, f.action, f.policy))
             try:
                 yield walk
             finally:  # a walk left unfinished (verify stops at the first problem) keeps no cursor open

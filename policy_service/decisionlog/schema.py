@@ -39,6 +39,8 @@ shadow_table = Table("shadow_results", metadata, Column("decision_id", String(40
                      Column("candidate_outcome", String(16)), Column("live_rules", Text), Column("candidate_rules", Text))
 # One narrow row per chained entry with what insights aggregate (decisionlog/facts.py derives it from
 # the entry's own response): a report over a million decisions reads this, never the JSON documents.
+# A decision's row also holds its entry's outcome, action and policy columns exactly: the auditors'
+# filters on those read these narrow rows (migration 0008), and `audit verify` holds them to the chain.
 # Keyed (kind, decision_seq, seq): SQLite stores it in that order (WITHOUT ROWID), so reading one kind
 # over a window is one sequential range.
 facts_table = Table("decision_facts", metadata,
@@ -48,7 +50,8 @@ facts_table = Table("decision_facts", metadata,
                     Column("outcome", String(16)), Column("amount", BigInteger), Column("amount_action", String(100)),
                     Column("proposed", BigInteger), Column("agent_limit", BigInteger), Column("cap_room", BigInteger),
                     Column("rules", Text), Column("options", Integer), Column("approver_tier", String(100)),
-                    Column("waited_s", BigInteger), sqlite_with_rowid=False)
+                    Column("waited_s", BigInteger), Column("policy", String(100)), sqlite_with_rowid=False)
+FACT_FILTERS = ("outcome", "action", "policy")  # the auditors' filters read from a decision's facts row
 sign_outs_table = Table("console_sign_outs", metadata, Column("session_id", String(64), primary_key=True),
                         Column("signed_out_at", DateTime(timezone=True)))
 

@@ -94,7 +94,8 @@ def _backfill(connection: Any, facts: sa.Table) -> None:
             rows = connection.execute(query.where(log.c.seq > last).order_by(log.c.seq).limit(_BATCH)).all()
             if not rows:
                 break
-            connection.execute(sa.insert(facts), [_row(r) for r in rows])
+            # Only this revision's columns: later ones (0008's policy) are filled by their own migration.
+            connection.execute(sa.insert(facts), [{k: v for k, v in _row(r).items() if k in facts.c} for r in rows])
             last = rows[-1].seq
 
 
