@@ -75,7 +75,7 @@ def entry_hash(fields: dict[str, Any], key: bytes | None = None) -> str:
 class ChainProblem:
     seq: int
     entry_id: str | None
-    kind: str  # "edited" | "missing" | "inserted" | "anchor" | "truncated" | "side-table" (audit.SideTables)
+    kind: str  # "edited" | "missing" | "inserted" | "anchor" | "truncated" | "side-table" (verifying.SideTables)
     detail: str
 
     def as_dict(self) -> dict[str, Any]:

@@ -12,7 +12,7 @@ migration can backfill an existing log the same way the append fills a new one. 
 authority: nothing decides from it. Derivation never fails an append: a value the response does not
 hold is stored as NULL. A decision's outcome, action and policy are its entry's columns, as they are:
 the auditors' filters on them read these rows (DecisionStore._decisions), and `audit verify` holds
-them to the chained entry (audit.SideTables).
+them to the chained entry (verifying.SideTables).
 """
 
 from __future__ import annotations
