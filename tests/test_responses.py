@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
+from policy_service.policytest.runner import run_suites
+from policy_service.service.reloading import load_runtime
 from policy_service.service.responses import DecisionSchema, EventSchema, ShapeError, dump
 
 DECISION = {
@@ -41,3 +46,19 @@ def test_a_required_field_missing_fails_and_an_optional_one_is_left_out() -> Non
     event = {"event_id": "out_1", "kind": "outcome", "decision_id": "dec_1", "created_at": "x", "declined": True,
              "action": None, "amount": None}
     assert list(dump(EventSchema, event)) == ["event_id", "kind", "decision_id", "created_at", "declined", "action", "amount"]
+
+
+@pytest.mark.parametrize("directory", ["policies", "tests/organisations/banco", "tests/organisations/telco"])
+def test_every_recorded_decision_is_built_in_the_documented_shape(directory: str) -> None:
+    """decision_body builds the schema's shape itself (a dump under the chain lock cost what the other
+    worker waited for): every decision the policy tests of three organisations produce, allow, escalate,
+    deny and handoff, is exactly what dump(DecisionSchema) makes of it, order and nested fields included."""
+    root = Path(__file__).resolve().parent.parent
+    runtime, loaded = load_runtime(root / directory)
+    assert runtime is not None, loaded.diagnostics
+    results, problems = run_suites(root / directory, runtime)
+    decisions = [result.actual for result in results if result.actual is not None]
+    assert not problems and len(decisions) == len(results) >= 5
+    for decision in decisions:
+        assert json.dumps(decision) == json.dumps(dump(DecisionSchema, decision))
+    assert {decision["outcome"] for decision in decisions} >= {"allow", "escalate"}

@@ -15,7 +15,6 @@ limit tables and per-action preparations it is built from.
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
@@ -69,24 +68,23 @@ class PolicyRuntime:
             require_countable_customer(request, self.policy_set)
         return request
 
-    def decide(self, request: DecisionRequest, budgets: Budgets | None = None, *, tier: str | None = None) -> Evaluation:
+    def decide(self, request: DecisionRequest, budgets: Budgets | None = None, *, tier: str | None = None,
+               fired: frozenset[str] | None = None) -> Evaluation:
         """Step 2: the cap usage `budgets` hold for this request (none given: no usage), then the
         evaluation, as the agent of `tier` (an approver) when given. Budgets are the only way usage
-        reaches an evaluation."""
+        reaches an evaluation. `fired`: the rules `fired_rules(request)` gave, when the caller matched
+        them before taking the chain lock (the match reads the request's values alone, never usage or tier)."""
+        usage = request.usage
         if budgets is not None:
-            usage = budgets.usage(self.policy_set, request.action, request.agent_id)
-            if usage:
-                request = replace(request, usage=usage)
-        if tier is not None:
-            request = replace(request, tier=tier)
+            usage = budgets.usage(self.policy_set, request.action, request.agent_id) or usage
         order_value = request.values.get("case.order_value")
-        situation = Situation(
-            tier=request.tier, action=request.action, amount=request.amount,
+        situation = Situation(  # built from the request's fields, not a copy of it: this runs under the chain lock
+            tier=request.tier if tier is None else tier, action=request.action, amount=request.amount,
             order_value=order_value if isinstance(order_value, int) else None,
-            usage=tuple(sorted((key, amount, count) for key, (amount, count) in request.usage.items())),
+            usage=tuple(sorted((key, amount, count) for key, (amount, count) in usage.items())),
             locale=request.locale,
         )
-        return self._evaluate(self.fired_rules(request), situation)
+        return self._evaluate(self.fired_rules(request) if fired is None else fired, situation)
 
     def _evaluate_uncached(self, fired: frozenset[str], situation: Situation) -> Evaluation:
         return evaluate(self.policy_set, self._prepared(fired, situation.action), situation)

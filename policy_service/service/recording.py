@@ -61,6 +61,11 @@ def decide_and_record(runtime: PolicyRuntime, store: DecisionStore, body: Any, *
     stored_text = canonical_json(stored_request)
     body_hash = privacy.body_fingerprint(body, stored_request, stored_text) if idempotency_key is not None else ""
     caller_name = caller or "anonymous"
+    # The rules match on the request's values alone, so the engine runs before the chain lock: what
+    # runs under it, the other worker waits for (docs/performance.md, "Tenth session on the bar").
+    started = time.perf_counter()
+    fired = runtime.fired_rules(request)
+    matching_seconds = time.perf_counter() - started
     with store.chain_transaction() as transaction:
         now = transaction.now
         if idempotency_key is not None:
@@ -72,8 +77,8 @@ def decide_and_record(runtime: PolicyRuntime, store: DecisionStore, body: Any, *
                 seen = json.loads(first)
                 return Recorded(first, seen["decision_id"], seen["outcome"], seen["proposal"]["action"], None, 0.0, replayed=True)
         started = time.perf_counter()
-        evaluation = runtime.decide(request, Budgets(transaction, customer_ref, now))
-        engine_seconds = time.perf_counter() - started
+        evaluation = runtime.decide(request, Budgets(transaction, customer_ref, now), fired=fired)
+        engine_seconds = matching_seconds + time.perf_counter() - started
         shadowed = shadow.judge(body, trusted_tier, transaction, customer_ref, now) if shadow is not None else None
 
         def render(created_at: datetime) -> Rendered:  # called under the lock, with the logged time
