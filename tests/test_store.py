@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import sys
 import threading
 from datetime import timedelta
 from typing import Any
@@ -329,6 +330,35 @@ def test_the_wal_is_checkpointed_by_a_thread_never_by_a_request(tmp_path: Any) -
             time.sleep(0.05)
         assert os.path.getsize(path) > size_before, "no checkpoint copied the WAL into the database file"
         assert not [s for s in seen if "checkpoint" in s.lower()], "a request's connection ran the checkpoint"
+        assert audit.verify(store).ok
+    finally:
+        store.dispose()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a thread has a nice value of its own on Linux only")
+def test_the_checkpoint_thread_yields_the_cpu_to_requests(tmp_path: Any) -> None:
+    """Under load a checkpoint took turns on the CPU with the request holding the chain lock, which the
+    other worker waits for: the thread runs at a lower priority than its worker, whose own is untouched."""
+    import os
+    import time
+
+    from policy_service.decisionlog import connection
+
+    store = DecisionStore(f"sqlite:///{tmp_path / 'log.db'}")
+    store.prepare()
+    worker_niceness = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    try:
+        for n in range(1, connection.CHECKPOINT_EVERY + 2):  # the hundredth commit wakes the thread
+            store.append(entry(n))
+        checkpointer = store._checkpointer
+        assert checkpointer is not None
+        deadline = time.monotonic() + 10
+        while checkpointer.checkpoints == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert checkpointer.checkpoints >= 1 and checkpointer._thread is not None
+        thread_niceness = os.getpriority(os.PRIO_PROCESS, checkpointer._thread.native_id)  # type: ignore[arg-type]
+        assert thread_niceness == min(worker_niceness + connection.CHECKPOINTER_NICENESS, 19)
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == worker_niceness
         assert audit.verify(store).ok
     finally:
         store.dispose()
